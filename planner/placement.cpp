@@ -1,0 +1,83 @@
+#include "planner/placement.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+namespace alpaserve::planner {
+
+int placement::num_devices() const noexcept {
+  int n = 0;
+  for (const auto& c : group_configs) n += c.num_devices();
+  return n;
+}
+
+int placement::num_replicas() const noexcept {
+  int n = 0;
+  for (const auto& g : group_models) n += static_cast<int>(g.size());
+  return n;
+}
+
+placement placement::add_model(int g, int m) const {
+  placement out = *this;
+  out.group_models[g].push_back(m);
+  return out;
+}
+
+void placement::normalize() {
+  for (auto& g : group_models) std::sort(g.begin(), g.end());
+  std::vector<size_t> order(group_models.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return group_models[a] < group_models[b]; });
+  placement sorted;
+  for (size_t i : order) {
+    sorted.group_configs.push_back(group_configs[i]);
+    sorted.group_models.push_back(std::move(group_models[i]));
+  }
+  *this = std::move(sorted);
+}
+
+double group_memory(const placement& p, int g, const std::vector<model_data>& models) {
+  double mem = 0;
+  for (int m : p.group_models[g]) mem += models[m].profile.weight_per_device(p.group_configs[g]);
+  return mem;
+}
+
+std::vector<std::string> placement_problems(const placement& p,
+                                            const std::vector<model_data>& models,
+                                            const cluster_env& cluster) {
+  std::vector<std::string> problems;
+  if (p.group_configs.size() != p.group_models.size())
+    problems.push_back("group_configs and group_models differ in length");
+  if (p.num_devices() > cluster.num_devices)
+    problems.push_back("placement uses " + std::to_string(p.num_devices()) + " devices but the cluster has " +
+                       std::to_string(cluster.num_devices));
+  const size_t n = std::min(p.group_configs.size(), p.group_models.size());
+  for (size_t g = 0; g < n; ++g) {
+    const auto& c = p.group_configs[g];
+    const std::string gname = "group " + std::to_string(g) + " " + c.to_string();
+    if (c.dp < 1 || c.op < 1 || c.pp < 1) problems.push_back(gname + ": degrees must be >= 1");
+    std::set<int> seen;
+    bool ids_ok = true;
+    for (int m : p.group_models[g]) {
+      if (m < 0 || m >= static_cast<int>(models.size())) {
+        problems.push_back(gname + ": unknown model id " + std::to_string(m));
+        ids_ok = false;
+        continue;
+      }
+      if (!seen.insert(m).second) problems.push_back(gname + ": model " + models[m].name + " appears twice");
+      if (models[m].profile.find(c) == nullptr)
+        problems.push_back(gname + ": model " + models[m].name + " has no profile for this config");
+    }
+    if (!ids_ok) continue;
+    const double mem = group_memory(p, static_cast<int>(g), models);
+    if (std::isfinite(mem) && mem > cluster.mem_budget)
+      problems.push_back(gname + ": needs " + std::to_string(mem / gib) + " GiB per device, budget is " +
+                         std::to_string(cluster.mem_budget / gib) + " GiB");
+  }
+  return problems;
+}
+
+}  // namespace alpaserve::planner
