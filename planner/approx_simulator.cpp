@@ -83,7 +83,10 @@ compiled_placement compile(const placement& p, const std::vector<model_data>& mo
   cp.initial_clocks.push_back(std::numeric_limits<double>::infinity());
   for (size_t m = 0; m < models.size(); ++m) {
     if (hosts[m].empty()) {
-      for (int32_t j = 0; j < cp.slots; ++j) cp.candidates.push_back({-1, 0, sentinel, 0, 0});
+      for (int32_t j = 0; j < cp.slots; ++j) {
+        cp.candidates.push_back({0, 0, sentinel, 0, static_cast<int32_t>(cp.stage_latency.size())});
+        cp.stage_latency.insert(cp.stage_latency.end(), static_cast<size_t>(cp.stride), float_inf);
+      }
       continue;
     }
     for (int32_t g : hosts[m]) {
@@ -98,8 +101,13 @@ compiled_placement compile(const placement& p, const std::vector<model_data>& mo
         cp.stage_latency.push_back(l);
       }
     }
-    for (auto j = static_cast<int32_t>(hosts[m].size()); j < cp.slots; ++j)
-      cp.candidates.push_back(cp.candidates.back());
+    for (auto j = static_cast<int32_t>(hosts[m].size()); j < cp.slots; ++j) {
+      candidate repeat = cp.candidates.back();
+      const auto from = static_cast<size_t>(repeat.lat_offset);
+      repeat.lat_offset = static_cast<int32_t>(cp.stage_latency.size());
+      for (int k = 0; k < cp.stride; ++k) cp.stage_latency.push_back(cp.stage_latency[from + k]);
+      cp.candidates.push_back(repeat);
+    }
   }
   return cp;
 }
@@ -158,30 +166,37 @@ void simulate_mixed(const compiled_placement& cp, const double* arrivals, const 
 
     // Dispatch: smallest last-stage clock, strict < (ties -> lowest group index). Written
     // without branches: which group wins is data-dependent and mispredicts otherwise.
-    const candidate* c = cands + static_cast<size_t>(m) * slots;
-    const candidate* best = nullptr;
+    // Selecting slot and group (not a pointer) lets the stage walk address its clocks and
+    // latencies without first loading the winner's fields: candidate (m, j) has its latencies at
+    // (m * slots + j) * stride and group g its clocks at g * stride.
+    const size_t base = static_cast<size_t>(m) * static_cast<size_t>(slots);
+    const candidate* c = cands + base;
+    int32_t best_slot = -1;
+    int32_t best_group = 0;
     double best_clock = approx_simulator::reference_inf;
     for (int32_t j = 0; j < slots; ++j, ++c) {
       const double v = clock[c->last_clock];
       const bool less = v < best_clock;
-      best = less ? c : best;
+      best_slot = less ? j : best_slot;
+      best_group = less ? c->group : best_group;
       best_clock = less ? v : best_clock;
     }
-    if (best == nullptr) {
+    if (best_slot < 0) {
       sink.reject(a);
       continue;
     }
 
-    double* const d = clock + best->first_clock;
-    const float* const l = lat + best->lat_offset;
-    const int32_t n = Stride > 0 ? Stride : best->num_stages;
+    const size_t stride = Stride > 0 ? Stride : static_cast<size_t>(cp.stride);
+    double* const d = clock + static_cast<size_t>(best_group) * stride;
+    const float* const l = lat + (base + static_cast<size_t>(best_slot)) * stride;
+    const int32_t n = Stride > 0 ? Stride : cands[base + best_slot].num_stages;
     double t = a;
     for (int32_t k = 0; k < n; ++k) {
       t = std::max(t, d[k]) + static_cast<double>(l[k]);
       tmp[k] = t;
     }
     const double finish = t + approx_simulator::fixed_overhead;
-    ++cnt.group_num_requests[best->group];
+    ++cnt.group_num_requests[best_group];
     if (finish - a <= model_slo[m]) {
       for (int32_t k = 0; k < n; ++k) d[k] = tmp[k];
       ++cnt.model_num_good[m];
