@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "config/config_parser.hpp"
+#include "config/planner_hooks.hpp"
 #include "config/default_config.hpp"
 #include "tools/command_registry.hpp"
 
@@ -89,9 +90,7 @@ void add_config(CLI::App& app, run_fn& run) {
   check->add_option("file", path, "The cluster config file")->required();
   check->callback([&run] {
     run = [] {
-      // Model types and policies are checked once the zoo and the policy registry expose their
-      // names as validation hooks; until then any non-empty name passes here.
-      const auto cfg = config::load_cluster_config(path);
+      const auto cfg = config::load_cluster_config(path, config::planner_validation_hooks());
       print_summary(cfg, std::cout);
       std::cout << "ok: " << path << " is a valid cluster config\n";
       return 0;
