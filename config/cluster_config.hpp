@@ -1,0 +1,125 @@
+#pragma once
+// The cluster configuration as plain values: what config_parser.hpp produces from a TOML file and
+// what every other layer reads (docs/config.md describes every key). The same file is given to
+// every machine; each process picks its own node by name or by host (nodes_on_this_host).
+//
+// A cluster_config returned by the parser is valid: exactly one controller node, unique names and
+// endpoints, every value in range. Code that builds one by hand must keep those invariants.
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace alpaserve::config {
+
+// Device kinds a node may list (docs/config.md, "Device kinds").
+inline constexpr const char* device_kinds[] = {"emulated-v100", "emulated-a100", "emulated-h100",
+                                               "cpu", "cuda"};
+// Roles a node may take. Exactly one node is the controller; it also hosts the dispatcher.
+inline constexpr const char* role_controller = "controller";
+inline constexpr const char* role_worker = "worker";
+
+// `count` devices of one kind on a node, each with `memory_bytes` usable for model weights.
+struct device_group {
+  std::string kind;
+  int count = 0;
+  double memory_bytes = 0;
+};
+
+struct node_config {
+  std::string name;
+  std::string host;
+  int port = 0;
+  std::vector<device_group> devices;
+  std::vector<std::string> roles;  // "controller", "worker"
+
+  [[nodiscard]] bool has_role(const std::string& role) const noexcept;
+  [[nodiscard]] bool is_controller() const noexcept { return has_role(role_controller); }
+  [[nodiscard]] bool is_worker() const noexcept { return has_role(role_worker); }
+  [[nodiscard]] int num_devices() const noexcept;
+};
+
+// One model to serve. Exactly one of `type` (a model-zoo architecture) and `profile_file` is set,
+// and exactly one SLO form: an absolute SLO (slo_seconds > 0, from `slo_ms`) or a multiple of the
+// model's single-device latency (slo_scale > 0), resolved once the profile is known.
+struct model_config {
+  std::string name;
+  std::string type;          // zoo architecture name, e.g. "bert-1.3b"; empty when profile_file set
+  std::string profile_file;  // profile database path (resolved against the config's folder)
+  double slo_seconds = 0;    // 0 when slo_scale is used
+  double slo_scale = 0;      // 0 when slo_seconds is used
+  double rate = 0;           // expected requests per second
+  double cv = 1;             // expected coefficient of variation of inter-arrival gaps
+
+  [[nodiscard]] bool has_absolute_slo() const noexcept { return slo_seconds > 0; }
+};
+
+struct planner_config {
+  std::string policy = "ours";
+  double replan_interval_s = 60;  // 0 = plan once, never re-plan on drift
+  std::string device_preset;      // "" = derive from the device kinds; else "v100"/"a100"/"h100"
+  int max_batch_size = 1;
+  int max_pipeline_stages = 8;  // largest pp the policies may choose (reference default 8)
+  int max_intra_op = 4;         // largest op the policies may choose (reference default 4)
+};
+
+struct caf_config {
+  std::string scheduler_policy = "sharing";  // "sharing" or "stealing"
+  int max_threads = 0;                       // 0 = CAF's default (the number of cores)
+  int heartbeat_interval_ms = 1000;          // 0 = off (a hung peer then goes unnoticed)
+  std::string profiling_output_file;         // non-empty turns on scheduler profiling
+  int profiling_resolution_ms = 100;
+
+  [[nodiscard]] bool profiling_enabled() const noexcept { return !profiling_output_file.empty(); }
+  // The profiling file for one node: "{node}" in profiling_output_file is replaced by its name,
+  // so several nodes sharing a machine (and the one config file) do not write the same file.
+  [[nodiscard]] std::string profiling_file_for(const std::string& node_name) const;
+};
+
+// TLS material for CAF's OpenSSL transport. Paths are resolved against the config's folder and
+// checked to exist only when enabled.
+struct tls_config {
+  bool enabled = false;
+  std::string certificate;     // PEM certificate of this cluster's nodes
+  std::string key;             // PEM private key
+  std::string ca_file;         // PEM CA bundle the peers are verified against
+  std::string passphrase_env;  // name of an environment variable holding the key's passphrase
+};
+
+struct dispatcher_config {
+  double overhead_s = 0.002;            // per-request dispatch overhead the admission rule adds
+  int max_queue_per_group = 1024;       // requests waiting per group before "overloaded"
+  size_t max_payload_bytes = 64 << 20;  // largest input tensor a request may carry
+};
+
+struct cluster_config {
+  std::string name = "alpaserve";
+  std::vector<node_config> nodes;
+  std::vector<model_config> models;
+  planner_config planner;
+  caf_config caf;
+  tls_config tls;
+  dispatcher_config dispatcher;
+  std::string source_file;            // where it was read from ("<built-in local demo>", a path)
+  std::vector<std::string> warnings;  // legal but suspicious settings, "file:line:col: key: ..."
+
+  [[nodiscard]] const node_config* find_node(const std::string& name) const noexcept;
+  [[nodiscard]] const model_config* find_model(const std::string& name) const noexcept;
+  // The one node with the controller role (present in every parsed config).
+  [[nodiscard]] const node_config& controller_node() const;
+  [[nodiscard]] int total_devices() const noexcept;
+  // Sum over every device of its memory.
+  [[nodiscard]] double total_device_memory() const noexcept;
+  // Nodes whose host is this machine: a loopback host, or one of `local_identities` (hostnames
+  // and addresses; see local_host_identities()). Compared case-insensitively.
+  [[nodiscard]] std::vector<const node_config*> nodes_on_this_host(
+      const std::vector<std::string>& local_identities) const;
+  [[nodiscard]] std::vector<const node_config*> nodes_on_this_host() const;
+};
+
+// This machine's hostname, its short form and every interface address (IPv4 and IPv6, as text).
+[[nodiscard]] std::vector<std::string> local_host_identities();
+// "localhost", "ip6-localhost", 127.0.0.0/8, "::1" and "[::1]".
+[[nodiscard]] bool is_loopback_host(const std::string& host);
+
+}  // namespace alpaserve::config
