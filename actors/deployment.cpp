@@ -22,9 +22,9 @@ std::vector<group_layout> layout_groups(const planner::placement& p,
     const planner::parallel_config& c = p.group_configs[g];
     const size_t need = static_cast<size_t>(c.num_devices());
     if (next + need > devices.size()) {
-      throw std::invalid_argument(fmt::format(
-          "placement needs {} devices but the registered nodes have {}", p.num_devices(),
-          devices.size()));
+      throw std::invalid_argument(
+          fmt::format("placement needs {} devices but the registered nodes have {}",
+                      p.num_devices(), devices.size()));
     }
     group_layout layout;
     layout.group = static_cast<int>(g);

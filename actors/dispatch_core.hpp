@@ -26,17 +26,17 @@ struct served_group {
 struct dispatch_settings {
   planner::dispatch_overheads overheads;
   planner::dispatch_strategy strategy = planner::dispatch_strategy::min_predicted_finish;
-  int max_queue_per_group = 1024;   // admitted, unfinished requests per group
+  int max_queue_per_group = 1024;  // admitted, unfinished requests per group
   size_t max_payload_bytes = 64u << 20;
-  bool validate_payload = true;     // decode the tensor envelope of every request
+  bool validate_payload = true;  // decode the tensor envelope of every request
 };
 
 enum class dispatch_outcome : uint8_t {
   admitted,
   unknown_model,
   bad_input,
-  no_live_group,   // every group of the model was lost
-  overloaded,      // every live group is at its queue limit
+  no_live_group,  // every group of the model was lost
+  overloaded,     // every live group is at its queue limit
   slo_unattainable,
 };
 
@@ -87,8 +87,8 @@ class dispatch_core {
   [[nodiscard]] int slot_of(int group) const;
 
   dispatch_settings settings_;
-  std::vector<served_group> groups_;         // slot -> group (stage_latency storage)
-  std::vector<planner::group_clock> clocks_; // slot -> mirror
+  std::vector<served_group> groups_;          // slot -> group (stage_latency storage)
+  std::vector<planner::group_clock> clocks_;  // slot -> mirror
   std::vector<int64_t> outstanding_;
   std::vector<bool> alive_;
   std::unordered_map<int, int> slot_of_group_;

@@ -3,15 +3,17 @@
 #include <atomic>
 #include <csignal>
 
+#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <spdlog/spdlog.h>
 
 namespace alpaserve::actors {
 namespace {
 
 std::atomic<int> stop_signal{0};
-extern "C" void on_stop_signal(int sig) { stop_signal.store(sig); }
+extern "C" void on_stop_signal(int sig) {
+  stop_signal.store(sig);
+}
 
 }  // namespace
 
@@ -59,11 +61,9 @@ int run_node(const node_launch& launch) {
   };
   if (launch.is_worker && !launch.is_controller) {
     std::string problem;
-    auto ctrl = net::lookup_remote(sys, launch.controller_host, launch.controller_port,
-                                   net::registry_names::controller,
-                                   std::chrono::milliseconds(
-                                       static_cast<int64_t>(launch.startup_timeout_s * 1000)),
-                                   &problem);
+    auto ctrl = net::lookup_remote(
+        sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
+        std::chrono::milliseconds(static_cast<int64_t>(launch.startup_timeout_s * 1000)), &problem);
     if (!ctrl) {
       spdlog::error("{}: cannot reach the controller at {}:{} within {} s: {}", launch.name,
                     launch.controller_host, launch.controller_port, launch.startup_timeout_s,

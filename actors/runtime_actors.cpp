@@ -10,9 +10,9 @@
 #include <memory>
 #include <unordered_map>
 
-#include <caf/all.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "net/messages.hpp"
 
@@ -32,8 +32,7 @@ caf::timespan seconds_span(double s) {
   return std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(s));
 }
 
-net::infer_reply make_reply(uint64_t id, reply_status status, std::string message,
-                            int group = -1) {
+net::infer_reply make_reply(uint64_t id, reply_status status, std::string message, int group = -1) {
   net::infer_reply r;
   r.request_id = id;
   r.status = status;
@@ -180,8 +179,8 @@ struct group_manager_state {
   static inline const char* name = "group_manager";
 };
 
-void fail_flight(caf::stateful_actor<group_manager_state>* self, uint64_t seq,
-                 reply_status status, const std::string& why) {
+void fail_flight(caf::stateful_actor<group_manager_state>* self, uint64_t seq, reply_status status,
+                 const std::string& why) {
   auto& st = self->state;
   auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;
@@ -220,8 +219,8 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
                  st.flights.size());
     std::vector<uint64_t> seqs;
     for (const auto& [seq, f] : st.flights) seqs.push_back(seq);
-    for (uint64_t seq : seqs) fail_flight(self, seq, reply_status::failed_node_lost,
-                                          st.broken_reason);
+    for (uint64_t seq : seqs)
+      fail_flight(self, seq, reply_status::failed_node_lost, st.broken_reason);
     self->send(st.dispatcher, net::group_down{st.group, st.broken_reason});
   });
   self->delayed_send(self, 1s, net::sweep_tick{});
@@ -233,8 +232,8 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
           fb.group = st.group;
           fb.model = r.request.model;
           self->send(st.dispatcher, std::move(fb));
-          return make_reply(r.request.request_id, reply_status::failed_node_lost,
-                            st.broken_reason, st.group);
+          return make_reply(r.request.request_id, reply_status::failed_node_lost, st.broken_reason,
+                            st.group);
         }
         const uint64_t seq = ++st.next_seq;
         auto& f = st.flights[seq];
@@ -325,12 +324,18 @@ struct dispatcher_state {
 
 net::reply_status status_of(dispatch_outcome o) {
   switch (o) {
-    case dispatch_outcome::admitted: return reply_status::ok;
-    case dispatch_outcome::unknown_model: return reply_status::rejected_unknown_model;
-    case dispatch_outcome::bad_input: return reply_status::rejected_bad_input;
-    case dispatch_outcome::no_live_group: return reply_status::failed_node_lost;
-    case dispatch_outcome::overloaded: return reply_status::rejected_overloaded;
-    case dispatch_outcome::slo_unattainable: return reply_status::rejected_slo;
+    case dispatch_outcome::admitted:
+      return reply_status::ok;
+    case dispatch_outcome::unknown_model:
+      return reply_status::rejected_unknown_model;
+    case dispatch_outcome::bad_input:
+      return reply_status::rejected_bad_input;
+    case dispatch_outcome::no_live_group:
+      return reply_status::failed_node_lost;
+    case dispatch_outcome::overloaded:
+      return reply_status::rejected_overloaded;
+    case dispatch_outcome::slo_unattainable:
+      return reply_status::rejected_slo;
   }
   return reply_status::rejected_overloaded;
 }
@@ -364,8 +369,8 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
         return rp;
       },
       [=](net::group_feedback& fb) {
-        self->state.core.on_finished(fb.group, fb.model, fb.completed, fb.stage_end,
-                                     fb.stage_run_s, fb.stage_nominal_s);
+        self->state.core.on_finished(fb.group, fb.model, fb.completed, fb.stage_end, fb.stage_run_s,
+                                     fb.stage_nominal_s);
       },
       [=](net::group_down& gd) {
         spdlog::warn("{}: dispatcher stops routing to group {}: {}", self->state.node, gd.group,
@@ -380,8 +385,8 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
         for (auto& g : table.groups) {
           groups.push_back({g.group, g.models, g.stage_latency});
           st.managers[g.group] = g.manager;
-          st.info.groups.push_back(fmt::format("group {} {}: {}", g.group, g.description,
-                                               fmt::join(g.models, ", ")));
+          st.info.groups.push_back(
+              fmt::format("group {} {}: {}", g.group, g.description, fmt::join(g.models, ", ")));
         }
         std::vector<std::pair<std::string, double>> slos;
         for (const auto& m : table.models) slos.emplace_back(m.name, m.slo_s);
@@ -479,8 +484,8 @@ void wire_pipelines(controller_actor self) {
   auto& st = self->state;
   for (size_t g = 0; g < st.layout.size(); ++g)
     st.managers.push_back(self->spawn<caf::linked>(group_manager, st.node, st.layout[g].group,
-                                      describe_group(st.layout[g], st.nodes), st.stage_actors[g],
-                                      st.dispatcher, 30.0));
+                                                   describe_group(st.layout[g], st.nodes),
+                                                   st.stage_actors[g], st.dispatcher, 30.0));
   st.pending = 0;
   for (const auto& s : st.stage_actors) st.pending += s.size();
   if (st.pending == 0) return install_routing(self);
@@ -577,7 +582,8 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
   self->state.node = std::move(node);
   self->state.settings = std::move(settings);
   self->state.dispatcher = std::move(dispatcher);
-  set_state(self, fmt::format("waiting for nodes (0/{})", self->state.settings.expected_nodes.size()));
+  set_state(self,
+            fmt::format("waiting for nodes (0/{})", self->state.settings.expected_nodes.size()));
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& [name, m] : self->state.members) {
       if (m.agent.address() == dm.source && m.alive) {
@@ -602,8 +608,8 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
           return false;
         }
         self->monitor(r.agent);
-        st.members[r.name] = {{r.name, r.num_devices, r.device_memory_bytes, r.device_kind},
-                              r.agent, true};
+        st.members[r.name] = {
+            {r.name, r.num_devices, r.device_memory_bytes, r.device_kind}, r.agent, true};
         spdlog::info("{}: controller: node {} registered ({} {} devices)", st.node, r.name,
                      r.num_devices, r.device_kind);
         size_t have = 0;

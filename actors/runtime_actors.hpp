@@ -24,8 +24,8 @@ struct controller_settings {
   std::vector<planner::model_data> models;  // every configured model with its profile and SLO
   placement_solver solver;                  // used when `fixed_placement` is empty
   std::optional<planner::placement> fixed_placement;
-  std::string policy_name = "builtin";      // for logs / inspect
-  std::string backend = "emulated";         // device backend the stage workers use
+  std::string policy_name = "builtin";  // for logs / inspect
+  std::string backend = "emulated";     // device backend the stage workers use
   double spawn_timeout_s = 60;
 };
 

@@ -132,9 +132,10 @@ struct client::impl {
     bool running = true;
     while (running) {
       self->receive([&](caf::down_msg&) { running = false; },
-                    caf::after(std::chrono::milliseconds(100)) >> [&] {
-                      if (progress) progress(sent.load(), answered.load());
-                    });
+                    caf::after(std::chrono::milliseconds(100)) >>
+                        [&] {
+                          if (progress) progress(sent.load(), answered.load());
+                        });
     }
     if (progress) progress(sent.load(), answered.load());
     return out;
@@ -144,11 +145,10 @@ struct client::impl {
 client::client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {
   if (!impl_->options.connect_dispatcher) return;
   std::string problem;
-  auto d = lookup_remote(impl_->sys, impl_->options.host, impl_->options.port,
-                         registry_names::dispatcher,
-                         std::chrono::milliseconds(
-                             static_cast<int64_t>(impl_->options.connect_timeout_s * 1000)),
-                         &problem);
+  auto d = lookup_remote(
+      impl_->sys, impl_->options.host, impl_->options.port, registry_names::dispatcher,
+      std::chrono::milliseconds(static_cast<int64_t>(impl_->options.connect_timeout_s * 1000)),
+      &problem);
   if (!d) throw std::runtime_error("cannot reach the dispatcher: " + problem);
   impl_->dispatcher = *d;
 }
@@ -241,8 +241,9 @@ cluster_status client::node_status(const std::string& host, int port) {
             ok = true;
           },
           [&](caf::error& e) { why = impl_->sys.render(e); });
-  if (!ok) throw std::runtime_error("node at " + host + ":" + std::to_string(port) +
-                                    " did not answer: " + why);
+  if (!ok)
+    throw std::runtime_error("node at " + host + ":" + std::to_string(port) +
+                             " did not answer: " + why);
   return out;
 }
 

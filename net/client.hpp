@@ -25,7 +25,7 @@ struct client_options {
   std::string host = "127.0.0.1";  // the controller node (it hosts the dispatcher)
   int port = 0;
   double connect_timeout_s = 10;
-  double request_timeout_s = 60;  // per request; then a failed_timeout reply is synthesized
+  double request_timeout_s = 60;   // per request; then a failed_timeout reply is synthesized
   bool connect_dispatcher = true;  // false: only node_status() (inspect of a broken cluster)
   runtime_settings caf;
 };
@@ -47,14 +47,14 @@ class client {
   // Polls info() until the cluster serves; throws std::runtime_error on timeout.
   cluster_info wait_ready(double timeout_s);
 
-  [[nodiscard]] timed_reply submit(const std::string& model, std::string payload,
-                                   double slo_s = 0);
+  [[nodiscard]] timed_reply submit(const std::string& model, std::string payload, double slo_s = 0);
 
   // Open-loop replay: request i is sent at start + offsets[i] (seconds, non-decreasing) for
   // model models[i] with `payload`. progress(sent, answered) is called from the caller's thread
   // about 10 times a second. Returns one reply per request, in request order.
   std::vector<timed_reply> replay(const std::vector<double>& offsets,
-                                  const std::vector<std::string>& models, const std::string& payload,
+                                  const std::vector<std::string>& models,
+                                  const std::string& payload,
                                   const std::function<void(size_t, size_t)>& progress = {},
                                   double slo_s = 0);
 

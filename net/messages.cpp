@@ -6,13 +6,20 @@ namespace alpaserve::net {
 
 std::string to_string(reply_status s) {
   switch (s) {
-    case reply_status::ok: return "ok";
-    case reply_status::rejected_unknown_model: return "rejected_unknown_model";
-    case reply_status::rejected_slo: return "rejected_slo";
-    case reply_status::rejected_overloaded: return "rejected_overloaded";
-    case reply_status::rejected_bad_input: return "rejected_bad_input";
-    case reply_status::failed_node_lost: return "failed_node_lost";
-    case reply_status::failed_timeout: return "failed_timeout";
+    case reply_status::ok:
+      return "ok";
+    case reply_status::rejected_unknown_model:
+      return "rejected_unknown_model";
+    case reply_status::rejected_slo:
+      return "rejected_slo";
+    case reply_status::rejected_overloaded:
+      return "rejected_overloaded";
+    case reply_status::rejected_bad_input:
+      return "rejected_bad_input";
+    case reply_status::failed_node_lost:
+      return "failed_node_lost";
+    case reply_status::failed_timeout:
+      return "failed_timeout";
   }
   return "unknown";
 }

@@ -25,11 +25,11 @@ namespace alpaserve::net {
 enum class reply_status : uint8_t {
   ok,
   rejected_unknown_model,
-  rejected_slo,          // the admission rule predicts the deadline would be missed
-  rejected_overloaded,   // queues full, or the cluster is not ready yet
-  rejected_bad_input,    // malformed or oversized payload
-  failed_node_lost,      // a node serving the request (or every group of the model) died
-  failed_timeout,        // accepted but not finished within the safety timeout
+  rejected_slo,         // the admission rule predicts the deadline would be missed
+  rejected_overloaded,  // queues full, or the cluster is not ready yet
+  rejected_bad_input,   // malformed or oversized payload
+  failed_node_lost,     // a node serving the request (or every group of the model) died
+  failed_timeout,       // accepted but not finished within the safety timeout
 };
 [[nodiscard]] std::string to_string(reply_status s);
 [[nodiscard]] bool is_rejection(reply_status s) noexcept;
@@ -48,10 +48,10 @@ struct infer_request {
 struct infer_reply {
   uint64_t request_id = 0;
   reply_status status = reply_status::ok;
-  std::string message;  // why, for rejections and failures
-  std::string result;   // output tensor bytes when ok
-  int32_t group = -1;   // the group that served (or would have served) it
-  double server_s = 0;  // dispatcher arrival -> reply sent, on the dispatcher's node
+  std::string message;                // why, for rejections and failures
+  std::string result;                 // output tensor bytes when ok
+  int32_t group = -1;                 // the group that served (or would have served) it
+  double server_s = 0;                // dispatcher arrival -> reply sent, on the dispatcher's node
   double predicted_s = 0;             // the admission rule's predicted latency
   std::vector<double> stage_queue_s;  // per stage: waiting in the stage worker's FCFS queue
   std::vector<double> stage_run_s;    // per stage: measured execution (emulated: timer) time
@@ -94,9 +94,9 @@ struct stage_task {
 // dispatcher -> group manager (delegated: the manager replies to the client directly).
 struct group_request {
   infer_request request;
-  double admitted_at = 0;      // dispatcher clock (same process as the manager), seconds
-  double deadline = 0;         // dispatcher clock, seconds
-  double predicted_finish = 0; // dispatcher clock, seconds
+  double admitted_at = 0;       // dispatcher clock (same process as the manager), seconds
+  double deadline = 0;          // dispatcher clock, seconds
+  double predicted_finish = 0;  // dispatcher clock, seconds
 };
 
 // group manager -> dispatcher: one request of the group finished (or failed); stage_end is
@@ -192,8 +192,7 @@ typename Inspector::result_type inspect(Inspector& f, infer_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, infer_reply& x) {
   return f(caf::meta::type_name("infer_reply"), x.request_id, x.status, x.message, x.result,
-           x.group, x.server_s, x.predicted_s, x.stage_queue_s, x.stage_run_s,
-           x.stage_nominal_s);
+           x.group, x.server_s, x.predicted_s, x.stage_queue_s, x.stage_run_s, x.stage_nominal_s);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
@@ -210,8 +209,8 @@ typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
-  return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s,
-           x.run_s, x.nominal_s);
+  return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
+           x.nominal_s);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_request& x) {
@@ -263,8 +262,8 @@ typename Inspector::result_type inspect(Inspector& f, counter_value& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_status& x) {
-  return f(caf::meta::type_name("actor_status"), x.node, x.role, x.name, x.state,
-           x.queue_length, x.shards, x.counters);
+  return f(caf::meta::type_name("actor_status"), x.node, x.role, x.name, x.state, x.queue_length,
+           x.shards, x.counters);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {

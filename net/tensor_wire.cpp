@@ -49,8 +49,8 @@ bool parse(std::string_view bytes, wire_tensor* out, std::string_view* data, std
   }
   if (elements > std::numeric_limits<uint64_t>::max() / item) return fail("tensor shape overflows");
   if (blob.via.bin.size != elements * item)
-    return fail("tensor data has " + std::to_string(blob.via.bin.size) + " bytes, shape and dtype need " +
-                std::to_string(elements * item));
+    return fail("tensor data has " + std::to_string(blob.via.bin.size) +
+                " bytes, shape and dtype need " + std::to_string(elements * item));
   if (out != nullptr) {
     out->dtype = std::string(dtype_name);
     out->shape = std::move(dims);

@@ -9,7 +9,8 @@ constexpr double gb = gib;  // the reference's GB is 2^30 bytes
 
 void add(model_profile& m, int pp, std::vector<double> latency, double weight_per_stage) {
   config_profile& c = m.configs[parallel_config{1, 1, pp}];
-  c.add_result(1, std::move(latency), std::vector<double>(static_cast<size_t>(pp), weight_per_stage));
+  c.add_result(1, std::move(latency),
+               std::vector<double>(static_cast<size_t>(pp), weight_per_stage));
 }
 
 profile_db build() {

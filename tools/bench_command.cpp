@@ -141,21 +141,21 @@ int run_overhead(const bench_args& a, net::client& c, const net::cluster_info& i
     for (double s : r.reply.stage_run_s) run += s;
     for (double s : r.reply.stage_queue_s) queued += s;
     added.push_back(r.e2e_s - nominal);
-    overshoot.push_back(run - nominal);            // emulated timer lateness
+    overshoot.push_back(run - nominal);           // emulated timer lateness
     messaging.push_back(r.e2e_s - run - queued);  // hops, (de)serialization, scheduling
     e2e.push_back(r.e2e_s);
   }
   std::cout << fmt::format(
       "overhead: model {} ({} stages), {} sequential requests\n"
       "  end-to-end   p50 {:.3f} ms  p99 {:.3f} ms\n"
-      "  added (end-to-end minus emulated stage time)  p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms\n"
+      "  added (end-to-end minus emulated stage time)  p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} "
+      "ms\n"
       "    of which stage timer lateness              p50 {:.3f} ms  p99 {:.3f} ms\n"
       "    of which messaging (all hops, per request) p50 {:.3f} ms  p99 {:.3f} ms\n",
-      model, stages, added.size(), percentile(e2e, 0.5) * 1e3,
-      percentile(e2e, 0.99) * 1e3, percentile(added, 0.5) * 1e3, percentile(added, 0.9) * 1e3,
-      percentile(added, 0.99) * 1e3, percentile(overshoot, 0.5) * 1e3,
-      percentile(overshoot, 0.99) * 1e3, percentile(messaging, 0.5) * 1e3,
-      percentile(messaging, 0.99) * 1e3);
+      model, stages, added.size(), percentile(e2e, 0.5) * 1e3, percentile(e2e, 0.99) * 1e3,
+      percentile(added, 0.5) * 1e3, percentile(added, 0.9) * 1e3, percentile(added, 0.99) * 1e3,
+      percentile(overshoot, 0.5) * 1e3, percentile(overshoot, 0.99) * 1e3,
+      percentile(messaging, 0.5) * 1e3, percentile(messaging, 0.99) * 1e3);
   return 0;
 }
 
@@ -164,8 +164,8 @@ int run_admission(const bench_args& a, net::client& c, const net::cluster_info& 
   const std::string payload = make_payload(a.shape);
   c.burst(1000, static_cast<size_t>(a.window), model, payload, 1e-9);  // warm-up
   const auto t0 = std::chrono::steady_clock::now();
-  const auto replies =
-      c.burst(static_cast<size_t>(a.admission), static_cast<size_t>(a.window), model, payload, 1e-9);
+  const auto replies = c.burst(static_cast<size_t>(a.admission), static_cast<size_t>(a.window),
+                               model, payload, 1e-9);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   size_t rejected = 0;
   for (const auto& r : replies) rejected += r.reply.status == net::reply_status::rejected_slo;
@@ -209,14 +209,13 @@ int run_bench(const bench_args& a) {
   const size_t total = s.offsets.size();
   const bool tty = ::isatty(2) != 0;
   size_t last_printed = 0;
-  const auto replies = c.replay(s.offsets, s.models, make_payload(a.shape),
-                                [&](size_t sent, size_t answered) {
-                                  if (tty || answered >= last_printed + total / 10 + 1 ||
-                                      answered == total) {
-                                    progress_bar(sent, answered, total);
-                                    last_printed = answered;
-                                  }
-                                });
+  const auto replies =
+      c.replay(s.offsets, s.models, make_payload(a.shape), [&](size_t sent, size_t answered) {
+        if (tty || answered >= last_printed + total / 10 + 1 || answered == total) {
+          progress_bar(sent, answered, total);
+          last_printed = answered;
+        }
+      });
   std::cerr << "\n";
 
   std::map<net::reply_status, size_t> by_status;
@@ -227,7 +226,8 @@ int run_bench(const bench_args& a) {
   std::vector<double> served_latency;
   size_t good = 0;
   std::ofstream csv(a.csv);
-  csv << "request,model,arrival_s,status,e2e_ms,server_ms,predicted_ms,group,stage_ms,slo_ms,good,message\n";
+  csv << "request,model,arrival_s,status,e2e_ms,server_ms,predicted_ms,group,stage_ms,slo_ms,good,"
+         "message\n";
   for (size_t i = 0; i < replies.size(); ++i) {
     const auto& r = replies[i];
     ++by_status[r.reply.status];
@@ -251,7 +251,8 @@ int run_bench(const bench_args& a) {
   csv.close();
   const double attainment = total == 0 ? 0 : static_cast<double>(good) / static_cast<double>(total);
   std::cout << fmt::format("requests: {}  SLO attainment: {:.2f}%\n", total, attainment * 100);
-  for (const auto& [st, n] : by_status) std::cout << fmt::format("  {:<24} {}\n", net::to_string(st), n);
+  for (const auto& [st, n] : by_status)
+    std::cout << fmt::format("  {:<24} {}\n", net::to_string(st), n);
   std::cout << fmt::format(
       "latency of served requests (ms): p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  max {:.1f}\n",
       percentile(served_latency, 0.5) * 1e3, percentile(served_latency, 0.9) * 1e3,
@@ -261,14 +262,16 @@ int run_bench(const bench_args& a) {
                              pm.total ? 100.0 * static_cast<double>(pm.good) / pm.total : 0.0);
   std::cout << "per-request CSV: " << a.csv << "\n";
   if (!a.png.empty()) {
-    const std::string script =
-        fmt::format("set terminal pngcairo size 1000,600; set output '{}'; set datafile separator ',';"
-                    "set key autotitle columnhead; set xlabel 'arrival (s)'; set ylabel 'latency (ms)';"
-                    "set title 'alpaserve bench: attainment {:.2f}%';"
-                    "plot '{}' using 3:($11==1?$5:1/0) with points pt 7 ps 0.3 title 'within SLO',"
-                    " '' using 3:($11==0 && strcol(4) eq 'ok' ? $5 : 1/0) with points pt 7 ps 0.3 title 'late'",
-                    a.png, attainment * 100, a.csv);
-    const std::string cmd = "gnuplot -e \"" + script + "\" 2>&1";
+    const std::string script_path = a.png + ".gp";
+    std::ofstream(script_path) << fmt::format(
+        "set terminal pngcairo size 1000,600\nset output '{}'\nset datafile separator ','\n"
+        "set xlabel 'arrival (s)'\nset ylabel 'latency (ms)'\n"
+        "set title 'alpaserve bench: SLO attainment {:.2f}%'\n"
+        "plot '{}' every ::1 using 3:($11==1?$5:1/0) with points pt 7 ps 0.4 title 'within SLO', "
+        "'' every ::1 using 3:($11==0 && strcol(4) eq 'ok' ? $5 : 1/0) with points pt 7 ps 0.4 "
+        "title 'late'\n",
+        a.png, attainment * 100, a.csv);
+    const std::string cmd = "gnuplot '" + script_path + "' 2>&1";
     if (std::system(cmd.c_str()) == 0) {
       std::cout << "plot: " << a.png << "\n";
     } else {
@@ -300,7 +303,9 @@ void add_bench(CLI::App& app, run_fn& run) {
   sub->add_option("--png", args->png, "latency plot (PNG, needs gnuplot)");
   sub->add_option("--write-workload", args->write_workload,
                   "also write the replayed arrivals as 'arrival_s,model' CSV");
-  sub->add_option("--shape", args->shape, "input tensor shape")->delimiter(',')->capture_default_str();
+  sub->add_option("--shape", args->shape, "input tensor shape")
+      ->delimiter(',')
+      ->capture_default_str();
   sub->add_option("--overhead", args->overhead,
                   "measure added latency over N sequential requests of --model instead");
   sub->add_option("--admission", args->admission,

@@ -105,9 +105,9 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   l.device_memory_bytes = 0;
   for (const auto& g : node->devices) {
     l.device_kind = g.kind;
-    l.device_memory_bytes = l.device_memory_bytes == 0 ? g.memory_bytes
-                                                       : std::min(l.device_memory_bytes,
-                                                                  g.memory_bytes);
+    l.device_memory_bytes = l.device_memory_bytes == 0
+                                ? g.memory_bytes
+                                : std::min(l.device_memory_bytes, g.memory_bytes);
   }
   l.is_controller = node->is_controller();
   l.is_worker = node->is_worker();
@@ -133,8 +133,9 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
       }
     planner::placement_file pf = planner::read_placement_file(placement_file, db);
     if (pf.segmented())
-      throw planner::input_error(placement_file, "segments",
-                                 "the runtime serves one placement; time segments are not supported");
+      throw planner::input_error(
+          placement_file, "segments",
+          "the runtime serves one placement; time segments are not supported");
     // Serve exactly the file's models (their SLOs and profiles), then the config's other models
     // (known, but placed nowhere).
     std::vector<planner::model_data> models = pf.models;

@@ -51,14 +51,16 @@ int run_submit(const submit_args& a) {
     std::cout << fmt::format("request {}: {} in {:.2f} ms", rep.request_id,
                              net::to_string(rep.status), r.e2e_s * 1e3);
     if (rep.status == net::reply_status::ok) {
-      std::cout << fmt::format(" (group {}, stages {:.2f} ms, predicted {:.2f} ms, result {} bytes)",
-                               rep.group, stage_sum * 1e3, rep.predicted_s * 1e3,
-                               rep.result.size());
+      std::cout << fmt::format(
+          " (group {}, stages {:.2f} ms, predicted {:.2f} ms, result {} bytes)", rep.group,
+          stage_sum * 1e3, rep.predicted_s * 1e3, rep.result.size());
     } else {
       std::cout << ": " << rep.message;
     }
     std::cout << "\n";
-    const int code = rep.status == net::reply_status::ok ? 0 : net::is_rejection(rep.status) ? 4 : 5;
+    const int code = rep.status == net::reply_status::ok ? 0
+                     : net::is_rejection(rep.status)     ? 4
+                                                         : 5;
     worst = std::max(worst, code);
   }
   return worst;

@@ -20,7 +20,9 @@ namespace alpaserve::tools {
 namespace {
 
 volatile std::sig_atomic_t up_stop = 0;
-extern "C" void on_up_signal(int sig) { up_stop = sig; }
+extern "C" void on_up_signal(int sig) {
+  up_stop = sig;
+}
 
 struct up_args {
   std::string config;
@@ -113,7 +115,8 @@ int run_up(const up_args& a) {
           for (const auto& g : info.groups) std::cout << "  " << g << "\n";
           std::cout << "submit with:  alpaserve submit --host " << ctrl.host << " --port "
                     << ctrl.port << " --model " << (info.models.empty() ? "M" : info.models[0].name)
-                    << "\nbench with:   alpaserve bench" << (a.config.empty() ? "" : " --config " + a.config)
+                    << "\nbench with:   alpaserve bench"
+                    << (a.config.empty() ? "" : " --config " + a.config)
                     << " --duration 30\ninspect with: alpaserve inspect"
                     << (a.config.empty() ? "" : " --config " + a.config)
                     << "\nCtrl-C stops the cluster." << std::endl;
@@ -124,8 +127,10 @@ int run_up(const up_args& a) {
         }
       } catch (const std::exception& e) {
         probe.reset();
-        if (std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(a.ready_timeout_s)) {
-          std::cerr << "cluster not serving after " << a.ready_timeout_s << " s: " << e.what() << "\n";
+        if (std::chrono::steady_clock::now() - t0 >
+            std::chrono::duration<double>(a.ready_timeout_s)) {
+          std::cerr << "cluster not serving after " << a.ready_timeout_s << " s: " << e.what()
+                    << "\n";
           rc = 1;
           up_stop = SIGTERM;
         }

@@ -46,9 +46,8 @@ TEST_CASE("layout_groups walks devices in node order so groups span nodes") {
 }
 
 TEST_CASE("spanning_pipeline_placement replicates models while memory allows") {
-  std::vector<planner::model_data> models = {model("alpa/bert-2.6b", "a"),
-                                             model("alpa/bert-1.3b", "b"),
-                                             model("test-4GB-150ms", "c")};
+  std::vector<planner::model_data> models = {
+      model("alpa/bert-2.6b", "a"), model("alpa/bert-1.3b", "b"), model("test-4GB-150ms", "c")};
   planner::cluster_env env;
   env.num_devices = 5;
   env.mem_budget = 4.0 * planner::gib;
@@ -65,7 +64,7 @@ TEST_CASE("spanning_pipeline_placement replicates models while memory allows") {
   }
   // Deterministic.
   CHECK(actors::spanning_pipeline_placement(models, env, 2) == p);
-  const auto& lat = actors::group_stage_latency(
-      actors::group_layout{0, {1, 1, 2}, {}, {}}, models[1]);
+  const auto& lat =
+      actors::group_stage_latency(actors::group_layout{0, {1, 1, 2}, {}, {}}, models[1]);
   CHECK(lat == std::vector<double>{0.051, 0.052});
 }
