@@ -1,0 +1,65 @@
+#pragma once
+// From a placement (which groups, which models) to a deployment (which node and which local
+// devices run each pipeline stage of each group), plus the built-in placement the runtime uses
+// until the policy registry is wired in. Plain functions, no CAF: the controller actor calls them.
+//
+// Device order: the cluster's devices are numbered node by node in config order (node 0's
+// devices, then node 1's, ...). Group g takes the next op*pp devices in that order, stage k the
+// op devices k*op .. k*op+op-1 of its range, so a group whose range crosses a node boundary is a
+// pipeline spanning nodes (its stages talk over the network).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "planner/placement.hpp"
+
+namespace alpaserve::actors {
+
+// A node as the controller sees it once its agent registered.
+struct node_devices {
+  std::string name;
+  int num_devices = 0;
+  double memory_bytes = 0;  // per device
+  std::string device_kind;
+};
+
+struct stage_layout {
+  int node = 0;                    // index into the node list
+  std::vector<int> local_devices;  // op device indices on that node
+};
+
+struct group_layout {
+  int group = 0;
+  planner::parallel_config config;
+  std::vector<stage_layout> stages;  // pp entries
+  std::vector<int> models;           // model ids
+};
+
+// Throws std::invalid_argument when the placement needs more devices than the nodes have or a
+// stage's op devices would straddle two nodes (intra-op all-reduce stays inside one node).
+[[nodiscard]] std::vector<group_layout> layout_groups(const planner::placement& p,
+                                                      const std::vector<node_devices>& nodes);
+
+// "(1,1,2) on n0:0 | n1:0" for logs, inspect and the routing table.
+[[nodiscard]] std::string describe_group(const group_layout& g,
+                                         const std::vector<node_devices>& nodes);
+
+// Per-stage batch-1 latencies of model m in group g (throws std::invalid_argument when the
+// model has no profile for the group's parallel config).
+[[nodiscard]] const std::vector<double>& group_stage_latency(const group_layout& g,
+                                                             const planner::model_data& m);
+
+using placement_solver = std::function<planner::placement(const std::vector<planner::model_data>&,
+                                                          const planner::cluster_env&)>;
+
+// The runtime's built-in placement (until the planner's policy registry is wired in):
+// the devices are cut, in device order, into groups of `pipeline_stages` devices each (op = 1,
+// pp = pipeline_stages; leftover devices form smaller groups), and models are added round-robin
+// to every group where they are profiled and fit the memory budget, so each model gets as many
+// replicas as memory allows. Deterministic.
+[[nodiscard]] planner::placement spanning_pipeline_placement(
+    const std::vector<planner::model_data>& models, const planner::cluster_env& cluster,
+    int pipeline_stages);
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,157 @@
+#include "actors/dispatch_core.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "net/tensor_wire.hpp"
+
+namespace alpaserve::actors {
+
+dispatch_core::dispatch_core(std::vector<served_group> groups,
+                             std::vector<std::pair<std::string, double>> slos,
+                             dispatch_settings settings)
+    : settings_(settings), groups_(std::move(groups)) {
+  for (auto& [name, slo] : slos) models_[name].slo_s = slo;
+  clocks_.reserve(groups_.size());
+  for (size_t slot = 0; slot < groups_.size(); ++slot) {
+    const served_group& g = groups_[slot];
+    const int stages = g.stage_latency.empty() ? 0 : static_cast<int>(g.stage_latency[0].size());
+    clocks_.emplace_back(stages);
+    outstanding_.push_back(0);
+    alive_.push_back(true);
+    slot_of_group_[g.group] = static_cast<int>(slot);
+    for (size_t m = 0; m < g.models.size(); ++m) {
+      // A model may be served without a configured SLO only in hand-built tables; keep it known.
+      models_[g.models[m]].candidates.push_back({static_cast<int>(slot), &g.stage_latency[m]});
+    }
+  }
+}
+
+int dispatch_core::slot_of(int group) const {
+  auto it = slot_of_group_.find(group);
+  return it == slot_of_group_.end() ? -1 : it->second;
+}
+
+bool dispatch_core::knows_model(std::string_view model) const {
+  return models_.count(std::string(model)) > 0;
+}
+
+double dispatch_core::model_slo(std::string_view model) const {
+  auto it = models_.find(std::string(model));
+  return it == models_.end() ? 0.0 : it->second.slo_s;
+}
+
+int64_t dispatch_core::outstanding(int group) const {
+  const int s = slot_of(group);
+  return s < 0 ? 0 : outstanding_[s];
+}
+
+bool dispatch_core::group_alive(int group) const {
+  const int s = slot_of(group);
+  return s >= 0 && alive_[s];
+}
+
+const planner::group_clock* dispatch_core::clock(int group) const {
+  const int s = slot_of(group);
+  return s < 0 ? nullptr : &clocks_[s];
+}
+
+dispatch_result dispatch_core::decide(std::string_view model, std::string_view payload,
+                                      double slo_s, double now) {
+  dispatch_result r;
+  auto it = models_.find(std::string(model));
+  if (it == models_.end()) {
+    ++rejected_unknown;
+    r.outcome = dispatch_outcome::unknown_model;
+    r.message = fmt::format("unknown model '{}'", model);
+    return r;
+  }
+  if (payload.size() > settings_.max_payload_bytes) {
+    ++rejected_bad_input;
+    r.outcome = dispatch_outcome::bad_input;
+    r.message = fmt::format("payload of {} bytes exceeds the limit of {} bytes", payload.size(),
+                            settings_.max_payload_bytes);
+    return r;
+  }
+  if (settings_.validate_payload) {
+    std::string problem;
+    if (!net::validate_tensor(payload, &problem)) {
+      ++rejected_bad_input;
+      r.outcome = dispatch_outcome::bad_input;
+      r.message = "malformed payload: " + problem;
+      return r;
+    }
+  }
+  const model_entry& entry = it->second;
+  const double slo = slo_s > 0 ? slo_s : entry.slo_s;
+  r.deadline = slo > 0 ? now + slo : now + 1e9;
+  scratch_.clear();
+  bool any_alive = false;
+  for (const auto& c : entry.candidates) {
+    if (!alive_[c.group]) continue;
+    any_alive = true;
+    if (outstanding_[c.group] >= settings_.max_queue_per_group) continue;
+    scratch_.push_back(c);
+  }
+  if (!any_alive) {
+    ++failed_no_group;
+    r.outcome = dispatch_outcome::no_live_group;
+    r.message = entry.candidates.empty()
+                    ? fmt::format("model '{}' is not placed on any group", model)
+                    : fmt::format("every group serving '{}' was lost", model);
+    return r;
+  }
+  if (scratch_.empty()) {
+    ++rejected_overloaded;
+    r.outcome = dispatch_outcome::overloaded;
+    r.message = fmt::format("every group serving '{}' has {} requests queued", model,
+                            settings_.max_queue_per_group);
+    return r;
+  }
+  const planner::dispatch_decision d =
+      planner::admit_or_reject(now, r.deadline, scratch_.data(), scratch_.size(), clocks_,
+                               settings_.overheads, settings_.strategy);
+  r.group = d.group >= 0 ? groups_[d.group].group : -1;
+  r.predicted_finish = d.predicted_finish;
+  if (d.verdict == planner::dispatch_verdict::admitted) {
+    ++admitted;
+    ++outstanding_[d.group];
+    r.outcome = dispatch_outcome::admitted;
+    return r;
+  }
+  ++rejected_slo;
+  r.outcome = dispatch_outcome::slo_unattainable;
+  r.message = fmt::format("SLO unattainable: predicted latency {:.1f} ms > SLO {:.1f} ms",
+                          (d.predicted_finish - now) * 1e3, slo * 1e3);
+  return r;
+}
+
+void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
+                                const std::vector<double>& stage_end,
+                                const std::vector<double>& stage_run_s,
+                                const std::vector<double>& stage_nominal_s) {
+  const int s = slot_of(group);
+  if (s < 0) return;
+  if (outstanding_[s] > 0) --outstanding_[s];
+  if (ok) {
+    ++completed;
+  } else {
+    ++failed;
+  }
+  if (!ok || !alive_[s]) return;
+  planner::group_clock& clock = clocks_[s];
+  const size_t n = std::min({stage_end.size(), stage_run_s.size(), stage_nominal_s.size(),
+                             static_cast<size_t>(clock.num_stages())});
+  for (size_t k = 0; k < n; ++k) {
+    planner::observe_stage_end(clock, static_cast<int>(k), stage_end[k], stage_run_s[k],
+                               stage_nominal_s[k]);
+  }
+}
+
+void dispatch_core::on_group_down(int group) {
+  const int s = slot_of(group);
+  if (s >= 0) alive_[s] = false;
+}
+
+}  // namespace alpaserve::actors

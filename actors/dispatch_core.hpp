@@ -1,0 +1,99 @@
+#pragma once
+// The dispatcher's decisions without CAF: admission and group choice for each request (through
+// the planner's shared dispatch rule, so the event simulator predicts what the runtime does),
+// queue limits, the per-group clock mirror corrected by measured stage times, and lost groups.
+// The dispatcher actor (actors/dispatcher.cpp) only feeds it messages and sends what it says.
+//
+// Concurrency: plain value owned by one actor; not thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "planner/dispatch_rule.hpp"
+
+namespace alpaserve::actors {
+
+// What the runtime serves: one entry per group of the realized placement.
+struct served_group {
+  int group = 0;
+  std::vector<std::string> models;
+  std::vector<std::vector<double>> stage_latency;  // per model (same order), per stage, seconds
+};
+
+struct dispatch_settings {
+  planner::dispatch_overheads overheads;
+  planner::dispatch_strategy strategy = planner::dispatch_strategy::min_predicted_finish;
+  int max_queue_per_group = 1024;  // admitted, unfinished requests per group
+  size_t max_payload_bytes = 64u << 20;
+  bool validate_payload = true;  // decode the tensor envelope of every request
+};
+
+enum class dispatch_outcome : uint8_t {
+  admitted,
+  unknown_model,
+  bad_input,
+  no_live_group,  // every group of the model was lost
+  overloaded,     // every live group is at its queue limit
+  slo_unattainable,
+};
+
+struct dispatch_result {
+  dispatch_outcome outcome = dispatch_outcome::unknown_model;
+  int group = -1;
+  double deadline = 0;
+  double predicted_finish = 0;
+  std::string message;  // set when not admitted
+};
+
+class dispatch_core {
+ public:
+  dispatch_core() = default;
+  dispatch_core(std::vector<served_group> groups, std::vector<std::pair<std::string, double>> slos,
+                dispatch_settings settings);
+
+  // One request arriving at `now` (seconds on the dispatcher's clock). slo_s <= 0 uses the
+  // model's configured SLO. Admitted requests reserve their group's stages.
+  [[nodiscard]] dispatch_result decide(std::string_view model, std::string_view payload,
+                                       double slo_s, double now);
+
+  // A request of `group` finished (completed or failed): frees its queue slot and, when it
+  // completed, corrects the group's clock with the measured stage ends.
+  void on_finished(int group, std::string_view model, bool completed,
+                   const std::vector<double>& stage_end, const std::vector<double>& stage_run_s,
+                   const std::vector<double>& stage_nominal_s);
+
+  // The group's pipeline is broken: never route to it again.
+  void on_group_down(int group);
+
+  [[nodiscard]] bool knows_model(std::string_view model) const;
+  [[nodiscard]] double model_slo(std::string_view model) const;  // 0 when unknown
+  [[nodiscard]] int64_t outstanding(int group) const;
+  [[nodiscard]] bool group_alive(int group) const;
+  [[nodiscard]] const planner::group_clock* clock(int group) const;
+  [[nodiscard]] size_t num_groups() const noexcept { return groups_.size(); }
+
+  // Counters (inspect).
+  uint64_t admitted = 0, rejected_slo = 0, rejected_overloaded = 0, rejected_unknown = 0,
+           rejected_bad_input = 0, failed_no_group = 0, completed = 0, failed = 0;
+
+ private:
+  struct model_entry {
+    double slo_s = 0;
+    std::vector<planner::dispatch_candidate> candidates;  // every group hosting it
+  };
+  [[nodiscard]] int slot_of(int group) const;
+
+  dispatch_settings settings_;
+  std::vector<served_group> groups_;          // slot -> group (stage_latency storage)
+  std::vector<planner::group_clock> clocks_;  // slot -> mirror
+  std::vector<int64_t> outstanding_;
+  std::vector<bool> alive_;
+  std::unordered_map<int, int> slot_of_group_;
+  std::unordered_map<std::string, model_entry> models_;
+  std::vector<planner::dispatch_candidate> scratch_;
+};
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,34 @@
+#pragma once
+// One alpaserve node process: builds the actor system, spawns the node's actors, publishes its
+// node agent on the configured port, registers with the controller, and runs until SIGINT or
+// SIGTERM (or until the controller is lost). No CAF types here: tools/ include it cheaply.
+
+#include <string>
+
+#include "actors/runtime_actors.hpp"
+#include "net/bootstrap.hpp"
+
+namespace alpaserve::actors {
+
+struct node_launch {
+  std::string name;
+  std::string host = "127.0.0.1";  // where this node listens (bind address when loopback)
+  int port = 0;
+  int num_devices = 0;
+  double device_memory_bytes = 0;
+  std::string device_kind = "emulated-v100";
+  bool is_controller = false;  // hosts the controller and the dispatcher
+  bool is_worker = true;       // offers its devices to the controller
+  std::string controller_host = "127.0.0.1";
+  int controller_port = 0;
+  net::runtime_settings caf;
+  controller_settings controller;  // used when is_controller
+  dispatcher_settings dispatcher;  // used when is_controller
+  double startup_timeout_s = 60;   // how long a worker waits for the controller to come up
+};
+
+// Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM,
+// 1 when the port cannot be bound, the controller cannot be reached or is lost.
+int run_node(const node_launch& launch);
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,739 @@
+// The runtime's five actors in one translation unit (CAF headers cost ~12 s per unit).
+// Flow (docs/runtime.md): client -> dispatcher (admission: dispatch_core) -> group manager
+// (delegated, replies to the client) -> stage 0 worker -> ... -> last stage worker -> group
+// manager -> client; the group manager feeds measured stage ends back to the dispatcher.
+
+#include "actors/runtime_actors.hpp"
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "net/messages.hpp"
+
+namespace alpaserve::actors {
+
+double monotonic_seconds() noexcept {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+using net::reply_status;
+
+caf::timespan seconds_span(double s) {
+  return std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(s));
+}
+
+net::infer_reply make_reply(uint64_t id, reply_status status, std::string message, int group = -1) {
+  net::infer_reply r;
+  r.request_id = id;
+  r.status = status;
+  r.message = std::move(message);
+  r.group = group;
+  return r;
+}
+
+// Collects cluster_status answers from several actors, then delivers them all at once.
+struct status_gather {
+  caf::response_promise promise;
+  net::cluster_status collected;
+  size_t waiting = 0;
+  void done_one() {
+    if (--waiting == 0) promise.deliver(std::move(collected));
+  }
+};
+
+void gather_status(caf::event_based_actor* self, std::shared_ptr<status_gather> g,
+                   const std::vector<caf::actor>& targets) {
+  g->waiting = targets.size() + 1;  // +1: the caller's own entry, added before done_one()
+  for (const auto& t : targets) {
+    self->request(t, 3s, net::status_query{})
+        .then(
+            [g](net::cluster_status& s) {
+              for (auto& a : s.actors) g->collected.actors.push_back(std::move(a));
+              g->done_one();
+            },
+            [g](caf::error&) { g->done_one(); });
+  }
+  g->done_one();
+}
+
+// ---- stage worker ----------------------------------------------------------------------------
+// FCFS execution of one pipeline stage on its devices. The emulated backend never blocks a
+// thread: the stage's profiled time elapses as a delayed message to itself.
+
+struct stage_worker_state {
+  std::string node;
+  net::spawn_stage spec;
+  std::unordered_map<std::string, double> latency;  // model -> profiled stage seconds
+  caf::actor next;
+  struct queued {
+    net::stage_task task;
+    double arrived;
+  };
+  std::deque<queued> queue;
+  bool busy = false;
+  net::stage_task current;
+  double current_start = 0;
+  double current_nominal = 0;
+  uint64_t token = 0;
+  uint64_t processed = 0;
+  double busy_seconds = 0;
+  static inline const char* name = "stage_worker";
+};
+
+void start_next(caf::stateful_actor<stage_worker_state>* self) {
+  auto& st = self->state;
+  if (st.busy || st.queue.empty()) return;
+  const double now = monotonic_seconds();
+  stage_worker_state::queued q = std::move(st.queue.front());
+  st.queue.pop_front();
+  auto it = st.latency.find(q.task.model);
+  st.current_nominal = it == st.latency.end() ? 0.0 : it->second;
+  if (it == st.latency.end())
+    spdlog::error("{}: stage {}.{} holds no shard of model '{}'", st.node, st.spec.group,
+                  st.spec.stage, q.task.model);
+  q.task.queue_s.push_back(now - q.arrived);
+  st.current = std::move(q.task);
+  st.current_start = now;
+  st.busy = true;
+  self->delayed_send(self, seconds_span(st.current_nominal), net::stage_done_tick{++st.token});
+}
+
+caf::behavior stage_worker(caf::stateful_actor<stage_worker_state>* self, std::string node,
+                           net::spawn_stage spec) {
+  self->state.node = std::move(node);
+  for (const auto& s : spec.shards) self->state.latency[s.model] = s.latency_s;
+  self->state.spec = std::move(spec);
+  return {
+      [=](net::stage_wire& w) {
+        self->state.next = std::move(w.next);
+        return true;
+      },
+      [=](net::stage_task& t) {
+        self->state.queue.push_back({std::move(t), monotonic_seconds()});
+        start_next(self);
+      },
+      [=](const net::stage_done_tick& tick) {
+        auto& st = self->state;
+        if (!st.busy || tick.token != st.token) return;
+        const double run = monotonic_seconds() - st.current_start;
+        st.current.run_s.push_back(run);
+        st.current.nominal_s.push_back(st.current_nominal);
+        st.busy_seconds += run;
+        ++st.processed;
+        st.busy = false;
+        if (st.next) self->send(st.next, std::move(st.current));
+        start_next(self);
+      },
+      [=](net::status_query) {
+        const auto& st = self->state;
+        net::actor_status a;
+        a.node = st.node;
+        a.role = "stage-worker";
+        a.name = fmt::format("group {} stage {}/{} devices {}", st.spec.group, st.spec.stage,
+                             st.spec.num_stages, fmt::join(st.spec.devices, ","));
+        a.state = st.busy ? "busy" : "idle";
+        a.queue_length = static_cast<int64_t>(st.queue.size()) + (st.busy ? 1 : 0);
+        for (const auto& s : st.spec.shards)
+          a.shards.push_back(fmt::format("{} ({:.1f} ms, {:.2f} GiB)", s.model, s.latency_s * 1e3,
+                                         s.weight_bytes / (1024.0 * 1024 * 1024)));
+        a.counters = {{"processed", static_cast<double>(st.processed)},
+                      {"busy_seconds", st.busy_seconds}};
+        return net::cluster_status{{std::move(a)}};
+      },
+  };
+}
+
+// ---- group manager -------------------------------------------------------------------------
+// Feeds its pipeline, replies to clients, reports measured stage times to the dispatcher, and
+// fails every in-flight request explicitly when a stage worker's node is lost.
+
+struct group_manager_state {
+  std::string node;
+  int group = 0;
+  std::string description;
+  std::vector<caf::actor> stages;
+  caf::actor dispatcher;
+  double request_timeout_s = 30;
+  struct flight {
+    caf::response_promise promise;
+    uint64_t client_id = 0;
+    std::string model;
+    double admitted_at = 0;
+    double predicted_finish = 0;
+  };
+  std::unordered_map<uint64_t, flight> flights;
+  uint64_t next_seq = 0;
+  bool broken = false;
+  std::string broken_reason;
+  uint64_t completed = 0, failed = 0, timed_out = 0;
+  static inline const char* name = "group_manager";
+};
+
+void fail_flight(caf::stateful_actor<group_manager_state>* self, uint64_t seq, reply_status status,
+                 const std::string& why) {
+  auto& st = self->state;
+  auto it = st.flights.find(seq);
+  if (it == st.flights.end()) return;
+  it->second.promise.deliver(make_reply(it->second.client_id, status, why, st.group));
+  net::group_feedback fb;
+  fb.group = st.group;
+  fb.model = it->second.model;
+  fb.completed = false;
+  self->send(st.dispatcher, std::move(fb));
+  st.flights.erase(it);
+  ++st.failed;
+}
+
+caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std::string node,
+                            int group, std::string description, std::vector<caf::actor> stages,
+                            caf::actor dispatcher, double request_timeout_s) {
+  auto& st = self->state;
+  st.node = std::move(node);
+  st.group = group;
+  st.description = std::move(description);
+  st.stages = std::move(stages);
+  st.dispatcher = std::move(dispatcher);
+  st.request_timeout_s = request_timeout_s;
+  for (const auto& s : st.stages) self->monitor(s);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.broken) return;
+    int lost = -1;
+    for (size_t k = 0; k < st.stages.size(); ++k)
+      if (st.stages[k].address() == dm.source) lost = static_cast<int>(k);
+    if (lost < 0) return;
+    st.broken = true;
+    st.broken_reason = fmt::format("group {} lost its stage {} worker ({})", st.group, lost,
+                                   self->system().render(dm.reason));
+    spdlog::warn("{}: {}; failing {} in-flight requests", st.node, st.broken_reason,
+                 st.flights.size());
+    std::vector<uint64_t> seqs;
+    for (const auto& [seq, f] : st.flights) seqs.push_back(seq);
+    for (uint64_t seq : seqs)
+      fail_flight(self, seq, reply_status::failed_node_lost, st.broken_reason);
+    self->send(st.dispatcher, net::group_down{st.group, st.broken_reason});
+  });
+  self->delayed_send(self, 1s, net::sweep_tick{});
+  return {
+      [=](net::group_request& r) -> caf::result<net::infer_reply> {
+        auto& st = self->state;
+        if (st.broken) {
+          net::group_feedback fb;
+          fb.group = st.group;
+          fb.model = r.request.model;
+          self->send(st.dispatcher, std::move(fb));
+          return make_reply(r.request.request_id, reply_status::failed_node_lost, st.broken_reason,
+                            st.group);
+        }
+        const uint64_t seq = ++st.next_seq;
+        auto& f = st.flights[seq];
+        f.promise = self->make_response_promise();
+        f.client_id = r.request.request_id;
+        f.model = r.request.model;
+        f.admitted_at = r.admitted_at;
+        f.predicted_finish = r.predicted_finish;
+        net::stage_task task;
+        task.request_id = seq;
+        task.model = std::move(r.request.model);
+        task.payload = std::move(r.request.payload);
+        self->send(st.stages.front(), std::move(task));
+        return f.promise;
+      },
+      [=](net::stage_task& t) {  // the last stage finished a request
+        auto& st = self->state;
+        auto it = st.flights.find(t.request_id);
+        if (it == st.flights.end()) return;  // already failed (timeout or lost node)
+        const double now = monotonic_seconds();
+        auto& f = it->second;
+        net::infer_reply r;
+        r.request_id = f.client_id;
+        r.status = reply_status::ok;
+        r.result = std::move(t.payload);
+        r.group = st.group;
+        r.server_s = now - f.admitted_at;
+        r.predicted_s = f.predicted_finish - f.admitted_at;
+        r.stage_queue_s = t.queue_s;
+        r.stage_run_s = t.run_s;
+        r.stage_nominal_s = t.nominal_s;
+        f.promise.deliver(std::move(r));
+        // Stage ends on this clock, walking back from now (hand-off times ignored: the
+        // estimates are slightly late, which keeps the mirror conservative).
+        net::group_feedback fb;
+        fb.group = st.group;
+        fb.model = std::move(f.model);
+        fb.completed = true;
+        const size_t n = t.run_s.size();
+        fb.stage_end.assign(n, now);
+        for (size_t k = n; k-- > 1;)
+          fb.stage_end[k - 1] = fb.stage_end[k] - t.run_s[k] - t.queue_s[k];
+        fb.stage_run_s = std::move(t.run_s);
+        fb.stage_nominal_s = std::move(t.nominal_s);
+        self->send(st.dispatcher, std::move(fb));
+        st.flights.erase(it);
+        ++st.completed;
+      },
+      [=](net::sweep_tick) {
+        auto& st = self->state;
+        const double now = monotonic_seconds();
+        std::vector<uint64_t> expired;
+        for (const auto& [seq, f] : st.flights)
+          if (now - f.admitted_at > st.request_timeout_s) expired.push_back(seq);
+        for (uint64_t seq : expired) {
+          ++st.timed_out;
+          fail_flight(self, seq, reply_status::failed_timeout,
+                      fmt::format("not finished within {} s", st.request_timeout_s));
+        }
+        self->delayed_send(self, 1s, net::sweep_tick{});
+      },
+      [=](net::status_query) {
+        const auto& st = self->state;
+        net::actor_status a;
+        a.node = st.node;
+        a.role = "group-manager";
+        a.name = fmt::format("group {} {}", st.group, st.description);
+        a.state = st.broken ? "broken: " + st.broken_reason : "serving";
+        a.queue_length = static_cast<int64_t>(st.flights.size());
+        a.counters = {{"completed", static_cast<double>(st.completed)},
+                      {"failed", static_cast<double>(st.failed)},
+                      {"timed_out", static_cast<double>(st.timed_out)}};
+        return net::cluster_status{{std::move(a)}};
+      },
+  };
+}
+
+// ---- dispatcher ----------------------------------------------------------------------------
+
+struct dispatcher_state {
+  std::string node;
+  dispatcher_settings settings;
+  dispatch_core core;
+  std::unordered_map<int, caf::actor> managers;
+  net::cluster_info info;
+  static inline const char* name = "dispatcher";
+};
+
+net::reply_status status_of(dispatch_outcome o) {
+  switch (o) {
+    case dispatch_outcome::admitted:
+      return reply_status::ok;
+    case dispatch_outcome::unknown_model:
+      return reply_status::rejected_unknown_model;
+    case dispatch_outcome::bad_input:
+      return reply_status::rejected_bad_input;
+    case dispatch_outcome::no_live_group:
+      return reply_status::failed_node_lost;
+    case dispatch_outcome::overloaded:
+      return reply_status::rejected_overloaded;
+    case dispatch_outcome::slo_unattainable:
+      return reply_status::rejected_slo;
+  }
+  return reply_status::rejected_overloaded;
+}
+
+caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::string node,
+                         dispatcher_settings settings) {
+  self->state.node = std::move(node);
+  self->state.settings = settings;
+  self->state.info.state = "waiting for the controller's placement";
+  return {
+      [=](net::infer_request& req) -> caf::result<net::infer_reply> {
+        auto& st = self->state;
+        if (!st.info.ready)
+          return make_reply(req.request_id, reply_status::rejected_overloaded,
+                            "cluster not ready: " + st.info.state);
+        const double now = monotonic_seconds();
+        dispatch_result d = st.core.decide(req.model, req.payload, req.slo_s, now);
+        if (d.outcome != dispatch_outcome::admitted) {
+          auto r = make_reply(req.request_id, status_of(d.outcome), std::move(d.message), d.group);
+          if (d.outcome == dispatch_outcome::slo_unattainable)
+            r.predicted_s = d.predicted_finish - now;
+          return r;
+        }
+        net::group_request gr;
+        gr.admitted_at = now;
+        gr.deadline = d.deadline;
+        gr.predicted_finish = d.predicted_finish;
+        gr.request = std::move(req);
+        auto rp = self->make_response_promise();
+        rp.delegate(st.managers.at(d.group), std::move(gr));
+        return rp;
+      },
+      [=](net::group_feedback& fb) {
+        self->state.core.on_finished(fb.group, fb.model, fb.completed, fb.stage_end, fb.stage_run_s,
+                                     fb.stage_nominal_s);
+      },
+      [=](net::group_down& gd) {
+        spdlog::warn("{}: dispatcher stops routing to group {}: {}", self->state.node, gd.group,
+                     gd.reason);
+        self->state.core.on_group_down(gd.group);
+      },
+      [=](net::routing_table& table) {
+        auto& st = self->state;
+        std::vector<served_group> groups;
+        st.managers.clear();
+        st.info.groups.clear();
+        for (auto& g : table.groups) {
+          groups.push_back({g.group, g.models, g.stage_latency});
+          st.managers[g.group] = g.manager;
+          st.info.groups.push_back(
+              fmt::format("group {} {}: {}", g.group, g.description, fmt::join(g.models, ", ")));
+        }
+        std::vector<std::pair<std::string, double>> slos;
+        for (const auto& m : table.models) slos.emplace_back(m.name, m.slo_s);
+        st.core = dispatch_core(std::move(groups), std::move(slos), st.settings.core);
+        st.info.models = table.models;
+        st.info.ready = true;
+        st.info.state = "serving";
+        spdlog::info("{}: dispatcher serving {} models on {} groups", st.node, table.models.size(),
+                     table.groups.size());
+        return true;
+      },
+      [=](const std::string& not_ready_state) {  // controller progress before routing
+        if (!self->state.info.ready) self->state.info.state = not_ready_state;
+      },
+      [=](net::cluster_info_query) { return self->state.info; },
+      [=](net::status_query) {
+        const auto& st = self->state;
+        const auto& c = st.core;
+        net::actor_status a;
+        a.node = st.node;
+        a.role = "dispatcher";
+        a.name = "dispatcher";
+        a.state = st.info.state;
+        int64_t queued = 0;
+        for (const auto& [g, m] : st.managers) queued += c.outstanding(g);
+        a.queue_length = queued;
+        a.counters = {{"admitted", static_cast<double>(c.admitted)},
+                      {"completed", static_cast<double>(c.completed)},
+                      {"failed", static_cast<double>(c.failed)},
+                      {"rejected_slo", static_cast<double>(c.rejected_slo)},
+                      {"rejected_overloaded", static_cast<double>(c.rejected_overloaded)},
+                      {"rejected_unknown_model", static_cast<double>(c.rejected_unknown)},
+                      {"rejected_bad_input", static_cast<double>(c.rejected_bad_input)},
+                      {"failed_no_live_group", static_cast<double>(c.failed_no_group)}};
+        return net::cluster_status{{std::move(a)}};
+      },
+  };
+}
+
+// ---- controller ----------------------------------------------------------------------------
+// Waits for the configured nodes, places the models (injected solver or a fixed placement),
+// realizes the placement (stage workers load shards, group managers), then installs routing.
+
+struct controller_state {
+  std::string node;
+  controller_settings settings;
+  caf::actor dispatcher;
+  struct member {
+    node_devices devices;
+    caf::actor agent;
+    bool alive = true;
+  };
+  std::unordered_map<std::string, member> members;
+  std::string state = "waiting for nodes";
+  bool planning = false;
+  std::vector<group_layout> layout;
+  std::vector<node_devices> nodes;
+  std::vector<std::vector<caf::actor>> stage_actors;  // [group][stage]
+  std::vector<caf::actor> managers;
+  size_t pending = 0;
+  static inline const char* name = "controller";
+};
+
+using controller_actor = caf::stateful_actor<controller_state>*;
+
+void set_state(controller_actor self, std::string s) {
+  spdlog::info("{}: controller: {}", self->state.node, s);
+  self->state.state = s;
+  self->send(self->state.dispatcher, std::move(s));
+}
+
+void install_routing(controller_actor self) {
+  auto& st = self->state;
+  net::routing_table table;
+  for (const auto& m : st.settings.models) table.models.push_back({m.name, m.slo});
+  for (size_t g = 0; g < st.layout.size(); ++g) {
+    net::route_group rg;
+    rg.group = st.layout[g].group;
+    rg.manager = st.managers[g];
+    rg.description = describe_group(st.layout[g], st.nodes);
+    for (int m : st.layout[g].models) {
+      rg.models.push_back(st.settings.models[m].name);
+      rg.stage_latency.push_back(group_stage_latency(st.layout[g], st.settings.models[m]));
+    }
+    table.groups.push_back(std::move(rg));
+  }
+  self->request(st.dispatcher, 10s, std::move(table))
+      .then([=](bool) { set_state(self, "serving"); },
+            [=](caf::error& e) {
+              set_state(self, "failed: routing table not installed: " + self->system().render(e));
+            });
+}
+
+void wire_pipelines(controller_actor self) {
+  auto& st = self->state;
+  for (size_t g = 0; g < st.layout.size(); ++g)
+    st.managers.push_back(self->spawn<caf::linked>(group_manager, st.node, st.layout[g].group,
+                                                   describe_group(st.layout[g], st.nodes),
+                                                   st.stage_actors[g], st.dispatcher, 30.0));
+  st.pending = 0;
+  for (const auto& s : st.stage_actors) st.pending += s.size();
+  if (st.pending == 0) return install_routing(self);
+  for (size_t g = 0; g < st.layout.size(); ++g) {
+    const auto& stages = st.stage_actors[g];
+    for (size_t k = 0; k < stages.size(); ++k) {
+      caf::actor next = k + 1 < stages.size() ? stages[k + 1] : st.managers[g];
+      self->request(stages[k], 10s, net::stage_wire{next})
+          .then(
+              [=](bool) {
+                if (--self->state.pending == 0) install_routing(self);
+              },
+              [=](caf::error& e) {
+                set_state(self, "failed: wiring group " + std::to_string(g) + ": " +
+                                    self->system().render(e));
+              });
+    }
+  }
+}
+
+void realize(controller_actor self) {
+  auto& st = self->state;
+  st.planning = true;
+  st.nodes.clear();
+  for (const auto& name : st.settings.expected_nodes) st.nodes.push_back(st.members[name].devices);
+  planner::cluster_env env;
+  env.num_devices = 0;
+  env.mem_budget = st.nodes.empty() ? 0 : st.nodes.front().memory_bytes;
+  env.devices_per_node = 0;
+  for (const auto& n : st.nodes) {
+    env.num_devices += n.num_devices;
+    env.mem_budget = std::min(env.mem_budget, n.memory_bytes);
+    env.devices_per_node = std::max(env.devices_per_node, n.num_devices);
+  }
+  planner::placement p;
+  try {
+    p = st.settings.fixed_placement ? *st.settings.fixed_placement
+                                    : st.settings.solver(st.settings.models, env);
+    auto problems = planner::placement_problems(p, st.settings.models, env);
+    if (!problems.empty())
+      throw std::invalid_argument(fmt::format("{}", fmt::join(problems, "; ")));
+    st.layout = layout_groups(p, st.nodes);
+    for (const auto& g : st.layout)
+      for (int m : g.models) (void)group_stage_latency(g, st.settings.models[m]);
+  } catch (const std::exception& e) {
+    set_state(self, std::string("failed: placement: ") + e.what());
+    return;
+  }
+  for (const auto& g : st.layout) {
+    std::vector<std::string> names;
+    for (int m : g.models) names.push_back(st.settings.models[m].name);
+    spdlog::info("{}: group {} {}: {}", st.node, g.group, describe_group(g, st.nodes),
+                 fmt::join(names, ", "));
+  }
+  set_state(self, "loading shards");
+  st.stage_actors.assign(st.layout.size(), {});
+  st.pending = 0;
+  for (size_t g = 0; g < st.layout.size(); ++g) {
+    st.stage_actors[g].resize(st.layout[g].stages.size());
+    st.pending += st.layout[g].stages.size();
+  }
+  if (st.pending == 0) return wire_pipelines(self);
+  for (size_t g = 0; g < st.layout.size(); ++g) {
+    const group_layout& gl = st.layout[g];
+    for (size_t k = 0; k < gl.stages.size(); ++k) {
+      net::spawn_stage spec;
+      spec.group = gl.group;
+      spec.stage = static_cast<int32_t>(k);
+      spec.num_stages = static_cast<int32_t>(gl.stages.size());
+      spec.devices.assign(gl.stages[k].local_devices.begin(), gl.stages[k].local_devices.end());
+      spec.backend = st.settings.backend;
+      for (int m : gl.models) {
+        const auto& model = st.settings.models[m];
+        const auto* prof = model.profile.find(gl.config);
+        spec.shards.push_back({model.name, prof->stage_latency(1)[k], prof->weight_mem[k]});
+      }
+      const auto& agent = st.members[st.nodes[gl.stages[k].node].name].agent;
+      self->request(agent, seconds_span(st.settings.spawn_timeout_s), std::move(spec))
+          .then(
+              [=](caf::actor& worker) {
+                self->state.stage_actors[g][k] = std::move(worker);
+                if (--self->state.pending == 0) wire_pipelines(self);
+              },
+              [=](caf::error& e) {
+                set_state(self, fmt::format("failed: spawning group {} stage {}: {}", g, k,
+                                            self->system().render(e)));
+              });
+    }
+  }
+}
+
+caf::behavior controller(controller_actor self, std::string node, controller_settings settings,
+                         caf::actor dispatcher) {
+  self->state.node = std::move(node);
+  self->state.settings = std::move(settings);
+  self->state.dispatcher = std::move(dispatcher);
+  set_state(self,
+            fmt::format("waiting for nodes (0/{})", self->state.settings.expected_nodes.size()));
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [name, m] : self->state.members) {
+      if (m.agent.address() == dm.source && m.alive) {
+        m.alive = false;
+        spdlog::warn("{}: controller: node {} lost ({})", self->state.node, name,
+                     self->system().render(dm.reason));
+      }
+    }
+  });
+  return {
+      [=](net::register_node& r) {
+        auto& st = self->state;
+        const auto& expected = st.settings.expected_nodes;
+        if (std::find(expected.begin(), expected.end(), r.name) == expected.end()) {
+          spdlog::warn("{}: controller: node '{}' is not a worker of the config; ignored", st.node,
+                       r.name);
+          return false;
+        }
+        if (st.planning) {
+          spdlog::warn("{}: controller: node '{}' registered after placement; not used", st.node,
+                       r.name);
+          return false;
+        }
+        self->monitor(r.agent);
+        st.members[r.name] = {
+            {r.name, r.num_devices, r.device_memory_bytes, r.device_kind}, r.agent, true};
+        spdlog::info("{}: controller: node {} registered ({} {} devices)", st.node, r.name,
+                     r.num_devices, r.device_kind);
+        size_t have = 0;
+        for (const auto& n : expected) have += st.members.count(n);
+        if (have == expected.size()) {
+          realize(self);
+        } else {
+          set_state(self, fmt::format("waiting for nodes ({}/{})", have, expected.size()));
+        }
+        return true;
+      },
+      [=](net::status_query) -> caf::result<net::cluster_status> {
+        auto& st = self->state;
+        auto g = std::make_shared<status_gather>();
+        g->promise = self->make_response_promise();
+        net::actor_status a;
+        a.node = st.node;
+        a.role = "controller";
+        a.name = "controller (policy " + st.settings.policy_name + ")";
+        a.state = st.state;
+        size_t alive = 0;
+        for (const auto& [n, m] : st.members) alive += m.alive ? 1 : 0;
+        a.counters = {{"nodes_registered", static_cast<double>(st.members.size())},
+                      {"nodes_alive", static_cast<double>(alive)},
+                      {"groups", static_cast<double>(st.layout.size())},
+                      {"models", static_cast<double>(st.settings.models.size())}};
+        g->collected.actors.push_back(std::move(a));
+        gather_status(self, g, st.managers);
+        return g->promise;
+      },
+  };
+}
+
+// ---- node agent ----------------------------------------------------------------------------
+
+struct node_agent_state {
+  std::string node;
+  int num_devices = 0;
+  double memory = 0;
+  std::string kind;
+  caf::actor controller;
+  std::vector<caf::actor> workers;
+  std::vector<caf::actor> local_actors;
+  bool registered = false;
+  static inline const char* name = "node_agent";
+};
+
+caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::string node,
+                         int num_devices, double memory, std::string kind, caf::actor controller,
+                         std::vector<caf::actor> local_actors) {
+  auto& st = self->state;
+  st.node = std::move(node);
+  st.num_devices = num_devices;
+  st.memory = memory;
+  st.kind = std::move(kind);
+  st.controller = std::move(controller);
+  st.local_actors = std::move(local_actors);
+  if (st.controller) {
+    self->monitor(st.controller);
+    self->request(st.controller, 30s,
+                  net::register_node{st.node, st.kind, num_devices, memory,
+                                     caf::actor_cast<caf::actor>(self)})
+        .then([=](bool accepted) { self->state.registered = accepted; },
+              [=](caf::error& e) {
+                spdlog::error("{}: registering with the controller failed: {}", self->state.node,
+                              self->system().render(e));
+              });
+  }
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source == self->state.controller.address()) {
+      spdlog::error("{}: controller lost ({}); this node stops", self->state.node,
+                    self->system().render(dm.reason));
+      for (auto& w : self->state.workers) self->send_exit(w, caf::exit_reason::user_shutdown);
+      self->quit(dm.reason);
+    }
+  });
+  return {
+      [=](net::spawn_stage& spec) -> caf::actor {
+        auto& st = self->state;
+        spdlog::info("{}: loading group {} stage {}/{} on devices {} ({} shards)", st.node,
+                     spec.group, spec.stage, spec.num_stages, fmt::join(spec.devices, ","),
+                     spec.shards.size());
+        auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec));
+        st.workers.push_back(w);
+        return w;
+      },
+      [=](net::status_query) -> caf::result<net::cluster_status> {
+        auto& st = self->state;
+        auto g = std::make_shared<status_gather>();
+        g->promise = self->make_response_promise();
+        net::actor_status a;
+        a.node = st.node;
+        a.role = "node-agent";
+        a.name = fmt::format("{} x {}", st.num_devices, st.kind);
+        a.state = st.controller ? (st.registered ? "registered" : "registering") : "standalone";
+        a.queue_length = 0;
+        a.counters = {{"devices", static_cast<double>(st.num_devices)},
+                      {"stage_workers", static_cast<double>(st.workers.size())}};
+        g->collected.actors.push_back(std::move(a));
+        std::vector<caf::actor> targets = st.workers;
+        targets.insert(targets.end(), st.local_actors.begin(), st.local_actors.end());
+        gather_status(self, g, targets);
+        return g->promise;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_dispatcher(caf::actor_system& sys, const std::string& node,
+                            dispatcher_settings settings) {
+  return sys.spawn(dispatcher, node, std::move(settings));
+}
+
+caf::actor spawn_controller(caf::actor_system& sys, const std::string& node,
+                            controller_settings settings, caf::actor dispatcher_handle) {
+  return sys.spawn(controller, node, std::move(settings), std::move(dispatcher_handle));
+}
+
+caf::actor spawn_node_agent(caf::actor_system& sys, const std::string& node, int num_devices,
+                            double device_memory_bytes, std::string device_kind,
+                            caf::actor controller_handle, std::vector<caf::actor> local_actors) {
+  return sys.spawn(node_agent, node, num_devices, device_memory_bytes, std::move(device_kind),
+                   std::move(controller_handle), std::move(local_actors));
+}
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,54 @@
+#pragma once
+// Node bootstrap over CAF's network transport: the actor_system_config every alpaserve process
+// builds (message types, middleman, scheduler, heartbeats, profiling), and finding actors of
+// other processes by registry name.
+//
+// Every node publishes ONE actor (its node agent) on its configured port; every other actor a
+// remote process needs is put into the node's registry under a name from registry_names and is
+// found with middleman().connect(host, port) + remote_lookup(name, node).
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+
+namespace caf {
+class actor_system;
+}
+
+namespace alpaserve::net {
+
+// Registry names (CAF atoms: at most 10 characters).
+namespace registry_names {
+inline constexpr caf::atom_value node_agent = caf::atom("node");
+inline constexpr caf::atom_value controller = caf::atom("controller");
+inline constexpr caf::atom_value dispatcher = caf::atom("dispatcher");
+}  // namespace registry_names
+
+struct runtime_settings {
+  std::string scheduler_policy = "sharing";  // "sharing" or "stealing"
+  int max_threads = 2;                       // 0 = CAF's default (one per core)
+  int heartbeat_interval_ms = 1000;          // 0 = off
+  std::string profiling_output_file;         // non-empty: per-actor CPU/memory samples
+  int profiling_resolution_ms = 100;
+};
+
+// A config with every alpaserve message type registered and the middleman loaded.
+class runtime_config : public caf::actor_system_config {
+ public:
+  explicit runtime_config(const runtime_settings& settings = {});
+};
+
+// Connects to the process listening on host:port and looks up `name` in its registry, retrying
+// until `patience` has passed (the peer may still be starting). Returns nullopt on failure and
+// says why in `problem`.
+[[nodiscard]] std::optional<caf::actor> lookup_remote(caf::actor_system& system,
+                                                      const std::string& host, int port,
+                                                      caf::atom_value name,
+                                                      std::chrono::milliseconds patience,
+                                                      std::string* problem = nullptr);
+
+}  // namespace alpaserve::net

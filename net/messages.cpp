@@ -1,0 +1,62 @@
+#include "net/messages.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace alpaserve::net {
+
+std::string to_string(reply_status s) {
+  switch (s) {
+    case reply_status::ok:
+      return "ok";
+    case reply_status::rejected_unknown_model:
+      return "rejected_unknown_model";
+    case reply_status::rejected_slo:
+      return "rejected_slo";
+    case reply_status::rejected_overloaded:
+      return "rejected_overloaded";
+    case reply_status::rejected_bad_input:
+      return "rejected_bad_input";
+    case reply_status::failed_node_lost:
+      return "failed_node_lost";
+    case reply_status::failed_timeout:
+      return "failed_timeout";
+  }
+  return "unknown";
+}
+
+bool is_rejection(reply_status s) noexcept {
+  return s == reply_status::rejected_unknown_model || s == reply_status::rejected_slo ||
+         s == reply_status::rejected_overloaded || s == reply_status::rejected_bad_input;
+}
+
+bool is_failure(reply_status s) noexcept {
+  return s == reply_status::failed_node_lost || s == reply_status::failed_timeout;
+}
+
+void register_message_types(caf::actor_system_config& cfg) {
+  // Names are part of the wire protocol: every process must use the same ones.
+  cfg.add_message_type<infer_request>("as_infer_request");
+  cfg.add_message_type<infer_reply>("as_infer_reply");
+  cfg.add_message_type<shard_spec>("as_shard_spec");
+  cfg.add_message_type<spawn_stage>("as_spawn_stage");
+  cfg.add_message_type<stage_wire>("as_stage_wire");
+  cfg.add_message_type<stage_task>("as_stage_task");
+  cfg.add_message_type<group_request>("as_group_request");
+  cfg.add_message_type<group_feedback>("as_group_feedback");
+  cfg.add_message_type<group_down>("as_group_down");
+  cfg.add_message_type<route_group>("as_route_group");
+  cfg.add_message_type<model_route_info>("as_model_route_info");
+  cfg.add_message_type<routing_table>("as_routing_table");
+  cfg.add_message_type<register_node>("as_register_node");
+  cfg.add_message_type<cluster_info_query>("as_cluster_info_query");
+  cfg.add_message_type<cluster_info>("as_cluster_info");
+  cfg.add_message_type<status_query>("as_status_query");
+  cfg.add_message_type<counter_value>("as_counter_value");
+  cfg.add_message_type<actor_status>("as_actor_status");
+  cfg.add_message_type<cluster_status>("as_cluster_status");
+  cfg.add_message_type<stage_done_tick>("as_stage_done_tick");
+  cfg.add_message_type<sweep_tick>("as_sweep_tick");
+  cfg.add_message_type<plan_deadline_tick>("as_plan_deadline_tick");
+}
+
+}  // namespace alpaserve::net

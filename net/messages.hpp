@@ -1,0 +1,285 @@
+#pragma once
+// Every message the alpaserve processes exchange over CAF, in one place (docs/runtime.md has the
+// flow). Each struct has an inspect() overload and is registered by register_message_types(),
+// which EVERY process (node, client, test) calls before building its actor_system: CAF silently
+// delivers an empty message when either side forgets a type.
+//
+// Tensors and payloads travel as bytes (std::string), never as std::vector<float>: CAF
+// serializes vectors element by element (6-10x slower). Times that cross process boundaries
+// are durations (seconds), never absolute clock readings, because two machines share no clock.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace caf {
+class actor_system_config;
+}
+
+namespace alpaserve::net {
+
+// The outcome of one request: every request gets exactly one reply with one of these.
+enum class reply_status : uint8_t {
+  ok,
+  rejected_unknown_model,
+  rejected_slo,         // the admission rule predicts the deadline would be missed
+  rejected_overloaded,  // queues full, or the cluster is not ready yet
+  rejected_bad_input,   // malformed or oversized payload
+  failed_node_lost,     // a node serving the request (or every group of the model) died
+  failed_timeout,       // accepted but not finished within the safety timeout
+};
+[[nodiscard]] std::string to_string(reply_status s);
+[[nodiscard]] bool is_rejection(reply_status s) noexcept;
+[[nodiscard]] bool is_failure(reply_status s) noexcept;
+
+// client -> dispatcher. slo_s = 0 uses the model's configured SLO. The deadline is relative:
+// the dispatcher turns it into an absolute time on its own clock when the request arrives.
+struct infer_request {
+  std::string model;
+  uint64_t request_id = 0;
+  std::string payload;  // a tensor in the wire format of net/tensor_wire.hpp
+  double slo_s = 0;
+};
+
+// group manager or dispatcher -> client.
+struct infer_reply {
+  uint64_t request_id = 0;
+  reply_status status = reply_status::ok;
+  std::string message;                // why, for rejections and failures
+  std::string result;                 // output tensor bytes when ok
+  int32_t group = -1;                 // the group that served (or would have served) it
+  double server_s = 0;                // dispatcher arrival -> reply sent, on the dispatcher's node
+  double predicted_s = 0;             // the admission rule's predicted latency
+  std::vector<double> stage_queue_s;  // per stage: waiting in the stage worker's FCFS queue
+  std::vector<double> stage_run_s;    // per stage: measured execution (emulated: timer) time
+  std::vector<double> stage_nominal_s;  // per stage: the profiled (emulated) stage time
+};
+
+// A model shard a stage worker holds: the model's layers of one pipeline stage.
+struct shard_spec {
+  std::string model;
+  double latency_s = 0;     // profiled batch-1 latency of this stage
+  double weight_bytes = 0;  // per device of the stage
+};
+
+// controller -> node agent: spawn the worker of one pipeline stage and load its shards.
+// Replies with the worker's handle once every shard is loaded.
+struct spawn_stage {
+  int32_t group = 0;
+  int32_t stage = 0;
+  int32_t num_stages = 1;
+  std::vector<int32_t> devices;  // local device indices on that node (op of them)
+  std::string backend;           // "emulated", "cpu", "cuda"
+  std::vector<shard_spec> shards;
+};
+
+// group manager -> stage worker: where finished work goes (next stage, or the manager).
+struct stage_wire {
+  caf::actor next;
+};
+
+// One request moving through a pipeline, stage worker to stage worker.
+struct stage_task {
+  uint64_t request_id = 0;
+  std::string model;
+  std::string payload;
+  std::vector<double> queue_s;    // appended by each stage
+  std::vector<double> run_s;      // appended by each stage
+  std::vector<double> nominal_s;  // appended by each stage
+};
+
+// dispatcher -> group manager (delegated: the manager replies to the client directly).
+struct group_request {
+  infer_request request;
+  double admitted_at = 0;       // dispatcher clock (same process as the manager), seconds
+  double deadline = 0;          // dispatcher clock, seconds
+  double predicted_finish = 0;  // dispatcher clock, seconds
+};
+
+// group manager -> dispatcher: one request of the group finished (or failed); stage_end is
+// estimated on the dispatcher's clock so it can correct its mirror (observe_stage_end).
+struct group_feedback {
+  int32_t group = 0;
+  std::string model;
+  bool completed = false;
+  std::vector<double> stage_end;
+  std::vector<double> stage_run_s;
+  std::vector<double> stage_nominal_s;
+};
+
+// group manager -> dispatcher: stop routing to this group.
+struct group_down {
+  int32_t group = 0;
+  std::string reason;
+};
+
+// One group in the routing table.
+struct route_group {
+  int32_t group = 0;
+  caf::actor manager;
+  std::vector<std::string> models;
+  std::vector<std::vector<double>> stage_latency;  // per model (same order): per-stage seconds
+  std::string description;                         // "(1,1,2) on n0:0 | n1:0"
+};
+
+struct model_route_info {
+  std::string name;
+  double slo_s = 0;
+};
+
+// controller -> dispatcher: the realized placement.
+struct routing_table {
+  std::vector<route_group> groups;
+  std::vector<model_route_info> models;  // every model of the config (served or not)
+};
+
+// node agent -> controller (the agent is the sender).
+struct register_node {
+  std::string name;
+  std::string device_kind;
+  int32_t num_devices = 0;
+  double device_memory_bytes = 0;
+  caf::actor agent;
+};
+
+// client -> dispatcher: is the cluster serving, and what?
+struct cluster_info_query {};
+struct cluster_info {
+  bool ready = false;
+  std::string state;  // "waiting for nodes (2/3)", "serving", ...
+  std::vector<model_route_info> models;
+  std::vector<std::string> groups;  // descriptions
+};
+
+// anyone -> any runtime actor: describe yourself. Node agents answer for every actor of
+// their node (a cluster_status); other actors answer with one actor_status.
+struct status_query {};
+struct counter_value {
+  std::string name;
+  double value = 0;
+};
+struct actor_status {
+  std::string node;
+  std::string role;  // node-agent, controller, dispatcher, group-manager, stage-worker
+  std::string name;
+  std::string state;
+  int64_t queue_length = 0;
+  std::vector<std::string> shards;
+  std::vector<counter_value> counters;
+};
+struct cluster_status {
+  std::vector<actor_status> actors;
+};
+
+// Internal ticks (also registered: they are sent with delayed_send).
+struct stage_done_tick {
+  uint64_t token = 0;
+};
+struct sweep_tick {};
+struct plan_deadline_tick {};
+
+void register_message_types(caf::actor_system_config& cfg);
+
+// ---- inspect() overloads -------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, infer_request& x) {
+  return f(caf::meta::type_name("infer_request"), x.model, x.request_id, x.payload, x.slo_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, infer_reply& x) {
+  return f(caf::meta::type_name("infer_reply"), x.request_id, x.status, x.message, x.result,
+           x.group, x.server_s, x.predicted_s, x.stage_queue_s, x.stage_run_s, x.stage_nominal_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
+  return f(caf::meta::type_name("shard_spec"), x.model, x.latency_s, x.weight_bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
+  return f(caf::meta::type_name("spawn_stage"), x.group, x.stage, x.num_stages, x.devices,
+           x.backend, x.shards);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
+  return f(caf::meta::type_name("stage_wire"), x.next);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
+  return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
+           x.nominal_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_request& x) {
+  return f(caf::meta::type_name("group_request"), x.request, x.admitted_at, x.deadline,
+           x.predicted_finish);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_feedback& x) {
+  return f(caf::meta::type_name("group_feedback"), x.group, x.model, x.completed, x.stage_end,
+           x.stage_run_s, x.stage_nominal_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_down& x) {
+  return f(caf::meta::type_name("group_down"), x.group, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_group& x) {
+  return f(caf::meta::type_name("route_group"), x.group, x.manager, x.models, x.stage_latency,
+           x.description);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_route_info& x) {
+  return f(caf::meta::type_name("model_route_info"), x.name, x.slo_s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routing_table& x) {
+  return f(caf::meta::type_name("routing_table"), x.groups, x.models);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, register_node& x) {
+  return f(caf::meta::type_name("register_node"), x.name, x.device_kind, x.num_devices,
+           x.device_memory_bytes, x.agent);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info_query&) {
+  return f(caf::meta::type_name("cluster_info_query"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
+  return f(caf::meta::type_name("cluster_info"), x.ready, x.state, x.models, x.groups);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_query&) {
+  return f(caf::meta::type_name("status_query"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, counter_value& x) {
+  return f(caf::meta::type_name("counter_value"), x.name, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_status& x) {
+  return f(caf::meta::type_name("actor_status"), x.node, x.role, x.name, x.state, x.queue_length,
+           x.shards, x.counters);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
+  return f(caf::meta::type_name("cluster_status"), x.actors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_done_tick& x) {
+  return f(caf::meta::type_name("stage_done_tick"), x.token);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sweep_tick&) {
+  return f(caf::meta::type_name("sweep_tick"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_deadline_tick&) {
+  return f(caf::meta::type_name("plan_deadline_tick"));
+}
+
+}  // namespace alpaserve::net

@@ -1,0 +1,106 @@
+#include <catch2/catch.hpp>
+
+#include "actors/dispatch_core.hpp"
+#include "net/tensor_wire.hpp"
+
+using namespace alpaserve;
+using actors::dispatch_core;
+using actors::dispatch_outcome;
+
+namespace {
+
+std::string tensor() {
+  const float x[4] = {1, 2, 3, 4};
+  return net::encode_f32({1, 4}, x);
+}
+
+dispatch_core two_groups(int max_queue = 1024) {
+  // group 7: models a, b with two 0.05 s stages; group 9: model a with one 0.1 s stage.
+  std::vector<actors::served_group> groups = {
+      {7, {"a", "b"}, {{0.05, 0.05}, {0.02, 0.02}}},
+      {9, {"a"}, {{0.1}}},
+  };
+  actors::dispatch_settings s;
+  s.max_queue_per_group = max_queue;
+  return dispatch_core(groups, {{"a", 0.5}, {"b", 0.3}, {"c", 1.0}}, s);
+}
+
+}  // namespace
+
+TEST_CASE("dispatch_core rejects unknown models and bad payloads explicitly") {
+  auto core = two_groups();
+  auto r = core.decide("nope", tensor(), 0, 0.0);
+  CHECK(r.outcome == dispatch_outcome::unknown_model);
+  CHECK(r.message.find("nope") != std::string::npos);
+  r = core.decide("a", "garbage", 0, 0.0);
+  CHECK(r.outcome == dispatch_outcome::bad_input);
+  CHECK(r.message.find("malformed") != std::string::npos);
+  // "c" has an SLO but no group: the model exists, nothing serves it.
+  r = core.decide("c", tensor(), 0, 0.0);
+  CHECK(r.outcome == dispatch_outcome::no_live_group);
+  CHECK(core.rejected_unknown == 1);
+  CHECK(core.rejected_bad_input == 1);
+}
+
+TEST_CASE("dispatch_core admits through the shared rule and fills the earliest group") {
+  auto core = two_groups();
+  auto r1 = core.decide("a", tensor(), 0, 0.0);
+  REQUIRE(r1.outcome == dispatch_outcome::admitted);
+  CHECK(r1.group == 7);  // tie at 0.1 s: earliest candidate
+  CHECK(r1.predicted_finish == Approx(0.1));
+  auto r2 = core.decide("a", tensor(), 0, 0.0);
+  REQUIRE(r2.outcome == dispatch_outcome::admitted);
+  CHECK(r2.group == 9);  // group 7 now finishes at 0.15, group 9 at 0.1
+  CHECK(core.outstanding(7) == 1);
+  CHECK(core.outstanding(9) == 1);
+  // A tight per-request SLO cannot be met anywhere: rejected, no capacity consumed.
+  auto r3 = core.decide("a", tensor(), 0.05, 0.0);
+  CHECK(r3.outcome == dispatch_outcome::slo_unattainable);
+  CHECK(core.outstanding(7) == 1);
+  CHECK(core.clock(9)->free_at[0] == Approx(0.1));
+}
+
+TEST_CASE("dispatch_core queue limit gives overloaded, completions free slots") {
+  auto core = two_groups(1);
+  REQUIRE(core.decide("b", tensor(), 10, 0.0).outcome == dispatch_outcome::admitted);
+  auto r = core.decide("b", tensor(), 10, 0.0);
+  CHECK(r.outcome == dispatch_outcome::overloaded);
+  core.on_finished(7, "b", true, {0.03, 0.05}, {0.03, 0.03}, {0.02, 0.02});
+  CHECK(core.outstanding(7) == 0);
+  // Measured stage ends later than predicted push the mirror; the scale learns "slower".
+  CHECK(core.clock(7)->free_at[1] == Approx(0.05));
+  CHECK(core.clock(7)->latency_scale[0] > 1.0);
+  CHECK(core.decide("b", tensor(), 10, 0.0).outcome == dispatch_outcome::admitted);
+}
+
+TEST_CASE("dispatch_core stops routing to lost groups") {
+  auto core = two_groups();
+  core.on_group_down(7);
+  auto r = core.decide("a", tensor(), 0, 0.0);
+  REQUIRE(r.outcome == dispatch_outcome::admitted);
+  CHECK(r.group == 9);
+  r = core.decide("b", tensor(), 0, 0.0);  // b lives only on group 7
+  CHECK(r.outcome == dispatch_outcome::no_live_group);
+  CHECK(r.message.find("lost") != std::string::npos);
+}
+
+TEST_CASE("tensor wire format round-trips and names what is wrong") {
+  const float x[6] = {1, 2, 3, 4, 5, 6};
+  const std::string bytes = net::encode_f32({2, 3}, x);
+  auto t = net::decode_tensor(bytes);
+  REQUIRE(t);
+  CHECK(t->dtype == "f32");
+  CHECK(t->shape == std::vector<int64_t>{2, 3});
+  REQUIRE(t->data.size() == 24);
+  std::string problem;
+  CHECK_FALSE(net::validate_tensor("", &problem));
+  CHECK(problem.find("empty") != std::string::npos);
+  net::wire_tensor bad;
+  bad.shape = {2, 3};
+  bad.data = std::string(20, '\0');  // 5 floats for a 6-element shape
+  CHECK_FALSE(net::validate_tensor(net::encode_tensor(bad), &problem));
+  CHECK(problem.find("24") != std::string::npos);
+  bad.dtype = "f99";
+  CHECK_FALSE(net::validate_tensor(net::encode_tensor(bad), &problem));
+  CHECK(problem.find("dtype") != std::string::npos);
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `alpaserve up` starts a config's local nodes as children, prints where they listen and how to
+# submit, serves, and stops every child on SIGINT. A broken config exits 2 with a clear message.
+set -u
+BIN=$(readlink -f "${1:?usage: runtime_up.sh path/to/alpaserve}")
+WORK=$(mktemp -d /tmp/alpaserve-up.XXXXXX)
+UP=""
+cleanup() {
+  [ -n "$UP" ] && kill -9 "$UP" 2>/dev/null
+  for p in $(pgrep -f -- "--config $WORK/cluster.toml --name"); do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; cat "$WORK/up.log" 2>/dev/null | tail -30; exit 1; }
+
+# Broken config: exit code 2, the message names the file and the key.
+printf '[[nodes]]\nname = "x"\nport = "not a number"\n' >"$WORK/broken.toml"
+out=$("$BIN" up --config "$WORK/broken.toml" 2>&1); rc=$?
+[ $rc = 2 ] || fail "broken config exited $rc: $out"
+grep -q "broken.toml" <<<"$out" || fail "message does not name the file: $out"
+
+read -r P0 P1 < <(python3 -c '
+import socket
+ss=[socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1",0))
+print(*[s.getsockname()[1] for s in ss])')
+cat >"$WORK/cluster.toml" <<TOML
+name = "it-up"
+[[nodes]]
+name = "c"
+host = "127.0.0.1"
+port = $P0
+roles = ["controller", "worker"]
+devices = [{ kind = "emulated-v100", count = 1, memory_gib = 13 }]
+[[nodes]]
+name = "w"
+host = "127.0.0.1"
+port = $P1
+roles = ["worker"]
+devices = [{ kind = "emulated-v100", count = 1, memory_gib = 13 }]
+[[models]]
+name = "m"
+type = "test-2GB-100ms"
+slo_ms = 1000
+rate = 1
+TOML
+"$BIN" up --config "$WORK/cluster.toml" >"$WORK/up.log" 2>&1 &
+UP=$!
+for _ in $(seq 1 150); do grep -q "cluster serving" "$WORK/up.log" && break; sleep 0.2; done
+grep -q "cluster serving" "$WORK/up.log" || fail "up never reported serving"
+grep -q "listening on 127.0.0.1:$P0" "$WORK/up.log" || fail "up does not say where the controller listens"
+grep -q "submit with:" "$WORK/up.log" || fail "up does not say how to submit"
+out=$(timeout 20 "$BIN" submit --config "$WORK/cluster.toml" --model m) || fail "submit: $out"
+[ "$(pgrep -f -- "--config $WORK/cluster.toml --name" | wc -l)" = 2 ] || fail "expected 2 node children"
+kill -INT "$UP"
+for _ in $(seq 1 100); do kill -0 "$UP" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$UP" 2>/dev/null && fail "up did not stop within 10 s of SIGINT"
+wait "$UP"; rc=$?
+UP=""
+[ $rc = 0 ] || fail "up exited $rc after SIGINT"
+[ "$(pgrep -f -- "--config $WORK/cluster.toml --name" | wc -l)" = 0 ] || fail "children left running"
+grep -q "all nodes stopped" "$WORK/up.log" || fail "up did not report the stop"
+echo PASS

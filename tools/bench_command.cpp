@@ -1,0 +1,322 @@
+// `alpaserve bench`: replay a generated (Gamma arrivals per model) or recorded workload against a
+// running cluster, with a progress bar; print SLO attainment and latency percentiles; write a
+// per-request CSV and a PNG (gnuplot). --overhead and --admission measure the runtime itself.
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "net/tensor_wire.hpp"
+#include "planner/input_error.hpp"
+#include "tools/cluster_launch.hpp"
+#include "tools/command_registry.hpp"
+#include "tools/endpoint_options.hpp"
+
+namespace alpaserve::tools {
+namespace {
+
+struct bench_args {
+  endpoint_options endpoint;
+  std::string workload_file;
+  double duration_s = 60;
+  double rate_scale = 1.0;
+  double total_rate = 0;  // >0: overrides the configured rates, split evenly
+  double cv = -1;         // >=0: overrides the configured CVs
+  uint64_t seed = 1;
+  std::string csv = "bench.csv";
+  std::string png;
+  std::string write_workload;
+  std::vector<int64_t> shape = {1, 16};
+  int overhead = 0;
+  int admission = 0;
+  int window = 256;
+  std::string model;
+};
+
+struct schedule {
+  std::vector<double> offsets;
+  std::vector<std::string> models;
+};
+
+// Gamma inter-arrival gaps per model (shape 1/cv^2, mean 1/rate), merged by time.
+schedule gamma_schedule(const std::vector<std::pair<std::string, std::pair<double, double>>>& rates,
+                        double duration, uint64_t seed) {
+  std::vector<std::pair<double, std::string>> all;
+  std::mt19937_64 rng(seed);
+  for (const auto& [name, rc] : rates) {
+    const double rate = rc.first, cv = rc.second;
+    if (rate <= 0) continue;
+    const double shape = 1.0 / std::max(cv * cv, 1e-6);
+    std::gamma_distribution<double> gap(shape, 1.0 / (rate * shape));
+    for (double t = gap(rng); t < duration; t += gap(rng)) all.emplace_back(t, name);
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  schedule s;
+  for (auto& [t, m] : all) {
+    s.offsets.push_back(t);
+    s.models.push_back(std::move(m));
+  }
+  return s;
+}
+
+// CSV "arrival_s,model" (a header line is skipped); arrivals are shifted to start at 0.
+schedule read_workload_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw planner::input_error(path, "", "cannot be read");
+  schedule s;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    const auto comma = line.find(',');
+    if (comma == std::string::npos)
+      throw planner::input_error(path, "line " + std::to_string(line_no),
+                                 "expected 'arrival_s,model'");
+    const std::string t = line.substr(0, comma);
+    std::string m = line.substr(comma + 1);
+    while (!m.empty() && (m.back() == '\r' || m.back() == ' ')) m.pop_back();
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (end == t.c_str()) {
+      if (line_no == 1) continue;  // header
+      throw planner::input_error(path, "line " + std::to_string(line_no),
+                                 "arrival time '" + t + "' is not a number");
+    }
+    if (!s.offsets.empty() && v < s.offsets.back())
+      throw planner::input_error(path, "line " + std::to_string(line_no),
+                                 "arrival times must be non-decreasing");
+    s.offsets.push_back(v);
+    s.models.push_back(m);
+  }
+  if (!s.offsets.empty()) {
+    const double t0 = s.offsets.front();
+    for (double& t : s.offsets) t -= t0;
+  }
+  return s;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
+void progress_bar(size_t sent, size_t answered, size_t total) {
+  const int width = 40;
+  const int filled = total == 0 ? width : static_cast<int>(width * answered / total);
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu answered, %zu sent", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), answered, total, sent);
+  std::fflush(stderr);
+}
+
+std::string make_payload(const std::vector<int64_t>& shape) {
+  size_t n = 1;
+  for (int64_t d : shape) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
+  std::vector<float> data(n, 0.5f);
+  return net::encode_f32(shape, data.data());
+}
+
+int run_overhead(const bench_args& a, net::client& c, const net::cluster_info& info) {
+  const std::string model = a.model.empty() ? info.models.at(0).name : a.model;
+  const std::string payload = make_payload(a.shape);
+  std::vector<double> added, e2e, overshoot, messaging;
+  size_t stages = 0;
+  for (int i = 0; i < a.overhead + 5; ++i) {
+    const auto r = c.submit(model, payload, 1e6);  // no SLO: measure, never reject
+    if (r.reply.status != net::reply_status::ok)
+      throw std::runtime_error("overhead request failed: " + r.reply.message);
+    if (i < 5) continue;  // warm-up: connections, first-touch allocations
+    stages = r.reply.stage_nominal_s.size();
+    double nominal = 0, run = 0, queued = 0;
+    for (double s : r.reply.stage_nominal_s) nominal += s;
+    for (double s : r.reply.stage_run_s) run += s;
+    for (double s : r.reply.stage_queue_s) queued += s;
+    added.push_back(r.e2e_s - nominal);
+    overshoot.push_back(run - nominal);           // emulated timer lateness
+    messaging.push_back(r.e2e_s - run - queued);  // hops, (de)serialization, scheduling
+    e2e.push_back(r.e2e_s);
+  }
+  std::cout << fmt::format(
+      "overhead: model {} ({} stages), {} sequential requests\n"
+      "  end-to-end   p50 {:.3f} ms  p99 {:.3f} ms\n"
+      "  added (end-to-end minus emulated stage time)  p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} "
+      "ms\n"
+      "    of which stage timer lateness              p50 {:.3f} ms  p99 {:.3f} ms\n"
+      "    of which messaging (all hops, per request) p50 {:.3f} ms  p99 {:.3f} ms\n",
+      model, stages, added.size(), percentile(e2e, 0.5) * 1e3, percentile(e2e, 0.99) * 1e3,
+      percentile(added, 0.5) * 1e3, percentile(added, 0.9) * 1e3, percentile(added, 0.99) * 1e3,
+      percentile(overshoot, 0.5) * 1e3, percentile(overshoot, 0.99) * 1e3,
+      percentile(messaging, 0.5) * 1e3, percentile(messaging, 0.99) * 1e3);
+  return 0;
+}
+
+int run_admission(const bench_args& a, net::client& c, const net::cluster_info& info) {
+  const std::string model = a.model.empty() ? info.models.at(0).name : a.model;
+  const std::string payload = make_payload(a.shape);
+  c.burst(1000, static_cast<size_t>(a.window), model, payload, 1e-9);  // warm-up
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto replies = c.burst(static_cast<size_t>(a.admission), static_cast<size_t>(a.window),
+                               model, payload, 1e-9);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  size_t rejected = 0;
+  for (const auto& r : replies) rejected += r.reply.status == net::reply_status::rejected_slo;
+  std::cout << fmt::format(
+      "admission: {} requests (window {}) decided in {:.3f} s = {:.0f} requests/s "
+      "({} rejected by the SLO rule, as intended: a 1 ns SLO)\n",
+      replies.size(), a.window, s, static_cast<double>(replies.size()) / s, rejected);
+  return 0;
+}
+
+int run_bench(const bench_args& a) {
+  auto opts = a.endpoint.client();
+  net::client c(opts);
+  const net::cluster_info info = c.wait_ready(60);
+  if (a.overhead > 0) return run_overhead(a, c, info);
+  if (a.admission > 0) return run_admission(a, c, info);
+
+  schedule s;
+  if (!a.workload_file.empty()) {
+    s = read_workload_csv(a.workload_file);
+  } else {
+    const auto cfg = load_config_or_demo(a.endpoint.config);
+    std::vector<std::pair<std::string, std::pair<double, double>>> rates;
+    for (const auto& m : cfg.models) {
+      const double rate = a.total_rate > 0 ? a.total_rate / static_cast<double>(cfg.models.size())
+                                           : m.rate * a.rate_scale;
+      rates.push_back({m.name, {rate, a.cv >= 0 ? a.cv : m.cv}});
+    }
+    s = gamma_schedule(rates, a.duration_s, a.seed);
+  }
+  if (!a.write_workload.empty()) {
+    std::ofstream out(a.write_workload);
+    out << "arrival_s,model\n";
+    for (size_t i = 0; i < s.offsets.size(); ++i)
+      out << fmt::format("{:.9f},{}\n", s.offsets[i], s.models[i]);
+  }
+  std::map<std::string, double> slo;
+  for (const auto& m : info.models) slo[m.name] = m.slo_s;
+  std::cerr << fmt::format("replaying {} requests over {:.1f} s against {}:{}\n", s.offsets.size(),
+                           s.offsets.empty() ? 0.0 : s.offsets.back(), opts.host, opts.port);
+  const size_t total = s.offsets.size();
+  const bool tty = ::isatty(2) != 0;
+  size_t last_printed = 0;
+  const auto replies =
+      c.replay(s.offsets, s.models, make_payload(a.shape), [&](size_t sent, size_t answered) {
+        if (tty || answered >= last_printed + total / 10 + 1 || answered == total) {
+          progress_bar(sent, answered, total);
+          last_printed = answered;
+        }
+      });
+  std::cerr << "\n";
+
+  std::map<net::reply_status, size_t> by_status;
+  struct per_model {
+    size_t total = 0, good = 0;
+  };
+  std::map<std::string, per_model> models;
+  std::vector<double> served_latency;
+  size_t good = 0;
+  std::ofstream csv(a.csv);
+  csv << "request,model,arrival_s,status,e2e_ms,server_ms,predicted_ms,group,stage_ms,slo_ms,good,"
+         "message\n";
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const auto& r = replies[i];
+    ++by_status[r.reply.status];
+    const double model_slo = slo.count(s.models[i]) ? slo[s.models[i]] : 0.0;
+    const bool ok = r.reply.status == net::reply_status::ok;
+    const bool is_good = ok && r.e2e_s <= model_slo;
+    good += is_good;
+    auto& pm = models[s.models[i]];
+    ++pm.total;
+    pm.good += is_good;
+    if (ok) served_latency.push_back(r.e2e_s);
+    double stages = 0;
+    for (double x : r.reply.stage_run_s) stages += x;
+    std::string msg = r.reply.message;
+    std::replace(msg.begin(), msg.end(), ',', ';');
+    csv << fmt::format("{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{}\n", i,
+                       s.models[i], s.offsets[i], net::to_string(r.reply.status), r.e2e_s * 1e3,
+                       r.reply.server_s * 1e3, r.reply.predicted_s * 1e3, r.reply.group,
+                       stages * 1e3, model_slo * 1e3, is_good ? 1 : 0, msg);
+  }
+  csv.close();
+  const double attainment = total == 0 ? 0 : static_cast<double>(good) / static_cast<double>(total);
+  std::cout << fmt::format("requests: {}  SLO attainment: {:.2f}%\n", total, attainment * 100);
+  for (const auto& [st, n] : by_status)
+    std::cout << fmt::format("  {:<24} {}\n", net::to_string(st), n);
+  std::cout << fmt::format(
+      "latency of served requests (ms): p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  max {:.1f}\n",
+      percentile(served_latency, 0.5) * 1e3, percentile(served_latency, 0.9) * 1e3,
+      percentile(served_latency, 0.99) * 1e3, percentile(served_latency, 1.0) * 1e3);
+  for (const auto& [name, pm] : models)
+    std::cout << fmt::format("  {:<20} {:>6} requests  attainment {:.2f}%\n", name, pm.total,
+                             pm.total ? 100.0 * static_cast<double>(pm.good) / pm.total : 0.0);
+  std::cout << "per-request CSV: " << a.csv << "\n";
+  if (!a.png.empty()) {
+    const std::string script_path = a.png + ".gp";
+    std::ofstream(script_path) << fmt::format(
+        "set terminal pngcairo size 1000,600\nset output '{}'\nset datafile separator ','\n"
+        "set xlabel 'arrival (s)'\nset ylabel 'latency (ms)'\n"
+        "set title 'alpaserve bench: SLO attainment {:.2f}%'\n"
+        "plot '{}' every ::1 using 3:($11==1?$5:1/0) with points pt 7 ps 0.4 title 'within SLO', "
+        "'' every ::1 using 3:($11==0 && strcol(4) eq 'ok' ? $5 : 1/0) with points pt 7 ps 0.4 "
+        "title 'late'\n",
+        a.png, attainment * 100, a.csv);
+    const std::string cmd = "gnuplot '" + script_path + "' 2>&1";
+    if (std::system(cmd.c_str()) == 0) {
+      std::cout << "plot: " << a.png << "\n";
+    } else {
+      std::cout << "plot: gnuplot failed (is gnuplot installed?)\n";
+    }
+  }
+  return 0;
+}
+
+void add_bench(CLI::App& app, run_fn& run) {
+  auto args = std::make_shared<bench_args>();
+  auto* sub = app.add_subcommand(
+      "bench",
+      "Replay a workload against a running cluster; print SLO attainment and latency percentiles, "
+      "write a per-request CSV and optionally a PNG. --overhead / --admission measure the "
+      "runtime's added latency and the dispatcher's admission throughput instead.");
+  args->endpoint.add_to(sub);
+  sub->add_option("--workload", args->workload_file, "CSV 'arrival_s,model' to replay");
+  sub->add_option("--duration", args->duration_s, "seconds of generated Gamma workload")
+      ->capture_default_str();
+  sub->add_option("--rate-scale", args->rate_scale, "multiplies every model's configured rate")
+      ->capture_default_str();
+  sub->add_option("--total-rate", args->total_rate,
+                  "requests per second over all models, split evenly (overrides the config rates)");
+  sub->add_option("--cv", args->cv, "inter-arrival CV for every model (default: configured)");
+  sub->add_option("--seed", args->seed, "random seed of the generated workload")
+      ->capture_default_str();
+  sub->add_option("--csv", args->csv, "per-request CSV output")->capture_default_str();
+  sub->add_option("--png", args->png, "latency plot (PNG, needs gnuplot)");
+  sub->add_option("--write-workload", args->write_workload,
+                  "also write the replayed arrivals as 'arrival_s,model' CSV");
+  sub->add_option("--shape", args->shape, "input tensor shape")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--overhead", args->overhead,
+                  "measure added latency over N sequential requests of --model instead");
+  sub->add_option("--admission", args->admission,
+                  "measure admission throughput over N requests (rejected by a 1 ns SLO)");
+  sub->add_option("--window", args->window, "outstanding requests for --admission")
+      ->capture_default_str();
+  sub->add_option("--model", args->model, "model for --overhead / --admission (default: first)");
+  sub->callback([&run, args] { run = [args] { return run_bench(*args); }; });
+}
+
+const command_registration registration{"bench", 70, &add_bench};
+
+}  // namespace
+}  // namespace alpaserve::tools

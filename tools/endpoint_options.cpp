@@ -1,0 +1,31 @@
+#include "tools/endpoint_options.hpp"
+
+#include "tools/cluster_launch.hpp"
+
+namespace alpaserve::tools {
+
+void endpoint_options::add_to(CLI::App* sub) {
+  sub->add_option("--config", config,
+                  "cluster config (the controller node is contacted); default: built-in demo");
+  sub->add_option("--host", host, "controller host (overrides --config)");
+  sub->add_option("--port", port, "controller port (overrides --config)");
+  sub->add_option("--timeout", timeout_s, "seconds before a request fails on the client side")
+      ->capture_default_str();
+}
+
+net::client_options endpoint_options::client() const {
+  net::client_options o;
+  o.request_timeout_s = timeout_s;
+  if (!host.empty() && port > 0) {
+    o.host = host;
+    o.port = port;
+    return o;
+  }
+  const auto cfg = load_config_or_demo(config);
+  o.host = host.empty() ? cfg.controller_node().host : host;
+  o.port = port > 0 ? port : cfg.controller_node().port;
+  o.caf = client_caf_settings(cfg);
+  return o;
+}
+
+}  // namespace alpaserve::tools

@@ -1,0 +1,43 @@
+// `alpaserve node --config F --name N`: run one node of the cluster in this process.
+
+#include "tools/cluster_launch.hpp"
+#include "tools/command_registry.hpp"
+
+namespace alpaserve::tools {
+namespace {
+
+struct node_args {
+  std::string config;
+  std::string name;
+  std::string placement;
+  double startup_timeout_s = 60;
+};
+
+void add_node(CLI::App& app, run_fn& run) {
+  auto args = std::make_shared<node_args>();
+  auto* sub = app.add_subcommand(
+      "node",
+      "Run one node of a cluster: its node agent (devices, stage workers) and, on the controller "
+      "node, the controller and the dispatcher. Runs until SIGINT/SIGTERM.");
+  sub->add_option("--config", args->config, "cluster config file (TOML); default: built-in demo");
+  sub->add_option("--name", args->name, "this node's name in the config")->required();
+  sub->add_option("--placement", args->placement,
+                  "placement file (JSON, docs/placement-format.md) the controller realizes "
+                  "instead of running a policy");
+  sub->add_option("--startup-timeout", args->startup_timeout_s,
+                  "seconds a worker waits for the controller to come up")
+      ->capture_default_str();
+  sub->callback([&run, args] {
+    run = [args] {
+      const auto cfg = load_config_or_demo(args->config);
+      auto launch = make_node_launch(cfg, args->name, args->placement);
+      launch.startup_timeout_s = args->startup_timeout_s;
+      return actors::run_node(launch);
+    };
+  });
+}
+
+const command_registration registration{"node", 50, &add_node};
+
+}  // namespace
+}  // namespace alpaserve::tools

@@ -1,0 +1,187 @@
+// `alpaserve up [--config F]`: start every node of the config that lives on this machine as a
+// child process, wait until the cluster serves, and stop the children cleanly on Ctrl-C.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config/default_config.hpp"
+#include "net/client.hpp"
+#include "tools/cluster_launch.hpp"
+#include "tools/command_registry.hpp"
+
+namespace alpaserve::tools {
+namespace {
+
+volatile std::sig_atomic_t up_stop = 0;
+extern "C" void on_up_signal(int sig) {
+  up_stop = sig;
+}
+
+struct up_args {
+  std::string config;
+  std::string placement;
+  double ready_timeout_s = 60;
+};
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) throw std::runtime_error("cannot find the alpaserve binary (/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int run_up(const up_args& a) {
+  const auto cfg = load_config_or_demo(a.config);
+  std::string config_path = a.config;
+  if (config_path.empty()) {  // children read the built-in demo from a file like any config
+    config_path = "/tmp/alpaserve-demo-" + std::to_string(::getpid()) + ".toml";
+    std::ofstream(config_path) << config::default_cluster_toml();
+  }
+  const auto local = cfg.nodes_on_this_host();
+  if (local.empty()) {
+    std::cerr << "no node of " << cfg.source_file << " lives on this machine\n";
+    return 2;
+  }
+  std::signal(SIGINT, on_up_signal);
+  std::signal(SIGTERM, on_up_signal);
+  const std::string exe = self_exe();
+  struct child {
+    std::string name;
+    pid_t pid;
+  };
+  std::vector<child> children;
+  for (const auto* n : local) {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      ::setpgid(0, 0);  // Ctrl-C reaches `up` only; `up` stops its children in order
+      std::vector<std::string> argv = {exe, "node", "--config", config_path, "--name", n->name};
+      if (!a.placement.empty()) {
+        argv.push_back("--placement");
+        argv.push_back(a.placement);
+      }
+      std::vector<char*> cargv;
+      for (auto& s : argv) cargv.push_back(s.data());
+      cargv.push_back(nullptr);
+      ::execv(exe.c_str(), cargv.data());
+      std::perror("execv");
+      ::_exit(127);
+    }
+    children.push_back({n->name, pid});
+    std::cout << "started " << n->name << " (pid " << pid << ") listening on " << n->host << ":"
+              << n->port << (n->is_controller() ? "  [controller, dispatcher]" : "") << "\n";
+  }
+  std::cout.flush();
+  const auto& ctrl = cfg.controller_node();
+  int rc = 0;
+  bool announced = false;
+  std::unique_ptr<net::client> probe;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (up_stop == 0) {
+    for (auto& c : children) {
+      int status = 0;
+      if (c.pid > 0 && ::waitpid(c.pid, &status, WNOHANG) == c.pid) {
+        std::cerr << "node " << c.name << " exited ("
+                  << (WIFEXITED(status) ? "code " + std::to_string(WEXITSTATUS(status))
+                                        : "signal " + std::to_string(WTERMSIG(status)))
+                  << "); stopping the cluster\n";
+        c.pid = -1;
+        rc = 1;
+        up_stop = SIGTERM;
+      }
+    }
+    if (!announced && up_stop == 0) {
+      try {
+        if (!probe) {
+          net::client_options o;
+          o.host = ctrl.host;
+          o.port = ctrl.port;
+          o.connect_timeout_s = 1;
+          o.caf = client_caf_settings(cfg);
+          probe = std::make_unique<net::client>(o);
+        }
+        const auto info = probe->info();
+        if (info.ready) {
+          announced = true;
+          std::cout << "cluster serving " << info.models.size() << " models on "
+                    << info.groups.size() << " groups:\n";
+          for (const auto& g : info.groups) std::cout << "  " << g << "\n";
+          std::cout << "submit with:  alpaserve submit --host " << ctrl.host << " --port "
+                    << ctrl.port << " --model " << (info.models.empty() ? "M" : info.models[0].name)
+                    << "\nbench with:   alpaserve bench"
+                    << (a.config.empty() ? "" : " --config " + a.config)
+                    << " --duration 30\ninspect with: alpaserve inspect"
+                    << (a.config.empty() ? "" : " --config " + a.config)
+                    << "\nCtrl-C stops the cluster." << std::endl;
+        } else if (info.state.rfind("failed", 0) == 0) {
+          std::cerr << "cluster failed to start: " << info.state << "\n";
+          rc = 1;
+          up_stop = SIGTERM;
+        }
+      } catch (const std::exception& e) {
+        probe.reset();
+        if (std::chrono::steady_clock::now() - t0 >
+            std::chrono::duration<double>(a.ready_timeout_s)) {
+          std::cerr << "cluster not serving after " << a.ready_timeout_s << " s: " << e.what()
+                    << "\n";
+          rc = 1;
+          up_stop = SIGTERM;
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  probe.reset();
+  std::cout << "stopping " << children.size() << " nodes..." << std::endl;
+  // Workers first, the controller last, so the controller does not report them as lost.
+  for (auto it = children.rbegin(); it != children.rend(); ++it)
+    if (it->pid > 0) ::kill(it->pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (auto& c : children) {
+    while (c.pid > 0) {
+      int status = 0;
+      const pid_t r = ::waitpid(c.pid, &status, WNOHANG);
+      if (r == c.pid || r < 0) {
+        c.pid = -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(c.pid, SIGKILL);
+        ::waitpid(c.pid, &status, 0);
+        c.pid = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (a.config.empty()) std::remove(config_path.c_str());
+  std::cout << "all nodes stopped" << std::endl;
+  return rc;
+}
+
+void add_up(CLI::App& app, run_fn& run) {
+  auto args = std::make_shared<up_args>();
+  auto* sub = app.add_subcommand(
+      "up",
+      "Start every node of the config that lives on this machine as a child process (the built-in "
+      "3-node demo cluster when no config is given); Ctrl-C stops them cleanly.");
+  sub->add_option("--config", args->config, "cluster config file (TOML); default: built-in demo");
+  sub->add_option("--placement", args->placement,
+                  "placement file the controller realizes instead of running a policy");
+  sub->add_option("--ready-timeout", args->ready_timeout_s,
+                  "seconds to wait for the cluster to serve")
+      ->capture_default_str();
+  sub->callback([&run, args] { run = [args] { return run_up(*args); }; });
+}
+
+const command_registration registration{"up", 40, &add_up};
+
+}  // namespace
+}  // namespace alpaserve::tools
