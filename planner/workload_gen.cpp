@@ -1,10 +1,11 @@
 #include "planner/workload_gen.hpp"
 
+#include "planner/huge_pages.hpp"
+
 #include <algorithm>
 #include <cmath>
-#include <functional>
+#include <memory>
 #include <numeric>
-#include <queue>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -29,41 +30,93 @@ struct sorted_run {
   size_t size;
 };
 
-// k-way merge of sorted runs; equal times come out in run order (the heap orders by
-// (time, run index) and a run's next request enters only after its previous one left).
-void merge_runs(const std::vector<sorted_run>& runs, workload& out) {
+// Two-way stable merge of a and b into (ot, om), ties taken from `a`. The loop is branch-free
+// (conditional moves): interleaved arrival streams make a branchy merge mispredict on nearly
+// every request.
+void merge_two(const sorted_run& a, const sorted_run& b, double* ot, int32_t* om) {
+  const double* at = a.arrivals;
+  const double* bt = b.arrivals;
+  size_t i = 0, j = 0, k = 0;
+  if (a.model && b.model) {
+    const int32_t* am = a.model;
+    const int32_t* bm = b.model;
+    while (i < a.size && j < b.size) {
+      const bool take_b = bt[j] < at[i];
+      ot[k] = take_b ? bt[j] : at[i];
+      om[k] = take_b ? bm[j] : am[i];
+      j += take_b;
+      i += !take_b;
+      ++k;
+    }
+  } else {
+    const int32_t* am = a.model;
+    const int32_t* bm = b.model;
+    while (i < a.size && j < b.size) {
+      const bool take_b = bt[j] < at[i];
+      const int32_t ma = am ? am[i] : a.constant_model;
+      const int32_t mb = bm ? bm[j] : b.constant_model;
+      ot[k] = take_b ? bt[j] : at[i];
+      om[k] = take_b ? mb : ma;
+      j += take_b;
+      i += !take_b;
+      ++k;
+    }
+  }
+  auto rest = [&](const sorted_run& r, size_t from) {
+    if (from >= r.size) return;
+    std::copy(r.arrivals + from, r.arrivals + r.size, ot + k);
+    if (r.model) {
+      std::copy(r.model + from, r.model + r.size, om + k);
+    } else {
+      std::fill(om + k, om + k + (r.size - from), r.constant_model);
+    }
+    k += r.size - from;
+  };
+  rest(a, i);
+  rest(b, j);
+}
+
+// Stable merge of sorted runs into `out`: equal times come out in run order, because every
+// pairwise merge puts the lower-numbered group on the left. ceil(log2(k)) passes of
+// sequential branch-free merges ping-pong between `out` and one scratch buffer; the pass count
+// decides which one the first pass writes so that the last pass lands in `out`. Two buffers
+// are the minimum: in a VM every freshly touched page costs a fault.
+void merge_runs(const std::vector<sorted_run>& inputs, workload& out) {
   size_t total = 0;
-  for (const auto& r : runs) total += r.size;
+  for (const auto& r : inputs) total += r.size;
   out.arrivals.clear();
   out.model.clear();
-  out.arrivals.reserve(total);
-  out.model.reserve(total);
-  auto model_of = [&](const sorted_run& r, size_t i) {
-    return r.model ? r.model[i] : r.constant_model;
-  };
-  using head = std::pair<double, size_t>;  // (time, run index)
-  std::priority_queue<head, std::vector<head>, std::greater<head>> heap;
-  std::vector<size_t> pos(runs.size(), 0);
-  for (size_t r = 0; r < runs.size(); ++r) {
-    if (runs[r].size > 0) heap.emplace(runs[r].arrivals[0], r);
+  reserve_huge(out.arrivals, total);
+  reserve_huge(out.model, total);
+  out.arrivals.resize(total);
+  out.model.resize(total);
+  if (inputs.empty()) return;
+  const sorted_run empty{nullptr, nullptr, 0, 0};
+  size_t passes = 0;
+  for (size_t k = inputs.size(); k > 1; k = (k + 1) / 2) ++passes;
+  if (passes == 0) {
+    merge_two(inputs[0], empty, out.arrivals.data(), out.model.data());
+    return;
   }
-  while (!heap.empty()) {
-    const size_t r = heap.top().second;
-    heap.pop();
-    const sorted_run& run = runs[r];
-    // Take every request of this run that still precedes the next run's head: cheap when one
-    // model dominates a stretch of time.
-    const double limit = heap.empty() ? INFINITY : heap.top().first;
-    const size_t limit_run = heap.empty() ? runs.size() : heap.top().second;
-    size_t i = pos[r];
-    do {
-      out.arrivals.push_back(run.arrivals[i]);
-      out.model.push_back(model_of(run, i));
-      ++i;
-    } while (i < run.size &&
-             (run.arrivals[i] < limit || (run.arrivals[i] == limit && r < limit_run)));
-    pos[r] = i;
-    if (i < run.size) heap.emplace(run.arrivals[i], r);
+  std::unique_ptr<double[]> scratch_t(passes > 1 ? new double[total] : nullptr);
+  std::unique_ptr<int32_t[]> scratch_m(passes > 1 ? new int32_t[total] : nullptr);
+  advise_huge_pages(scratch_t.get(), passes > 1 ? total * sizeof(double) : 0);
+  advise_huge_pages(scratch_m.get(), passes > 1 ? total * sizeof(int32_t) : 0);
+  std::vector<sorted_run> runs = inputs;
+  for (size_t pass = 0; pass < passes; ++pass) {
+    const bool to_out = (passes - 1 - pass) % 2 == 0;
+    double* dt = to_out ? out.arrivals.data() : scratch_t.get();
+    int32_t* dm = to_out ? out.model.data() : scratch_m.get();
+    std::vector<sorted_run> next;
+    size_t offset = 0;
+    for (size_t r = 0; r < runs.size(); r += 2) {
+      const sorted_run& a = runs[r];
+      const sorted_run& b = r + 1 < runs.size() ? runs[r + 1] : empty;
+      merge_two(a, b, dt + offset, dm + offset);
+      next.push_back({dt + offset, dm + offset, 0, a.size + b.size});
+      offset += a.size + b.size;
+    }
+    runs = std::move(next);
   }
 }
 
@@ -224,20 +277,20 @@ workload merge_workloads(const std::vector<workload>& workloads) {
       }
       return remap[m];
     };
-    auto& arr = sorted_arrivals[k];
     auto& mod = renumbered[k];
-    arr.reserve(w.size());
-    mod.reserve(w.size());
+    reserve_huge(mod, w.size());
     if (std::is_sorted(w.arrivals.begin(), w.arrivals.end())) {
-      arr = w.arrivals;
       for (size_t j = 0; j < w.size(); ++j) mod.push_back(mapped(j));
+      runs.push_back({w.arrivals.data(), mod.data(), 0, w.size()});  // no copy of the times
     } else {
+      auto& arr = sorted_arrivals[k];
+      arr.reserve(w.size());
       for (size_t j : stable_order(w.arrivals)) {
         arr.push_back(w.arrivals[j]);
         mod.push_back(mapped(j));
       }
+      runs.push_back({arr.data(), mod.data(), 0, arr.size()});
     }
-    runs.push_back({arr.data(), mod.data(), 0, arr.size()});
   }
   merge_runs(runs, out);
   return out;

@@ -138,3 +138,28 @@ TEST_CASE("gamma sampler rejects non-positive or non-finite parameters") {
   REQUIRE_THROWS_AS(gamma_sampler(NAN, 1.0), std::invalid_argument);
   REQUIRE_THROWS_AS(gamma_sampler(1.0, INFINITY), std::invalid_argument);
 }
+
+TEST_CASE("normal draws follow Phi (KS test), including the ziggurat tail beyond 3.44") {
+  random_engine rng(8);
+  std::vector<double> x(200000);
+  size_t tail = 0;
+  for (auto& v : x) {
+    v = rng.standard_normal();
+    tail += std::abs(v) > 3.442619855899;
+  }
+  REQUIRE(ks_distance(x, [](double v) { return 0.5 * std::erfc(-v / std::sqrt(2.0)); }) <
+          1.63 / std::sqrt(200000.0));
+  // P(|X| > 3.4426) = 5.76e-4: ~115 of 200k.
+  REQUIRE(tail > 70);
+  REQUIRE(tail < 165);
+}
+
+TEST_CASE("exponential draws beyond the ziggurat base (x > 7.7) appear at rate e^-x") {
+  random_engine rng(9);
+  size_t beyond = 0;
+  const int n = 2000000;
+  for (int i = 0; i < n; ++i) beyond += rng.standard_exponential() > 7.69711747013104972;
+  // e^-7.697 * 2e6 = 907 expected.
+  REQUIRE(beyond > 800);
+  REQUIRE(beyond < 1020);
+}
