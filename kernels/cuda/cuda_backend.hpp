@@ -1,0 +1,33 @@
+#pragma once
+// The CUDA backend: weights in fp16 / bf16 (or fp32) on the device, GEMMs by cuBLAS
+// (cublasGemmEx, fp32 accumulate and fp32 output), everything else by own kernels
+// (cuda_ops.cu) in fp32. Compiled only when CMake finds nvcc (docs/backends.md).
+
+#include <memory>
+
+#include "kernels/device_backend.hpp"
+
+namespace alpaserve::kernels::cuda {
+
+class cuda_backend final : public stage_backend {
+ public:
+  cuda_backend();
+  ~cuda_backend() override;
+
+  // Throws std::runtime_error when the device does not exist, the shard does not fit the budget
+  // or the device's free memory, or weights are missing / mis-shaped.
+  void load(const shard_spec& shard, const load_options& options) override;
+  // Input and output on the host (docs/models.md conventions); the all-reduce is staged through
+  // host memory.
+  [[nodiscard]] tensor run(const tensor& input, const allreduce_fn& allreduce) override;
+  void unload() override;
+  [[nodiscard]] std::string kind() const override { return "cuda"; }
+  [[nodiscard]] size_t weight_bytes() const override;
+  [[nodiscard]] bool loaded() const override;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;  // device state; null when nothing is loaded
+};
+
+}  // namespace alpaserve::kernels::cuda
