@@ -181,7 +181,6 @@ class simulation {
     for (size_t i = 0; i < n; ++i) last = std::max(last, r.finish[i]);
     r.first_arrival = n > 0 ? w_.arrivals[0] : 0.0;
     r.last_finish = last;
-    r.summary = summarize(models_, w_, r, 0.0);
     return r;
   }
 
@@ -333,28 +332,30 @@ class simulation {
   event_sim_result* result_ = nullptr;
 };
 
-// Fills s from values (reordered in place).
-latency_summary latency_stats(std::vector<double>& values) {
+// summarize_latencies' figures (same order statistics sorted[min(n-1, int(q*n))]) by selection
+// instead of a full sort: a summary of millions of requests stays a small part of a run.
+latency_summary latency_figures(std::vector<double>& values) {
   latency_summary s;
-  s.count = values.size();
-  if (values.empty()) return s;
+  const size_t n = values.size();
+  if (n == 0) return s;
+  s.count = n;
   double sum = 0;
   for (double v : values) sum += v;
-  s.mean = sum / static_cast<double>(values.size());
-  // Increasing quantiles: each nth_element only needs the part right of the previous one.
+  s.mean = sum / static_cast<double>(n);
+  double sq = 0;
+  for (double v : values) sq += (v - s.mean) * (v - s.mean);
+  s.std = std::sqrt(sq / static_cast<double>(n));
   const double qs[] = {0.5, 0.9, 0.99, 0.999};
   double* out[] = {&s.p50, &s.p90, &s.p99, &s.p999};
   auto from = values.begin();
   for (int q = 0; q < 4; ++q) {
-    const size_t idx = std::min(values.size() - 1,
-                                static_cast<size_t>(qs[q] * static_cast<double>(values.size())));
+    const size_t idx = std::min(n - 1, static_cast<size_t>(qs[q] * static_cast<double>(n)));
     auto nth = values.begin() + static_cast<std::ptrdiff_t>(idx);
-    if (nth >= from) {
-      std::nth_element(from, nth, values.end());
-      from = nth;
-    }
+    std::nth_element(from, nth, values.end());  // increasing quantiles: only the right part
+    from = nth;
     *out[q] = *nth;
   }
+  s.max = *std::max_element(from, values.end());
   return s;
 }
 
@@ -428,11 +429,11 @@ event_sim_summary summarize(const std::vector<model_data>& models, const workloa
   }
   const size_t good = s.by_verdict[static_cast<int>(request_verdict::good)];
   s.attainment = s.total > 0 ? static_cast<double>(good) / static_cast<double>(s.total) : 0.0;
-  s.latency = latency_stats(all);
+  s.latency = latency_figures(all);
   for (size_t m = 0; m < models.size(); ++m) {
     model_summary& ms = s.per_model[m];
     ms.attainment = ms.total > 0 ? static_cast<double>(ms.good) / static_cast<double>(ms.total) : 0;
-    ms.latency = latency_stats(per_model[m]);
+    ms.latency = latency_figures(per_model[m]);
   }
   return s;
 }

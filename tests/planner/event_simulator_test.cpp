@@ -43,7 +43,9 @@ event_sim_options no_overheads() {
 }
 
 size_t count(const event_sim_result& r, request_verdict v) {
-  return r.summary.by_verdict[static_cast<int>(v)];
+  size_t n = 0;
+  for (request_verdict x : r.verdict) n += x == v ? 1 : 0;
+  return n;
 }
 
 }  // namespace
@@ -61,10 +63,10 @@ TEST_CASE("one request crosses a 2-stage pipeline paying every overhead once") {
   REQUIRE(r.group[0] == 0);
   REQUIRE(r.batch_size[0] == 1);
   REQUIRE(r.finish[0] == Approx(1.320));
-  REQUIRE(r.summary.latency.p50 == Approx(0.320));
-  REQUIRE(r.summary.makespan == Approx(0.320));
-  REQUIRE(r.summary.utilization[0][0] == Approx(0.1 / 0.32));
-  REQUIRE(r.summary.utilization[0][1] == Approx(0.2 / 0.32));
+  REQUIRE(summarize(models, w, r).latency.p50 == Approx(0.320));
+  REQUIRE(summarize(models, w, r).makespan == Approx(0.320));
+  REQUIRE(summarize(models, w, r).utilization[0][0] == Approx(0.1 / 0.32));
+  REQUIRE(summarize(models, w, r).utilization[0][1] == Approx(0.2 / 0.32));
 
   // The same request with a deadline the overheads make unattainable is rejected at the
   // dispatcher, whose answer takes the way back to the client.
@@ -83,7 +85,7 @@ TEST_CASE("two requests pipeline: the second enters stage 0 while the first is i
   // first: s0 0-0.1, s1 0.1-0.3; second: s0 0.1-0.2, waits for s1 until 0.3, s1 0.3-0.5
   REQUIRE(r.finish[0] == Approx(0.3));
   REQUIRE(r.finish[1] == Approx(0.5));
-  REQUIRE(r.summary.utilization[0][1] == Approx(0.4 / 0.5));
+  REQUIRE(summarize(models, w, r).utilization[0][1] == Approx(0.4 / 0.5));
 }
 
 TEST_CASE("models of one group share its stage server first come, first served") {
@@ -96,8 +98,8 @@ TEST_CASE("models of one group share its stage server first come, first served")
   REQUIRE(r.finish[0] == Approx(0.5));
   REQUIRE(r.finish[1] == Approx(0.6));
   REQUIRE(r.finish[2] == Approx(1.1));
-  REQUIRE(r.summary.per_model[0].latency.count == 2);
-  REQUIRE(r.summary.per_model[1].latency.p50 == Approx(0.5));
+  REQUIRE(summarize(models, w, r).per_model[0].latency.count == 2);
+  REQUIRE(summarize(models, w, r).per_model[1].latency.p50 == Approx(0.5));
 }
 
 TEST_CASE("a rejected request consumes no capacity") {
@@ -113,8 +115,8 @@ TEST_CASE("a rejected request consumes no capacity") {
   // had the rejected one been queued, this one would end at 3.0 and miss 2.5
   REQUIRE(r.verdict[2] == request_verdict::good);
   REQUIRE(r.finish[2] == Approx(2.0));
-  REQUIRE(r.summary.attainment == Approx(2.0 / 3.0));
-  REQUIRE(r.summary.latency.count == 2);
+  REQUIRE(summarize(models, w, r).attainment == Approx(2.0 / 3.0));
+  REQUIRE(summarize(models, w, r).latency.count == 2);
 }
 
 TEST_CASE("the per-group queue cap rejects as overloaded; unknown and unplaced models too") {
@@ -132,8 +134,8 @@ TEST_CASE("the per-group queue cap rejects as overloaded; unknown and unplaced m
   REQUIRE(r.verdict[3] == request_verdict::rejected_unknown);
   REQUIRE(r.verdict[4] == request_verdict::good);  // request 0 left at 1.0
   REQUIRE(r.finish[4] == Approx(2.5));
-  REQUIRE(r.summary.per_model[1].total == 1);
-  REQUIRE(r.summary.per_model[1].rejected == 1);
+  REQUIRE(summarize(models, w, r).per_model[1].total == 1);
+  REQUIRE(summarize(models, w, r).per_model[1].rejected == 1);
 
   o.max_queue_per_group = 0;  // unbounded: request 1 is queued behind request 0
   const event_sim_result unbounded = simulate_events(models, p, w, o);
@@ -189,10 +191,11 @@ TEST_CASE("feedback corrects the mirror when real stages run 20% slower than the
   const size_t late_off = count(off, request_verdict::late);
   const size_t late_on = count(on, request_verdict::late);
   INFO("late without feedback " << late_off << ", with " << late_on << "; attainment "
-                                << off.summary.attainment << " vs " << on.summary.attainment);
+                                << summarize(models, w, off).attainment << " vs "
+                                << summarize(models, w, on).attainment);
   REQUIRE(late_off > 0);
   REQUIRE(late_on < late_off);
-  REQUIRE(on.summary.attainment >= off.summary.attainment);
+  REQUIRE(summarize(models, w, on).attainment >= summarize(models, w, off).attainment);
 }
 
 TEST_CASE("jitter is reproducible from its seed and changes with it") {
