@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "planner/approx_simulator.hpp"
 #include "planner/event_simulator.hpp"
 
 using namespace alpaserve::planner;
@@ -253,4 +255,65 @@ TEST_CASE("summarize drops the warm-up and bad input is refused") {
   REQUIRE_THROWS_AS(simulate_events(models, p, unsorted), std::invalid_argument);
   placement bad{{{1, 1, 1}}, {{3}}};
   REQUIRE_THROWS_AS(simulate_events(models, bad, w), std::invalid_argument);
+}
+
+TEST_CASE(
+    "with the approximate simulator's costs the event simulator decides every request alike") {
+  // The approximate simulator (reference compatibility) cannot switch off its 11 ms overhead or
+  // its (1 + 0.009 pp) float32 latency penalty, so the event simulator is given the same costs:
+  // penalized float32 latencies as its profile, 11 ms as the reply overhead, no other overhead,
+  // no jitter, the reference dispatch rule and no feedback (real stage times equal the mirror's).
+  // Then both must admit the same requests at the same finish times.
+  const std::vector<double> lat1 = {0.099}, lat2 = {0.051, 0.052},
+                            lat4 = {0.028, 0.027, 0.027, 0.029};
+  std::vector<model_data> models, penalized;
+  for (int i = 0; i < 8; ++i) {
+    model_data m;
+    m.name = "m" + std::to_string(i);
+    m.slo = 5 * 0.099 * (1 + 0.3 * (i % 3));
+    m.profile.name = m.name;
+    m.profile.configs[{1, 1, 1}].add_result(1, lat1, {2.6 * gib});
+    m.profile.configs[{1, 1, 2}].add_result(1, lat2, {1.3 * gib, 1.3 * gib});
+    m.profile.configs[{1, 1, 4}].add_result(1, lat4, std::vector<double>(4, 0.65 * gib));
+    models.push_back(m);
+    for (auto& [config, prof] : m.profile.configs)
+      for (double& l : prof.latency[1])
+        l = static_cast<float>(l * (1 + approx_simulator::stage_penalty * config.pp));
+    m.slo = static_cast<float>(m.slo);
+    penalized.push_back(m);
+  }
+  placement p{
+      {{1, 1, 4}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}},
+      {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4}, {3, 4, 5, 6, 7}}};
+  std::mt19937_64 rng(11);
+  std::gamma_distribution<double> gap(1.0 / 9.0, 9.0 / 60.0);  // 60 r/s, CV 3: bursts overload
+  std::uniform_int_distribution<int> pick(0, 8);               // 8 = a model nobody registered
+  workload w;
+  w.model_names = {"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "ghost"};
+  for (double t = 0; w.arrivals.size() < 5000; t += gap(rng)) {
+    w.arrivals.push_back(t);
+    w.model.push_back(pick(rng));
+  }
+
+  const approx_simulator approx(models, w);
+  const sim_result a = approx.run(p);
+  event_sim_options o;
+  o.overheads = {0.0, 0.0, approx_simulator::fixed_overhead};
+  o.client_to_dispatcher_s = 0;
+  o.strategy = dispatch_strategy::min_last_stage_clock;
+  o.feedback = false;
+  const event_sim_result e = simulate_events(penalized, p, w, o);
+
+  size_t good = 0, rejected = 0, mismatches = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const bool e_good = e.verdict[i] == request_verdict::good;
+    if (e_good != (a.good[i] != 0) || std::abs(e.finish[i] - a.finish[i]) > 1e-9) ++mismatches;
+    good += e_good ? 1 : 0;
+    rejected += is_served(e.verdict[i]) ? 0 : 1;
+  }
+  INFO("good " << good << ", rejected " << rejected);
+  REQUIRE(mismatches == 0);
+  REQUIRE(count(e, request_verdict::late) == 0);
+  REQUIRE(rejected > 100);  // the case exercises rejection, not only the easy path
+  REQUIRE(good > 2000);
 }
