@@ -83,7 +83,7 @@ void write_per_request(const std::string& path, const workload& w, const event_s
 }
 
 nlohmann::json latency_json(const latency_summary& l) {
-  return {{"count", l.count}, {"mean", l.mean}, {"p50", l.p50},   {"p90", l.p90},
+  return {{"count", l.count}, {"mean", l.mean}, {"p50", l.p50}, {"p90", l.p90},
           {"p99", l.p99},     {"p999", l.p999}, {"max", l.max}};
 }
 
@@ -111,8 +111,8 @@ void print_json(const simulate_args& a, const placement& p, const event_sim_summ
     j["makespan_s"] = s.makespan;
     j["groups"] = nlohmann::json::array();
     for (size_t g = 0; g < s.utilization.size(); ++g)
-      j["groups"].push_back({{"config", p.group_configs[g].to_string()},
-                             {"stage_utilization", s.utilization[g]}});
+      j["groups"].push_back(
+          {{"config", p.group_configs[g].to_string()}, {"stage_utilization", s.utilization[g]}});
   }
   std::cout << j.dump(2) << "\n";
 }
@@ -129,25 +129,27 @@ void print_table(const simulate_args& a, const event_sim_options& o, const place
         o.feedback ? "on" : "off", o.jitter_cv, o.max_batch_size,
         o.max_queue_per_group > 0 ? std::to_string(o.max_queue_per_group) : "none");
   else
-    fmt::print("mode: approx (reference approximate simulator: 11 ms overhead, latency x (1 + "
-               "0.009 pp))\n");
+    fmt::print(
+        "mode: approx (reference approximate simulator: 11 ms overhead, latency x (1 + "
+        "0.009 pp))\n");
   fmt::print("requests: {} (arriving >= {} s after the first)\n", s.total, a.warmup);
-  fmt::print("SLO attainment: {:.2f} %  (good {}, late {}, rejected: slo {}, unknown {}, "
-             "overloaded {})\n",
-             100 * s.attainment, count(request_verdict::good), count(request_verdict::late),
-             count(request_verdict::rejected_slo), count(request_verdict::rejected_unknown),
-             count(request_verdict::rejected_overloaded));
-  fmt::print("latency of served requests (s): mean {:.4f}  p50 {:.4f}  p90 {:.4f}  p99 {:.4f}  "
-             "p99.9 {:.4f}  max {:.4f}\n\n",
-             s.latency.mean, s.latency.p50, s.latency.p90, s.latency.p99, s.latency.p999,
-             s.latency.max);
+  fmt::print(
+      "SLO attainment: {:.2f} %  (good {}, late {}, rejected: slo {}, unknown {}, "
+      "overloaded {})\n",
+      100 * s.attainment, count(request_verdict::good), count(request_verdict::late),
+      count(request_verdict::rejected_slo), count(request_verdict::rejected_unknown),
+      count(request_verdict::rejected_overloaded));
+  fmt::print(
+      "latency of served requests (s): mean {:.4f}  p50 {:.4f}  p90 {:.4f}  p99 {:.4f}  "
+      "p99.9 {:.4f}  max {:.4f}\n\n",
+      s.latency.mean, s.latency.p50, s.latency.p90, s.latency.p99, s.latency.p999, s.latency.max);
   size_t width = 5;
   for (const model_summary& m : s.per_model) width = std::max(width, m.name.size());
   fmt::print("{:<{}}  {:>9}  {:>10}  {:>9}  {:>6}  {:>9}  {:>8}  {:>8}\n", "model", width,
              "requests", "attainment", "good", "late", "rejected", "p50 (s)", "p99 (s)");
   for (const model_summary& m : s.per_model)
-    fmt::print("{:<{}}  {:>9}  {:>9.2f}%  {:>9}  {:>6}  {:>9}  {:>8.4f}  {:>8.4f}\n", m.name,
-               width, m.total, 100 * m.attainment, m.good, m.late, m.rejected, m.latency.p50,
+    fmt::print("{:<{}}  {:>9}  {:>9.2f}%  {:>9}  {:>6}  {:>9}  {:>8.4f}  {:>8.4f}\n", m.name, width,
+               m.total, 100 * m.attainment, m.good, m.late, m.rejected, m.latency.p50,
                m.latency.p99);
   if (a.mode == "event" && !s.utilization.empty()) {
     fmt::print("\ngroup  config   stage utilization (busy / {:.1f} s)\n", s.makespan);
@@ -234,8 +236,9 @@ void add_simulate(CLI::App& app, run_fn& run) {
                   "event: our runtime's event-driven model (default); approx: the reference's "
                   "approximate simulator")
       ->check(CLI::IsMember({"event", "approx"}));
-  sub->add_option("--per-request", args->per_request,
-                  "write one CSV line per request: arrival_s,model,group,finish_s,latency_s,verdict");
+  sub->add_option(
+      "--per-request", args->per_request,
+      "write one CSV line per request: arrival_s,model,group,finish_s,latency_s,verdict");
   sub->add_flag("--json", args->json, "print a JSON object instead of tables");
   sub->add_option("--warmup", args->warmup,
                   "leave out of the statistics the requests arriving within this many seconds "
