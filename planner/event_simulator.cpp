@@ -64,7 +64,7 @@ struct group_state {
   uint32_t done = 0;      // positions < done have left the last stage
   bool stage0_busy = false;
   int num_stages = 0;
-  std::vector<double> real_free;  // when each real stage server is free (stages >= 1)
+  std::vector<double> real_free;  // when each real stage server is free (stage 0: no batching)
 
   void push(uint32_t request) {
     if (admitted - done == ring.size()) grow();
@@ -240,8 +240,22 @@ class simulation {
     }
     group_state& gs = groups_[d.group];
     gs.push(i);
-    schedule(now + o_.overheads.before_first_stage, kind_arrive_stage0,
-             static_cast<uint16_t>(d.group), 0, 0, 0, 0.0);
+    const double ready = now + o_.overheads.before_first_stage;
+    if (o_.max_batch_size > 1) {
+      schedule(ready, kind_arrive_stage0, static_cast<uint16_t>(d.group), 0, 0, 0, 0.0);
+      return;
+    }
+    // Without batching stage 0 is a plain FCFS server fed in dispatch order (every request pays
+    // the same overhead to reach it), so its start is known now: no arrival event needed.
+    const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + d.group];
+    double& free_at = gs.real_free[0];
+    const double start = std::max(ready, free_at);
+    const double service = real_time((*rc.latency[0])[0]);
+    free_at = start + service;
+    result_->stage_busy_s[d.group][0] += service;
+    schedule(free_at, kind_stage_end, static_cast<uint16_t>(d.group), 0, gs.started, 1, service);
+    ++gs.ready;
+    ++gs.started;
   }
 
   // Stage 0 is free at `now` and requests wait: start the next batch (FIFO head first).
@@ -250,7 +264,7 @@ class simulation {
     if (gs.started == gs.ready) return;
     const uint32_t head = gs.at(gs.started);
     const int m = model_of(head);
-    const route_costs& rc = routes_[m * num_groups_ + g];
+    const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + g];
     int slot = 0;
     if (o_.max_batch_size > 1) {
       // The run of same-model requests directly behind the head that have already arrived.
@@ -283,11 +297,11 @@ class simulation {
     const int k = e.stage;
     group_state& gs = groups_[g];
     const int m = model_of(gs.at(e.pos));
-    const route_costs& rc = routes_[m * num_groups_ + g];
+    const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + g];
     const std::vector<double>& lat = *rc.latency[batch_slot(e.count)];
     if (o_.feedback) observe_stage_end(mirrors_[g], k, e.time, e.service, lat[k]);
 
-    if (k == 0) {
+    if (k == 0 && o_.max_batch_size > 1) {
       gs.stage0_busy = false;
       start_stage0(g, e.time);
     }
