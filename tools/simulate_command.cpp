@@ -42,8 +42,8 @@ struct simulate_args {
 
 // The approximate simulator's outcome in the event simulator's terms, so both modes print and
 // write the same report. It keeps no group per request (-1) and has no late verdict.
-event_sim_result from_approx(const std::vector<model_data>& models, const workload& w,
-                             const sim_result& a, const std::vector<int32_t>& request_model,
+event_sim_result from_approx(const workload& w, const sim_result& a,
+                             const std::vector<int32_t>& request_model,
                              const std::vector<bool>& placed) {
   event_sim_result r;
   const size_t n = w.size();
@@ -208,7 +208,7 @@ int run_simulate(const simulate_args& a) {
       mark(std::get<placement>(pf.layout));
       ar = sim.run(std::get<placement>(pf.layout));
     }
-    r = from_approx(pf.models, w, ar, sim.request_model(), placed);
+    r = from_approx(w, ar, sim.request_model(), placed);
   }
   const event_sim_summary s = summarize(pf.models, w, r, a.warmup);
   if (!a.per_request.empty()) write_per_request(a.per_request, w, r);
