@@ -25,16 +25,21 @@ struct candidate {
   int32_t lat_offset;  // into compiled_placement::stage_latency
 };
 
-// One placement flattened for the per-request loop: per model a contiguous run of candidates
-// (ascending group index, as the reference's m_id2g_id) and their float32 stage latencies.
+// One placement flattened for the per-request loop. Every model has exactly `slots` candidates
+// (ascending group index as the reference's m_id2g_id, padded with repeats of its last one,
+// which cannot win a strict-< minimum; a model without a group gets candidates whose clock is a
+// +inf sentinel, so it is never dispatched). Every group owns `stride` clocks and every
+// candidate `stride` latencies; stages past a group's pp have latency 0 (see padded_exact).
 struct compiled_placement {
-  std::vector<int32_t> model_begin;  // size num_models + 1, into candidates
-  std::vector<candidate> candidates;
-  std::vector<float> stage_latency;
-  std::vector<int32_t> group_first_clock;
-  std::vector<int32_t> group_stages;
-  int32_t num_clocks = 0;
-  int32_t max_stages = 0;
+  std::vector<candidate> candidates;   // num_models * slots
+  std::vector<float> stage_latency;    // per candidate: stride values
+  std::vector<double> initial_clocks;  // num_groups * stride zeros, then the +inf sentinel
+  int32_t slots = 1;
+  int32_t stride = 1;
+  // Walking `stride` stages for every group equals walking pp stages when no latency is
+  // negative or NaN: a zero-latency stage after the last one never delays t (t >= its clock,
+  // which only ever holds the last real stage's time) and t + 0 == t.
+  bool padded_exact = true;
 };
 
 // The per-model groups in the reference's order: groups ascending, each group's list in order
@@ -70,111 +75,157 @@ float penalized_latency(const config_profile* prof, int bs, int k) {
 compiled_placement compile(const placement& p, const std::vector<model_data>& models) {
   compiled_placement cp;
   const auto hosts = groups_of_models(p, models.size());
-  for (const auto& c : p.group_configs) {
-    cp.group_first_clock.push_back(cp.num_clocks);
-    cp.group_stages.push_back(c.pp);
-    cp.num_clocks += c.pp;
-    cp.max_stages = std::max(cp.max_stages, c.pp);
-  }
-  cp.model_begin.push_back(0);
+  for (const auto& c : p.group_configs) cp.stride = std::max(cp.stride, c.pp);
+  for (const auto& h : hosts) cp.slots = std::max(cp.slots, static_cast<int32_t>(h.size()));
+  const auto num_groups = static_cast<int32_t>(p.num_groups());
+  const int32_t sentinel = num_groups * cp.stride;
+  cp.initial_clocks.assign(static_cast<size_t>(sentinel), 0.0);
+  cp.initial_clocks.push_back(std::numeric_limits<double>::infinity());
   for (size_t m = 0; m < models.size(); ++m) {
+    if (hosts[m].empty()) {
+      for (int32_t j = 0; j < cp.slots; ++j) {
+        cp.candidates.push_back({0, 0, sentinel, 0, static_cast<int32_t>(cp.stage_latency.size())});
+        cp.stage_latency.insert(cp.stage_latency.end(), static_cast<size_t>(cp.stride), float_inf);
+      }
+      continue;
+    }
     for (int32_t g : hosts[m]) {
       const parallel_config& c = p.group_configs[g];
       const config_profile* prof = models[m].profile.find(c);
-      candidate cand{g, cp.group_first_clock[g], cp.group_first_clock[g] + c.pp - 1, c.pp,
-                     static_cast<int32_t>(cp.stage_latency.size())};
-      for (int k = 0; k < c.pp; ++k) cp.stage_latency.push_back(penalized_latency(prof, 1, k));
-      cp.candidates.push_back(cand);
+      const int32_t first = g * cp.stride;
+      cp.candidates.push_back(
+          {g, first, first + c.pp - 1, c.pp, static_cast<int32_t>(cp.stage_latency.size())});
+      for (int k = 0; k < cp.stride; ++k) {
+        const float l = k < c.pp ? penalized_latency(prof, 1, k) : 0.0f;
+        if (!(l >= 0)) cp.padded_exact = false;
+        cp.stage_latency.push_back(l);
+      }
     }
-    cp.model_begin.push_back(static_cast<int32_t>(cp.candidates.size()));
+    for (auto j = static_cast<int32_t>(hosts[m].size()); j < cp.slots; ++j) {
+      candidate repeat = cp.candidates.back();
+      const auto from = static_cast<size_t>(repeat.lat_offset);
+      repeat.lat_offset = static_cast<int32_t>(cp.stage_latency.size());
+      for (int k = 0; k < cp.stride; ++k) cp.stage_latency.push_back(cp.stage_latency[from + k]);
+      cp.candidates.push_back(repeat);
+    }
   }
   return cp;
 }
 
-// Records per-request outcomes (run) or only sums (run_summary).
+// Records per-request outcomes in order (run).
 struct record_sink {
   double* finish;
   uint8_t* good;
-  void accept(size_t i, double /*arrival*/, double f) noexcept {
-    finish[i] = f;
-    good[i] = 1;
+  void accept(double /*arrival*/, double f) noexcept {
+    *finish++ = f;
+    *good++ = 1;
   }
-  void reject(size_t i, double arrival) noexcept {
-    finish[i] = arrival;
-    good[i] = 0;
+  void reject(double arrival) noexcept {
+    *finish++ = arrival;
+    *good++ = 0;
   }
 };
 
+// Only the sums placement search needs (run_summary).
 struct summary_sink {
   int64_t num_good = 0;
   double latency_sum = 0;
-  void accept(size_t /*i*/, double arrival, double f) noexcept {
+  void accept(double arrival, double f) noexcept {
     ++num_good;
     latency_sum += f - arrival;
   }
-  void reject(size_t /*i*/, double /*arrival*/) noexcept {}
+  void reject(double /*arrival*/) noexcept {}
 };
 
 struct counters {
   int64_t* group_num_requests;
-  int64_t* model_num_requests;
   int64_t* model_num_good;
 };
 
-// simulate_requests_mixed over requests [begin, end) from zero clocks.
-template <class Sink>
+// simulate_requests_mixed over requests [begin, end) from zero clocks. Stride > 0 walks exactly
+// that many (padded) stages for every group, unrolled; Stride == 0 walks each group's pp.
+// model_num_requests does not depend on the placement and is counted once at construction.
+template <int Stride, class Sink>
 void simulate_mixed(const compiled_placement& cp, const double* arrivals, const int32_t* model_of,
-                    const float* model_slo, size_t begin, size_t end, counters cnt, Sink& sink) {
-  std::vector<double> clocks(static_cast<size_t>(cp.num_clocks), 0.0);
-  std::vector<double> stage_done(static_cast<size_t>(std::max(cp.max_stages, 1)), 0.0);
+                    const double* model_slo, size_t begin, size_t end, counters cnt, Sink& sink) {
+  std::vector<double> clocks = cp.initial_clocks;
+  std::vector<double> stage_done(static_cast<size_t>(cp.stride), 0.0);
   double* const clock = clocks.data();
   double* const tmp = stage_done.data();
   const candidate* const cands = cp.candidates.data();
-  const int32_t* const model_begin = cp.model_begin.data();
   const float* const lat = cp.stage_latency.data();
+  const int32_t slots = cp.slots;
 
   for (size_t i = begin; i < end; ++i) {
     const double a = arrivals[i];
     const int32_t m = model_of[i];
     if (m < 0) {
-      sink.reject(i, a);
+      sink.reject(a);
       continue;
     }
-    ++cnt.model_num_requests[m];
 
-    // Dispatch: smallest last-stage clock, strict < (ties -> lowest group index).
-    const candidate* best = nullptr;
+    // Dispatch: smallest last-stage clock, strict < (ties -> lowest group index). Written
+    // without branches: which group wins is data-dependent and mispredicts otherwise.
+    // Selecting slot and group (not a pointer) lets the stage walk address its clocks and
+    // latencies without first loading the winner's fields: candidate (m, j) has its latencies at
+    // (m * slots + j) * stride and group g its clocks at g * stride.
+    const size_t base = static_cast<size_t>(m) * static_cast<size_t>(slots);
+    const candidate* c = cands + base;
+    int32_t best_slot = -1;
+    int32_t best_group = 0;
     double best_clock = approx_simulator::reference_inf;
-    for (const candidate *c = cands + model_begin[m], *ce = cands + model_begin[m + 1]; c != ce;
-         ++c) {
+    for (int32_t j = 0; j < slots; ++j, ++c) {
       const double v = clock[c->last_clock];
-      if (v < best_clock) {
-        best_clock = v;
-        best = c;
-      }
+      const bool less = v < best_clock;
+      best_slot = less ? j : best_slot;
+      best_group = less ? c->group : best_group;
+      best_clock = less ? v : best_clock;
     }
-    if (best == nullptr) {
-      sink.reject(i, a);
+    if (best_slot < 0) {
+      sink.reject(a);
       continue;
     }
 
-    double* const d = clock + best->first_clock;
-    const float* const l = lat + best->lat_offset;
-    const int32_t n = best->num_stages;
+    const size_t stride = Stride > 0 ? Stride : static_cast<size_t>(cp.stride);
+    double* const d = clock + static_cast<size_t>(best_group) * stride;
+    const float* const l = lat + (base + static_cast<size_t>(best_slot)) * stride;
+    const int32_t n = Stride > 0 ? Stride : cands[base + best_slot].num_stages;
     double t = a;
     for (int32_t k = 0; k < n; ++k) {
       t = std::max(t, d[k]) + static_cast<double>(l[k]);
       tmp[k] = t;
     }
     const double finish = t + approx_simulator::fixed_overhead;
-    ++cnt.group_num_requests[best->group];
-    if (finish - a <= static_cast<double>(model_slo[m])) {
+    ++cnt.group_num_requests[best_group];
+    if (finish - a <= model_slo[m]) {
       for (int32_t k = 0; k < n; ++k) d[k] = tmp[k];
       ++cnt.model_num_good[m];
-      sink.accept(i, a, finish);
+      sink.accept(a, finish);
     } else {
-      sink.reject(i, a);  // no capacity consumed
+      sink.reject(a);  // no capacity consumed
     }
+  }
+}
+
+// Picks the unrolled kernel for the placement's deepest pipeline.
+template <class Sink>
+void simulate_mixed_any(const compiled_placement& cp, const double* arrivals,
+                        const int32_t* model_of, const double* model_slo, size_t begin, size_t end,
+                        counters cnt, Sink& sink) {
+  const int stride = cp.padded_exact ? cp.stride : 0;
+  switch (stride) {
+#define ALPASERVE_STRIDE_CASE(n)                                                 \
+  case n:                                                                        \
+    simulate_mixed<n>(cp, arrivals, model_of, model_slo, begin, end, cnt, sink); \
+    break;
+    ALPASERVE_STRIDE_CASE(1)
+    ALPASERVE_STRIDE_CASE(2)
+    ALPASERVE_STRIDE_CASE(3)
+    ALPASERVE_STRIDE_CASE(4)
+    ALPASERVE_STRIDE_CASE(8)
+#undef ALPASERVE_STRIDE_CASE
+    default:
+      simulate_mixed<0>(cp, arrivals, model_of, model_slo, begin, end, cnt, sink);
   }
 }
 
@@ -200,12 +251,6 @@ std::vector<size_t> segment_bounds(const placement_with_replacement& p,
   return bounds;  // size = (segments used) + 1; the last segment runs to the end
 }
 
-size_t max_groups(const placement_with_replacement& p) {
-  size_t n = 0;
-  for (const auto& pl : p.placements) n = std::max(n, pl.num_groups());
-  return n;
-}
-
 }  // namespace
 
 approx_simulator::approx_simulator(const std::vector<model_data>& models, const workload& w)
@@ -226,86 +271,99 @@ approx_simulator::approx_simulator(const std::vector<model_data>& models, const 
     request_model_[i] =
         (name >= 0 && static_cast<size_t>(name) < id_of_name.size()) ? id_of_name[name] : -1;
   }
-  for (const auto& m : models_) model_slo_.push_back(static_cast<float>(m.slo));
+  model_request_count_.assign(models_.size(), 0);
+  for (int32_t m : request_model_)
+    if (m >= 0) ++model_request_count_[m];
+  for (const auto& m : models_) {
+    model_slo_.push_back(static_cast<float>(m.slo));
+    model_slo_wide_.push_back(static_cast<double>(model_slo_.back()));
+  }
 }
 
+std::vector<approx_simulator::segment> approx_simulator::segments_of(
+    const placement_with_replacement& p) const {
+  const auto bounds = segment_bounds(p, workload_->arrivals);
+  std::vector<segment> out;
+  for (size_t s = 0; s + 1 < bounds.size(); ++s)
+    out.push_back({&p.placements[s], bounds[s], bounds[s + 1]});
+  return out;
+}
+
+template <class Sink>
+void approx_simulator::simulate(const std::vector<segment>& segments, size_t num_groups,
+                                std::vector<int64_t>& group_num_requests,
+                                std::vector<int64_t>& model_num_good, Sink& sink) const {
+  group_num_requests.assign(num_groups, 0);
+  model_num_good.assign(models_.size(), 0);
+  for (const segment& seg : segments) {
+    const compiled_placement cp = compile(*seg.layout, models_);  // fresh clocks per segment
+    simulate_mixed_any(cp, workload_->arrivals.data(), request_model_.data(),
+                       model_slo_wide_.data(), seg.begin, seg.end,
+                       {group_num_requests.data(), model_num_good.data()}, sink);
+  }
+}
+
+void approx_simulator::run_segments(const std::vector<segment>& segments, size_t num_groups,
+                                    sim_result& out) const {
+  // resize keeps capacity: a reused result costs no page faults (on a VM those cost more than
+  // the simulation itself: ~25 ns per request for fresh 9-byte-per-request arrays).
+  out.finish.resize(num_requests());
+  out.good.resize(num_requests());
+  record_sink sink{out.finish.data(), out.good.data()};
+  simulate(segments, num_groups, out.group_num_requests, out.model_num_good, sink);
+  out.model_num_requests = model_request_count_;
+}
+
+sim_summary approx_simulator::summarize_segments(const std::vector<segment>& segments,
+                                                 size_t num_groups) const {
+  sim_summary s;
+  summary_sink sink;
+  simulate(segments, num_groups, s.group_num_requests, s.model_num_good, sink);
+  s.model_num_requests = model_request_count_;
+  s.num_requests = static_cast<int64_t>(num_requests());
+  s.num_good = sink.num_good;
+  s.latency_sum = sink.latency_sum;
+  if (num_requests() > 0) {
+    s.first_arrival = workload_->arrivals.front();
+    s.last_arrival = workload_->arrivals.back();
+  }
+  return s;
+}
+
+namespace {
+size_t max_groups(const placement_with_replacement& p) {
+  size_t n = 0;
+  for (const auto& pl : p.placements) n = std::max(n, pl.num_groups());
+  return n;
+}
+}  // namespace
+
 sim_result approx_simulator::run(const placement& p) const {
-  const compiled_placement cp = compile(p, models_);
-  const size_t n = num_requests();
   sim_result r;
-  r.finish.resize(n);
-  r.good.resize(n);
-  r.group_num_requests.assign(p.num_groups(), 0);
-  r.model_num_requests.assign(models_.size(), 0);
-  r.model_num_good.assign(models_.size(), 0);
-  record_sink sink{r.finish.data(), r.good.data()};
-  simulate_mixed(
-      cp, workload_->arrivals.data(), request_model_.data(), model_slo_.data(), 0, n,
-      {r.group_num_requests.data(), r.model_num_requests.data(), r.model_num_good.data()}, sink);
+  run_into(p, r);
   return r;
 }
 
 sim_result approx_simulator::run(const placement_with_replacement& p) const {
-  const auto bounds = segment_bounds(p, workload_->arrivals);
-  const size_t n = num_requests();
   sim_result r;
-  r.finish.resize(n);
-  r.good.resize(n);
-  r.group_num_requests.assign(max_groups(p), 0);
-  r.model_num_requests.assign(models_.size(), 0);
-  r.model_num_good.assign(models_.size(), 0);
-  record_sink sink{r.finish.data(), r.good.data()};
-  for (size_t s = 0; s + 1 < bounds.size(); ++s) {
-    const compiled_placement cp = compile(p.placements[s], models_);  // fresh clocks per segment
-    simulate_mixed(
-        cp, workload_->arrivals.data(), request_model_.data(), model_slo_.data(), bounds[s],
-        bounds[s + 1],
-        {r.group_num_requests.data(), r.model_num_requests.data(), r.model_num_good.data()}, sink);
-  }
+  run_into(p, r);
   return r;
 }
 
-namespace {
-sim_summary empty_summary(size_t num_groups, size_t num_models, const workload& w) {
-  sim_summary s;
-  s.group_num_requests.assign(num_groups, 0);
-  s.model_num_requests.assign(num_models, 0);
-  s.model_num_good.assign(num_models, 0);
-  s.num_requests = static_cast<int64_t>(w.size());
-  if (!w.empty()) {
-    s.first_arrival = w.arrivals.front();
-    s.last_arrival = w.arrivals.back();
-  }
-  return s;
+void approx_simulator::run_into(const placement& p, sim_result& out) const {
+  run_segments({{&p, 0, num_requests()}}, p.num_groups(), out);
 }
-}  // namespace
+
+void approx_simulator::run_into(const placement_with_replacement& p, sim_result& out) const {
+  run_segments(segments_of(p), max_groups(p), out);
+}
 
 sim_summary approx_simulator::run_summary(const placement& p) const {
-  const compiled_placement cp = compile(p, models_);
-  sim_summary s = empty_summary(p.num_groups(), models_.size(), *workload_);
-  summary_sink sink;
-  simulate_mixed(
-      cp, workload_->arrivals.data(), request_model_.data(), model_slo_.data(), 0, num_requests(),
-      {s.group_num_requests.data(), s.model_num_requests.data(), s.model_num_good.data()}, sink);
-  s.num_good = sink.num_good;
-  s.latency_sum = sink.latency_sum;
-  return s;
+  return summarize_segments({{&p, 0, num_requests()}}, p.num_groups());
 }
 
 sim_summary approx_simulator::run_summary(const placement_with_replacement& p) const {
-  const auto bounds = segment_bounds(p, workload_->arrivals);
-  sim_summary s = empty_summary(max_groups(p), models_.size(), *workload_);
-  summary_sink sink;
-  for (size_t seg = 0; seg + 1 < bounds.size(); ++seg) {
-    const compiled_placement cp = compile(p.placements[seg], models_);
-    simulate_mixed(
-        cp, workload_->arrivals.data(), request_model_.data(), model_slo_.data(), bounds[seg],
-        bounds[seg + 1],
-        {s.group_num_requests.data(), s.model_num_requests.data(), s.model_num_good.data()}, sink);
-  }
-  s.num_good = sink.num_good;
-  s.latency_sum = sink.latency_sum;
-  return s;
+  return summarize_segments(segments_of(p), max_groups(p));
 }
 
 // ---- batching kernel (simulate_requests_mixed_batching) ----------------------------------------

@@ -63,6 +63,9 @@ class approx_simulator {
   [[nodiscard]] sim_result run(const placement& p) const;
   // Clockwork++: each segment simulated from fresh clocks; counters summed per group index.
   [[nodiscard]] sim_result run(const placement_with_replacement& p) const;
+  // run() into a caller-owned result whose arrays are reused (no allocation when called again).
+  void run_into(const placement& p, sim_result& out) const;
+  void run_into(const placement_with_replacement& p, sim_result& out) const;
   // Same outcome as run(p), only the counters and sums.
   [[nodiscard]] sim_summary run_summary(const placement& p) const;
   [[nodiscard]] sim_summary run_summary(const placement_with_replacement& p) const;
@@ -77,10 +80,28 @@ class approx_simulator {
   [[nodiscard]] const std::vector<model_data>& models() const noexcept { return models_; }
 
  private:
+  // One placement over the request range [begin, end): a Clockwork++ segment.
+  struct segment {
+    const placement* layout;
+    size_t begin;
+    size_t end;
+  };
+
+  [[nodiscard]] std::vector<segment> segments_of(const placement_with_replacement& p) const;
+  template <class Sink>
+  void simulate(const std::vector<segment>& segments, size_t num_groups,
+                std::vector<int64_t>& group_num_requests, std::vector<int64_t>& model_num_good,
+                Sink& sink) const;
+  void run_segments(const std::vector<segment>& segments, size_t num_groups, sim_result& out) const;
+  [[nodiscard]] sim_summary summarize_segments(const std::vector<segment>& segments,
+                                               size_t num_groups) const;
+
   std::vector<model_data> models_;
   const workload* workload_;
-  std::vector<int32_t> request_model_;  // per request: model id, -1 when unregistered
-  std::vector<float> model_slo_;        // per model: SLO as the reference stores it (float32)
+  std::vector<int32_t> request_model_;        // per request: model id, -1 when unregistered
+  std::vector<float> model_slo_;              // per model: SLO as the reference stores it (float32)
+  std::vector<double> model_slo_wide_;        // the same float32 values widened once for the loop
+  std::vector<int64_t> model_request_count_;  // per model: its requests (placement-independent)
 };
 
 }  // namespace alpaserve::planner
