@@ -50,7 +50,9 @@ bool op_degree_supported(const model_architecture& a, int op) noexcept {
 
 double gemm_efficiency(const device_spec& d, double m, double n, double k, double count) noexcept {
   const double g = std::cbrt(count * m * n * k);
-  const double fill = std::min(1.0, std::min({m, n, k}) / d.tile_dim);
+  // Narrow GEMMs leave tensor-core tile lanes idle; libraries switch to GEMV-like kernels before
+  // the waste exceeds 8x, hence the floor.
+  const double fill = std::clamp(std::min({m, n, k}) / d.tile_dim, 1.0 / 8, 1.0);
   return d.kernel_efficiency * g / (g + d.gemm_half_size) * fill;
 }
 

@@ -33,7 +33,7 @@ struct model_costs {
 [[nodiscard]] bool op_degree_supported(const model_architecture& arch, int op) noexcept;
 
 // Building blocks, exposed for tests and for other cost estimates.
-// kernel_efficiency * g / (g + gemm_half_size) * min(1, min(m, n, k) / tile_dim),
+// kernel_efficiency * g / (g + gemm_half_size) * clamp(min(m, n, k) / tile_dim, 1/8, 1),
 // g = cbrt(count * m * n * k).
 [[nodiscard]] double gemm_efficiency(const device_spec& d, double m, double n, double k,
                                      double count = 1) noexcept;
