@@ -119,7 +119,7 @@ window parse_window(const trace_replay_options& o) {
   return {start, end};
 }
 
-void validate_options(const trace_replay_options& o, bool v2) {
+void validate_options_impl(const trace_replay_options& o, bool v2) {
   if (o.models.empty()) throw std::invalid_argument("models: at least one model is needed");
   std::unordered_set<std::string> seen;
   for (const auto& m : o.models) {
@@ -242,6 +242,11 @@ void log_replay(const char* trace, const trace_replay& r) {
 }
 
 }  // namespace
+
+void check_replay_options(const trace_replay_options& options, bool azure_v2) {
+  validate_options_impl(options, azure_v2);
+  (void)parse_window(options);
+}
 
 // ---- time strings and option names
 // ---------------------------------------------------------------
@@ -413,7 +418,7 @@ azure_v2_trace read_azure_v2(const std::string& path_or_dir) {
 // ---- replay -------------------------------------------------------------------------------------
 
 trace_replay replay_azure_v1(const azure_v1_trace& trace, const trace_replay_options& o) {
-  validate_options(o, false);
+  validate_options_impl(o, false);
   const window win = parse_window(o);
   const int start_slot = static_cast<int>(win.start / 60.0);
   const int end_slot = static_cast<int>(win.end / 60.0);
@@ -473,7 +478,7 @@ trace_replay replay_azure_v1(const azure_v1_trace& trace, const trace_replay_opt
 }
 
 trace_replay replay_azure_v2(const azure_v2_trace& trace, const trace_replay_options& o) {
-  validate_options(o, true);
+  validate_options_impl(o, true);
   const window win = parse_window(o);
 
   // Steps 2-4: slice [start, end), drop empty functions, map, concatenate and sort per model.

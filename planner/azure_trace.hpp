@@ -105,6 +105,10 @@ struct trace_replay {
   std::vector<model_replay> models;  // in options.models order
 };
 
+// Checks options without a trace (cheap: run it before reading a large trace file); the replay
+// functions run it too. Throws std::invalid_argument like them.
+void check_replay_options(const trace_replay_options& options, bool azure_v2);
+
 // Throws std::invalid_argument for options the reference rejects (bad combinations of
 // distribution and scaling, bad window, interval not a multiple of 60 on v1, more models than
 // non-empty functions, ...), with a message naming the option.

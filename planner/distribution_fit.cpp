@@ -13,7 +13,7 @@ constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 double digamma(double x) noexcept {
   if (!(x > 0.0) || !std::isfinite(x)) return nan_value;
   double result = 0.0;
-  while (x < 6.0) {  // psi(x) = psi(x + 1) - 1/x
+  while (x < 10.0) {  // psi(x) = psi(x + 1) - 1/x
     result -= 1.0 / x;
     x += 1.0;
   }
@@ -28,7 +28,7 @@ double digamma(double x) noexcept {
 double trigamma(double x) noexcept {
   if (!(x > 0.0) || !std::isfinite(x)) return nan_value;
   double result = 0.0;
-  while (x < 6.0) {  // psi'(x) = psi'(x + 1) + 1/x^2
+  while (x < 10.0) {  // psi'(x) = psi'(x + 1) + 1/x^2
     result += 1.0 / (x * x);
     x += 1.0;
   }
