@@ -43,6 +43,14 @@ expect_exit 0 '^mode: approx' --profiles zoo:v100 --placement $placement --workl
   --mode approx --warmup 5 --per-request "$tmp/approx.csv"
 [ -s "$tmp/approx.csv" ] || fail "approx per-request CSV missing"
 
+# Built-in reference profiles; workload models the placement does not register are rejected.
+expect_exit 0 'unknown [1-9]' --profiles reference --placement examples/simulate/reference-placement.json \
+  --workload $workload --per-request "$tmp/ref.csv"
+grep -q ',m2,-1,.*,rejected_unknown$' "$tmp/ref.csv" || fail "m2 not rejected_unknown in the CSV"
+# A profile database file with batch-2 latencies, batching on.
+expect_exit 0 'max batch 2' --profiles examples/profiles/small.json \
+  --placement examples/simulate/batching-placement.json --workload $workload --max-batch-size 2
+
 # Broken inputs: exit 2 and an error naming the file.
 printf '{"cluster": {"num_devices": 4},\n "models": [\n' >"$tmp/broken.json"
 expect_exit 2 'broken\.json' --profiles zoo:v100 --placement "$tmp/broken.json" --workload $workload
