@@ -64,7 +64,7 @@ struct group_state {
   uint32_t done = 0;      // positions < done have left the last stage
   bool stage0_busy = false;
   int num_stages = 0;
-  std::vector<double> real_free;  // when each real stage server is free (stages >= 1)
+  std::vector<double> real_free;  // when each real stage server is free (stage 0: no batching)
 
   void push(uint32_t request) {
     if (admitted - done == ring.size()) grow();
@@ -181,7 +181,6 @@ class simulation {
     for (size_t i = 0; i < n; ++i) last = std::max(last, r.finish[i]);
     r.first_arrival = n > 0 ? w_.arrivals[0] : 0.0;
     r.last_finish = last;
-    r.summary = summarize(models_, w_, r, 0.0);
     return r;
   }
 
@@ -241,8 +240,22 @@ class simulation {
     }
     group_state& gs = groups_[d.group];
     gs.push(i);
-    schedule(now + o_.overheads.before_first_stage, kind_arrive_stage0,
-             static_cast<uint16_t>(d.group), 0, 0, 0, 0.0);
+    const double ready = now + o_.overheads.before_first_stage;
+    if (o_.max_batch_size > 1) {
+      schedule(ready, kind_arrive_stage0, static_cast<uint16_t>(d.group), 0, 0, 0, 0.0);
+      return;
+    }
+    // Without batching stage 0 is a plain FCFS server fed in dispatch order (every request pays
+    // the same overhead to reach it), so its start is known now: no arrival event needed.
+    const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + d.group];
+    double& free_at = gs.real_free[0];
+    const double start = std::max(ready, free_at);
+    const double service = real_time((*rc.latency[0])[0]);
+    free_at = start + service;
+    result_->stage_busy_s[d.group][0] += service;
+    schedule(free_at, kind_stage_end, static_cast<uint16_t>(d.group), 0, gs.started, 1, service);
+    ++gs.ready;
+    ++gs.started;
   }
 
   // Stage 0 is free at `now` and requests wait: start the next batch (FIFO head first).
@@ -251,7 +264,7 @@ class simulation {
     if (gs.started == gs.ready) return;
     const uint32_t head = gs.at(gs.started);
     const int m = model_of(head);
-    const route_costs& rc = routes_[m * num_groups_ + g];
+    const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + g];
     int slot = 0;
     if (o_.max_batch_size > 1) {
       // The run of same-model requests directly behind the head that have already arrived.
@@ -284,11 +297,11 @@ class simulation {
     const int k = e.stage;
     group_state& gs = groups_[g];
     const int m = model_of(gs.at(e.pos));
-    const route_costs& rc = routes_[m * num_groups_ + g];
+    const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + g];
     const std::vector<double>& lat = *rc.latency[batch_slot(e.count)];
     if (o_.feedback) observe_stage_end(mirrors_[g], k, e.time, e.service, lat[k]);
 
-    if (k == 0) {
+    if (k == 0 && o_.max_batch_size > 1) {
       gs.stage0_busy = false;
       start_stage0(g, e.time);
     }
@@ -333,28 +346,30 @@ class simulation {
   event_sim_result* result_ = nullptr;
 };
 
-// Fills s from values (reordered in place).
-latency_summary latency_stats(std::vector<double>& values) {
+// summarize_latencies' figures (same order statistics sorted[min(n-1, int(q*n))]) by selection
+// instead of a full sort: a summary of millions of requests stays a small part of a run.
+latency_summary latency_figures(std::vector<double>& values) {
   latency_summary s;
-  s.count = values.size();
-  if (values.empty()) return s;
+  const size_t n = values.size();
+  if (n == 0) return s;
+  s.count = n;
   double sum = 0;
   for (double v : values) sum += v;
-  s.mean = sum / static_cast<double>(values.size());
-  // Increasing quantiles: each nth_element only needs the part right of the previous one.
+  s.mean = sum / static_cast<double>(n);
+  double sq = 0;
+  for (double v : values) sq += (v - s.mean) * (v - s.mean);
+  s.std = std::sqrt(sq / static_cast<double>(n));
   const double qs[] = {0.5, 0.9, 0.99, 0.999};
   double* out[] = {&s.p50, &s.p90, &s.p99, &s.p999};
   auto from = values.begin();
   for (int q = 0; q < 4; ++q) {
-    const size_t idx = std::min(values.size() - 1,
-                                static_cast<size_t>(qs[q] * static_cast<double>(values.size())));
+    const size_t idx = std::min(n - 1, static_cast<size_t>(qs[q] * static_cast<double>(n)));
     auto nth = values.begin() + static_cast<std::ptrdiff_t>(idx);
-    if (nth >= from) {
-      std::nth_element(from, nth, values.end());
-      from = nth;
-    }
+    std::nth_element(from, nth, values.end());  // increasing quantiles: only the right part
+    from = nth;
     *out[q] = *nth;
   }
+  s.max = *std::max_element(from, values.end());
   return s;
 }
 
@@ -428,11 +443,11 @@ event_sim_summary summarize(const std::vector<model_data>& models, const workloa
   }
   const size_t good = s.by_verdict[static_cast<int>(request_verdict::good)];
   s.attainment = s.total > 0 ? static_cast<double>(good) / static_cast<double>(s.total) : 0.0;
-  s.latency = latency_stats(all);
+  s.latency = latency_figures(all);
   for (size_t m = 0; m < models.size(); ++m) {
     model_summary& ms = s.per_model[m];
     ms.attainment = ms.total > 0 ? static_cast<double>(ms.good) / static_cast<double>(ms.total) : 0;
-    ms.latency = latency_stats(per_model[m]);
+    ms.latency = latency_figures(per_model[m]);
   }
   return s;
 }

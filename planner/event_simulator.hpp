@@ -20,6 +20,7 @@
 
 #include "planner/dispatch_rule.hpp"
 #include "planner/placement.hpp"
+#include "planner/sim_stats.hpp"
 #include "planner/workload.hpp"
 
 namespace alpaserve::planner {
@@ -66,11 +67,6 @@ inline constexpr int num_request_verdicts = 5;
   return v == request_verdict::good || v == request_verdict::late;
 }
 
-struct latency_summary {
-  size_t count = 0;  // served requests the figures are over
-  double mean = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0;
-};
-
 struct model_summary {
   std::string name;
   size_t total = 0;
@@ -101,8 +97,7 @@ struct event_sim_result {
   std::vector<std::vector<double>> stage_busy_s;  // [group][stage] seconds busy
   double first_arrival = 0;
   double last_finish = 0;
-  uint64_t num_events = 0;    // events popped from the queue (not counting arrivals)
-  event_sim_summary summary;  // summarize(..., warmup 0)
+  uint64_t num_events = 0;  // events popped from the queue (not counting arrivals)
 };
 
 // Simulates the workload against the placement. Workload model names are matched to models[i].name
@@ -113,8 +108,8 @@ struct event_sim_result {
                                                const placement& p, const workload& w,
                                                const event_sim_options& options = {});
 
-// Statistics over the requests arriving at or after first arrival + warmup_s.
-// Percentiles: sorted[min(n-1, floor(q*n))] over served requests' latency (finish - arrival).
+// Statistics over the requests arriving at or after first arrival + warmup_s. Latency figures
+// (as summarize_latencies: sorted[min(n-1, int(q*n))]) are over served requests' finish - arrival.
 [[nodiscard]] event_sim_summary summarize(const std::vector<model_data>& models, const workload& w,
                                           const event_sim_result& r, double warmup_s = 0.0);
 
