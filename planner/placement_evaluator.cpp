@@ -8,7 +8,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "planner/sim_stats.hpp"
+
 namespace alpaserve::planner {
+
+double placement_stats::score() const noexcept {
+  return placement_score(goodput(), latency_mean(), num_replicas);
+}
 
 namespace {
 
@@ -365,7 +371,8 @@ std::vector<placement_stats> placement_evaluator::stats_many(
     job_out[j] = std::make_shared<const component_outcome>(
         simulate(candidates[jb.candidate], comps[jb.candidate][jb.component], nullptr, nullptr));
   };
-  if (pool_ && jobs.size() > 1) {
+  std::unique_lock<std::mutex> pool_lock(pool_busy_, std::defer_lock);
+  if (pool_ && jobs.size() > 1 && pool_lock.try_lock()) {
     pool_->parallel_for(jobs.size(), run_job);
   } else {
     for (size_t j = 0; j < jobs.size(); ++j) run_job(j);

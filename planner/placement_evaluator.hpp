@@ -60,9 +60,7 @@ struct placement_stats {
     return num_requests == 0 ? 0.0 : latency_sum / num_requests;
   }
   // goodput - latency_mean / 10000 + num_replicas / 1e6 (PlacementEvaluator).
-  [[nodiscard]] double score() const noexcept {
-    return goodput() - latency_mean() / 10000.0 + num_replicas / 1e6;
-  }
+  [[nodiscard]] double score() const noexcept;
   // Reference per-model goodput: good / (n + 1e-6).
   [[nodiscard]] double model_goodput(int m) const noexcept {
     return static_cast<double>(model_num_good[m]) /
@@ -150,6 +148,7 @@ class placement_evaluator {
       placement_cache_;
   mutable evaluator_counters counters_;
   std::unique_ptr<thread_pool> pool_;
+  mutable std::mutex pool_busy_;  // the pool serves one caller at a time; others run inline
 };
 
 }  // namespace alpaserve::planner
