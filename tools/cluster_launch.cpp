@@ -6,7 +6,7 @@
 #include "planner/event_simulator.hpp"
 #include "planner/input_error.hpp"
 #include "planner/placement_io.hpp"
-#include "planner/reference_test_profiles.hpp"
+#include "planner/reference_profiles.hpp"
 
 namespace alpaserve::tools {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 // reference's hard-coded test profiles; "bert-1.3b" and "bert-2.6b" map to their alpa/ entries
 // (the reference's own V100 numbers for those models).
 const planner::model_profile* find_type_profile(const std::string& type) {
-  const auto& db = planner::reference_test_profiles();
+  static const planner::profile_db db = planner::reference_test_profiles();
   if (const auto* p = db.find(type)) return p;
   return db.find("alpa/" + type);
 }

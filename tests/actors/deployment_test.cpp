@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "actors/deployment.hpp"
-#include "planner/reference_test_profiles.hpp"
+#include "planner/reference_profiles.hpp"
 
 using namespace alpaserve;
 
