@@ -1,0 +1,80 @@
+// Placement policy solve times on the paper-scale problems (single thread by default).
+//
+//   build/bin/bench_policies [--threads N] [--no-decompose] [--no-memo] [--only NAME]
+//
+// Cases (zoo v100 profiles, 13 GiB per device, power-law rates 2 r/s per model, Gamma CV 4,
+// SLO 5x single-device latency; train workload = gen_train_workload):
+//   mp-search-sep: 72 models (bert-6.7b, bert-2.6b, bert-1.3b cycling) on 48 devices
+//   mp-search:     the same
+//   sr-greedy:     the same
+//   sr-search:     32 models (same cycle) on 32 devices
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "planner/policy_registry.hpp"
+#include "planner/train_workload.hpp"
+#include "planner/workload_gen.hpp"
+#include "planner/zoo_profiles.hpp"
+
+using namespace alpaserve::planner;
+
+namespace {
+
+std::vector<model_data> bert_mix(int n) {
+  static const profile_db db =
+      zoo_profile_db(device_preset("v100"), {"bert-6.7b", "bert-2.6b", "bert-1.3b"});
+  const char* types[] = {"bert-6.7b", "bert-2.6b", "bert-1.3b"};
+  const auto rates = power_law_rates(static_cast<size_t>(n), 2.0 * n);
+  std::vector<model_data> models;
+  for (int i = 0; i < n; ++i) {
+    const model_profile& p = db.at(types[i % 3]);
+    models.push_back({std::string(types[i % 3]) + "-" + std::to_string(i / 3),
+                      5.0 * p.single_device_latency(), rates[i], 4.0, p});
+  }
+  return models;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  policy_options options;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) options.evaluator.threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--no-decompose")) options.evaluator.decompose = false;
+    else if (!std::strcmp(argv[i], "--no-memo")) options.evaluator.memoize = false;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+  }
+  struct bench_case {
+    std::string policy;
+    int models;
+    int devices;
+  };
+  const std::vector<bench_case> cases = {{"mp-search-sep", 72, 48},
+                                         {"mp-search", 72, 48},
+                                         {"sr-greedy", 72, 48},
+                                         {"sr-search", 32, 32}};
+  std::printf("threads=%d decompose=%d memoize=%d\n", options.evaluator.threads,
+              options.evaluator.decompose ? 1 : 0, options.evaluator.memoize ? 1 : 0);
+  std::printf("%-14s %6s %7s %9s %9s %10s %8s\n", "policy", "models", "devices", "requests",
+              "seconds", "score", "replicas");
+  for (const auto& c : cases) {
+    if (!only.empty() && c.policy != only) continue;
+    const auto models = bert_mix(c.models);
+    const workload train = gen_train_workload(models);
+    const cluster_env cluster{c.devices, 13 * gib};
+    const auto policy = make_policy(c.policy, options);
+    const auto t0 = std::chrono::steady_clock::now();
+    const policy_result r = policy->solve(models, cluster, &train, {});
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%-14s %6d %7d %9zu %9.3f %10.6f %8d\n", c.policy.c_str(), c.models, c.devices,
+                train.size(), secs, r.train_score, r.first_placement().num_replicas());
+    std::fflush(stdout);
+  }
+  return 0;
+}

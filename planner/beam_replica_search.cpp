@@ -1,0 +1,65 @@
+#include "planner/beam_replica_search.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "planner/numpy_argsort.hpp"
+
+namespace alpaserve::planner {
+namespace {
+
+struct models_hash {
+  size_t operator()(const std::vector<std::vector<int>>& groups) const noexcept {
+    uint64_t h = 1469598103934665603ull;
+    for (const auto& g : groups) {
+      h = (h ^ 0xfffu) * 1099511628211ull;
+      for (int m : g) h = (h ^ static_cast<uint32_t>(m)) * 1099511628211ull;
+    }
+    return static_cast<size_t>(h);
+  }
+};
+
+}  // namespace
+
+placement beam_replica_search(const placement& init, const placement_problem& problem,
+                              int beam_size) {
+  std::vector<placement> beam{init};
+  placement best = init;
+  double best_score = -1;
+  std::unordered_set<std::vector<std::vector<int>>, models_hash> visited;
+  const int num_models = problem.num_models();
+  for (;;) {
+    std::vector<placement> candidates;
+    for (const placement& sol : beam) {
+      for (size_t g = 0; g < sol.num_groups(); ++g) {
+        const auto& cfg = sol.group_configs[g];
+        const auto& hosted = sol.group_models[g];
+        double used = 0;
+        for (int m : hosted) used += problem.weight(m, cfg);
+        for (int m = 0; m < num_models; ++m) {
+          if (!(used + problem.weight(m, cfg) < problem.mem_budget())) continue;
+          if (std::find(hosted.begin(), hosted.end(), m) != hosted.end()) continue;
+          placement next = sol.add_model(static_cast<int>(g), m);
+          next.normalize();
+          if (visited.insert(next.group_models).second) candidates.push_back(std::move(next));
+        }
+      }
+    }
+    if (candidates.empty()) return best;
+    const std::vector<double> scores = problem.scores(candidates);
+    const std::vector<int> order = numpy_argsort_descending(scores);
+    const size_t keep = std::min(order.size(), static_cast<size_t>(std::max(beam_size, 1)));
+    std::vector<placement> next_beam;
+    for (size_t i = 0; i < keep; ++i) {
+      const int c = order[i];
+      if (scores[c] > best_score) {
+        best_score = scores[c];
+        best = candidates[c];
+      }
+      next_beam.push_back(std::move(candidates[c]));
+    }
+    beam = std::move(next_beam);
+  }
+}
+
+}  // namespace alpaserve::planner

@@ -1,0 +1,46 @@
+#include "planner/placement_problem.hpp"
+
+namespace alpaserve::planner {
+
+placement_problem::placement_problem(std::vector<model_data> models, double mem_budget,
+                                     const placement_evaluator& evaluator,
+                                     std::vector<int> global_ids)
+    : models_(std::move(models)),
+      mem_budget_(mem_budget),
+      evaluator_(&evaluator),
+      global_ids_(std::move(global_ids)) {}
+
+placement placement_problem::to_global(const placement& local) const {
+  if (global_ids_.empty()) return local;
+  placement out = local;
+  for (auto& g : out.group_models)
+    for (int& m : g) m = global_ids_.at(static_cast<size_t>(m));
+  return out;
+}
+
+placement_stats placement_problem::stats(const placement& local) const {
+  placement_stats s = evaluator_->stats(to_global(local));
+  if (global_ids_.empty()) return s;
+  std::vector<int64_t> n(models_.size()), good(models_.size());
+  for (size_t i = 0; i < models_.size(); ++i) {
+    n[i] = s.model_num_requests[global_ids_[i]];
+    good[i] = s.model_num_good[global_ids_[i]];
+  }
+  s.model_num_requests = std::move(n);
+  s.model_num_good = std::move(good);
+  return s;
+}
+
+std::vector<double> placement_problem::scores(const std::vector<placement>& local) const {
+  if (global_ids_.empty()) return evaluator_->scores(local);
+  std::vector<placement> global;
+  global.reserve(local.size());
+  for (const auto& p : local) global.push_back(to_global(p));
+  return evaluator_->scores(global);
+}
+
+double placement_problem::score(const placement& local) const {
+  return evaluator_->score(to_global(local));
+}
+
+}  // namespace alpaserve::planner

@@ -1,0 +1,45 @@
+#pragma once
+// "mp-search" and "mp-search-sep", the paper's AlpaServe (ModelParallelismSearch;
+// ../shared/reference/alpaserve.md section 5.5):
+// * group partitioning: every candidate group list of enumerate_group_configs_uneven is filled by
+//   the greedy replica search and the best-scoring one is kept (first on ties);
+// * with separation ("-sep"): models are bucketed by latency (planner/model_bucketing.hpp), each
+//   bucket is solved the same way on its share of the devices for every kept device split, the
+//   per-bucket solutions are concatenated, and the best split replaces the plain solution only if
+//   it scores strictly higher.
+// Faster than the reference without changing its answer: a bucket's solution depends only on
+// (bucket, devices), so each is solved once however many splits use it; the evaluator re-simulates
+// only the part of the placement a step changed; with threads > 1 candidates and sub-problems are
+// solved concurrently (results are the same as with one thread).
+
+#include "planner/group_config_enumeration.hpp"
+#include "planner/placement_policy.hpp"
+#include "planner/placement_problem.hpp"
+#include "planner/thread_pool.hpp"
+
+namespace alpaserve::planner {
+
+// solve_one_eco: the best greedy-filled candidate of the group partition enumeration.
+// `pool` may be null (sequential). Returns an empty placement when there is no candidate.
+[[nodiscard]] placement solve_group_partition(const placement_problem& problem,
+                                              const cluster_env& cluster,
+                                              const group_enumeration_limits& limits,
+                                              thread_pool* pool);
+
+class policy_mp_search final : public placement_policy {
+ public:
+  explicit policy_mp_search(bool use_separation, policy_options options = {},
+                            group_enumeration_limits limits = {})
+      : use_separation_(use_separation), options_(options), limits_(limits) {}
+  [[nodiscard]] std::string name() const override;
+  [[nodiscard]] policy_result solve(const std::vector<model_data>& models,
+                                    const cluster_env& cluster, const workload* train,
+                                    const policy_progress& progress) const override;
+
+ private:
+  bool use_separation_;
+  policy_options options_;
+  group_enumeration_limits limits_;
+};
+
+}  // namespace alpaserve::planner

@@ -1,0 +1,155 @@
+#pragma once
+// Seeded random numbers whose values are fixed by this file alone. The std::*_distribution
+// classes are implementation-defined (libstdc++ and libc++ give different normals for the same
+// engine), so workloads generated from a seed would differ between machines; these do not.
+//
+// Engine: xoshiro256** (Blackman & Vigna), its 256-bit state filled from the 64-bit seed by
+// splitmix64, so consecutive seeds (model i uses base_seed + i) give unrelated streams.
+// Determinism: the integer stream is bit-exact everywhere; the doubles derived from it go
+// through std::log / std::exp / std::sqrt, which are exact for sqrt and within 1 ulp for
+// log/exp in glibc, so values are bit-identical for the same libm (x86-64 glibc here).
+//
+// Not thread-safe: one engine per thread (cheap to construct: 32 bytes of state).
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+
+namespace alpaserve::planner {
+
+// One step of splitmix64: advances `state` and returns a well-mixed 64-bit value.
+[[nodiscard]] inline uint64_t splitmix64(uint64_t& state) noexcept {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+class random_engine {
+ public:
+  explicit random_engine(uint64_t seed) noexcept {
+    uint64_t sm = seed;
+    for (auto& word : s_) word = splitmix64(sm);
+  }
+
+  // Next 64 random bits (xoshiro256**).
+  [[nodiscard]] uint64_t next_u64() noexcept {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+
+  // Uniform on [0, 1), 53 random bits.
+  [[nodiscard]] double uniform() noexcept {
+    return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+  }
+  // Uniform on (0, 1): safe to take the log of.
+  [[nodiscard]] double uniform_positive() noexcept {
+    return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53;
+  }
+  [[nodiscard]] double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
+  // Uniform integer in [0, n) by multiply-high (bias < n / 2^64, irrelevant here); n > 0.
+  [[nodiscard]] uint64_t uniform_index(uint64_t n) noexcept {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64);
+  }
+
+  // Exp(1) by inversion.
+  [[nodiscard]] double standard_exponential() noexcept { return -std::log(uniform_positive()); }
+  [[nodiscard]] double exponential(double mean) noexcept { return mean * standard_exponential(); }
+
+  // N(0, 1) by Marsaglia's polar method; the second value of each pair is kept for the next call.
+  [[nodiscard]] double standard_normal() noexcept {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    double u, v, s;
+    do {
+      u = 2.0 * uniform() - 1.0;
+      v = 2.0 * uniform() - 1.0;
+      s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    const double f = std::sqrt(-2.0 * std::log(s) / s);
+    spare_ = v * f;
+    has_spare_ = true;
+    return u * f;
+  }
+  [[nodiscard]] double normal(double mean, double stddev) noexcept {
+    return mean + stddev * standard_normal();
+  }
+
+ private:
+  static constexpr uint64_t rotl(uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+
+  uint64_t s_[4];
+  double spare_ = 0.0;
+  bool has_spare_ = false;
+};
+
+// Gamma(shape, scale) draws with the per-shape constants computed once (a workload draws
+// millions of gaps with the same shape). Marsaglia & Tsang (2000) for shape >= 1; for shape < 1
+// the "boost": Gamma(a) = Gamma(a + 1) * U^(1/a). Shape 1 is drawn as an exponential, so
+// gamma(rate, cv = 1) and Poisson give the same stream for the same seed.
+class gamma_sampler {
+ public:
+  gamma_sampler(double shape, double scale) : scale_(scale) {
+    if (!(shape > 0.0) || !std::isfinite(shape)) {
+      throw std::invalid_argument("gamma_sampler: shape must be finite and > 0");
+    }
+    if (!(scale > 0.0) || !std::isfinite(scale)) {
+      throw std::invalid_argument("gamma_sampler: scale must be finite and > 0");
+    }
+    exponential_ = (shape == 1.0);
+    boost_ = shape < 1.0;
+    const double a = boost_ ? shape + 1.0 : shape;
+    d_ = a - 1.0 / 3.0;
+    c_ = 1.0 / std::sqrt(9.0 * d_);
+    inv_shape_ = 1.0 / shape;
+  }
+
+  [[nodiscard]] double operator()(random_engine& rng) const noexcept {
+    if (exponential_) return scale_ * rng.standard_exponential();
+    double g = marsaglia_tsang(rng);
+    if (boost_) g *= std::exp(std::log(rng.uniform_positive()) * inv_shape_);
+    return scale_ * g;
+  }
+
+  [[nodiscard]] double scale() const noexcept { return scale_; }
+
+ private:
+  // Standard Gamma(d + 1/3) for d + 1/3 >= 1.
+  [[nodiscard]] double marsaglia_tsang(random_engine& rng) const noexcept {
+    for (;;) {
+      double x, v;
+      do {
+        x = rng.standard_normal();
+        v = 1.0 + c_ * x;
+      } while (v <= 0.0);
+      v = v * v * v;
+      const double u = rng.uniform_positive();
+      const double x2 = x * x;
+      if (u < 1.0 - 0.0331 * x2 * x2) return d_ * v;  // cheap squeeze, accepts ~98%
+      if (std::log(u) < 0.5 * x2 + d_ * (1.0 - v + std::log(v))) return d_ * v;
+    }
+  }
+
+  double scale_;
+  double d_ = 0.0;
+  double c_ = 0.0;
+  double inv_shape_ = 1.0;
+  bool boost_ = false;
+  bool exponential_ = false;
+};
+
+// One Gamma(shape, scale) draw; for many draws with one shape keep a gamma_sampler instead.
+[[nodiscard]] inline double sample_gamma(random_engine& rng, double shape, double scale) {
+  return gamma_sampler(shape, scale)(rng);
+}
+
+}  // namespace alpaserve::planner
