@@ -44,6 +44,7 @@ experiment_case build_synthetic_case(const synthetic_case_spec& spec, const prof
   c.cluster = cluster_env{spec.num_devices, spec.mem_budget, 8};
   train_workload_options train_options;
   train_options.base_seed = spec.train_seed;
+  train_options.min_samples = spec.train_min_samples;
   c.train = gen_train_workload(c.models, train_options);
   c.test = gamma_workload(names, rates, spec.cv, spec.test_duration, spec.test_seed);
   return c;
@@ -100,28 +101,34 @@ std::string describe_shapes(const placement& p) {
   return s;
 }
 
-policy_outcome run_policy(const placement_policy& policy, const experiment_case& c,
-                          const workload* tune_on) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const policy_result r =
-      policy.solve(c.models, c.cluster, tune_on != nullptr ? tune_on : &c.train, {});
+policy_outcome outcome_of(const std::string& policy, const policy_result& r,
+                          double solve_seconds, const experiment_case& c) {
   policy_outcome o;
-  o.policy = policy.name();
-  o.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  o.policy = policy;
+  o.solve_seconds = solve_seconds;
   o.train_score = r.train_score;
   const placement& p = r.first_placement();
   o.groups = static_cast<int>(p.num_groups());
   o.replicas = p.num_replicas();
   o.shapes = describe_shapes(p);
-  if (r.has_replacement())
-    o.shapes +=
-        " (+" +
-        std::to_string(std::get<placement_with_replacement>(r.solution).placements.size() - 1) +
-        " replacements)";
+  if (r.has_replacement()) {
+    const auto& w = std::get<placement_with_replacement>(r.solution);
+    o.shapes += " (" + std::to_string(w.placements.size()) + " windows)";
+  }
   const test_measure m = measure_on(r, c.models, c.test);
   o.attainment = m.attainment;
   o.latency_mean = m.latency_mean;
   return o;
+}
+
+policy_outcome run_policy(const placement_policy& policy, const experiment_case& c,
+                          const workload* tune_on) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const policy_result r =
+      policy.solve(c.models, c.cluster, tune_on != nullptr ? tune_on : &c.train, {});
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return outcome_of(policy.name(), r, secs, c);
 }
 
 }  // namespace alpaserve::planner

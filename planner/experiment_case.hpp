@@ -34,6 +34,7 @@ struct synthetic_case_spec {
   double slo_scale = 5;          // SLO = slo_scale x single-device latency of the model's type
   double test_duration = 100;    // seconds of test traffic
   uint64_t train_seed = 0;       // model i uses train_seed + i (the reference's train seeds)
+  double train_min_samples = 30000;  // train covers max(100 s, this many expected requests)
   uint64_t test_seed = default_test_seed;
 };
 
@@ -96,6 +97,10 @@ struct test_measure {
 
 // "3x(1,2,2) 1x(1,1,8)": group shapes and their counts, for reports.
 [[nodiscard]] std::string describe_shapes(const placement& p);
+
+// The outcome of a solution found in `solve_seconds`, measured on the case's test workload.
+[[nodiscard]] policy_outcome outcome_of(const std::string& policy, const policy_result& r,
+                                        double solve_seconds, const experiment_case& c);
 
 // Solves the case with `policy` (tuned on `tune_on`, the case's train workload when null) and
 // measures it on the case's test workload.
