@@ -101,8 +101,8 @@ std::string describe_shapes(const placement& p) {
   return s;
 }
 
-policy_outcome outcome_of(const std::string& policy, const policy_result& r,
-                          double solve_seconds, const experiment_case& c) {
+policy_outcome outcome_of(const std::string& policy, const policy_result& r, double solve_seconds,
+                          const experiment_case& c) {
   policy_outcome o;
   o.policy = policy;
   o.solve_seconds = solve_seconds;
@@ -126,8 +126,7 @@ policy_outcome run_policy(const placement_policy& policy, const experiment_case&
   const auto t0 = std::chrono::steady_clock::now();
   const policy_result r =
       policy.solve(c.models, c.cluster, tune_on != nullptr ? tune_on : &c.train, {});
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return outcome_of(policy.name(), r, secs, c);
 }
 

@@ -27,13 +27,13 @@ struct synthetic_case_spec {
   std::vector<std::string> model_types;  // zoo names, cycled: model j has type j mod size
   int num_models = 0;
   int num_devices = 0;
-  double mem_budget = 13 * gib;  // bytes per device (the reference's --mem-budget 13)
-  double total_rate = 0;         // requests/s over all models
-  bool power_law = true;         // power-law (exponent 0.5) rates, else uniform
-  double cv = 1;                 // Gamma CV of every model
-  double slo_scale = 5;          // SLO = slo_scale x single-device latency of the model's type
-  double test_duration = 100;    // seconds of test traffic
-  uint64_t train_seed = 0;       // model i uses train_seed + i (the reference's train seeds)
+  double mem_budget = 13 * gib;      // bytes per device (the reference's --mem-budget 13)
+  double total_rate = 0;             // requests/s over all models
+  bool power_law = true;             // power-law (exponent 0.5) rates, else uniform
+  double cv = 1;                     // Gamma CV of every model
+  double slo_scale = 5;              // SLO = slo_scale x single-device latency of the model's type
+  double test_duration = 100;        // seconds of test traffic
+  uint64_t train_seed = 0;           // model i uses train_seed + i (the reference's train seeds)
   double train_min_samples = 30000;  // train covers max(100 s, this many expected requests)
   uint64_t test_seed = default_test_seed;
 };

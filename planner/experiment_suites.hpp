@@ -14,8 +14,8 @@
 namespace alpaserve::planner {
 
 struct experiment_settings {
-  bool quick = false;                  // fewer points, shorter workloads
-  std::vector<std::string> policies;   // empty: each experiment's default lines
+  bool quick = false;                        // fewer points, shorter workloads
+  std::vector<std::string> policies;         // empty: each experiment's default lines
   const azure_v1_trace* trace_v1 = nullptr;  // also run the MAF1 sweeps of s1/s2/s3
   const azure_v2_trace* trace_v2 = nullptr;  // also run the MAF2 sweeps of s1/s2/s3
   double ours_time_budget_s = 5.0;
@@ -75,8 +75,7 @@ struct finding {
 [[nodiscard]] std::vector<finding> check_findings(const std::string& experiment,
                                                   const std::vector<experiment_row>& rows);
 
-// Largest x of the sweep up to which the policy stays >= threshold at every point (x sorted
-// ascending); -1 when even the first point is below.
+// Largest x of the sweep at which the policy reaches >= threshold; -1 when it never does.
 [[nodiscard]] double max_x_above(const std::vector<experiment_row>& rows, const std::string& x_name,
                                  const std::string& policy, double threshold);
 

@@ -376,6 +376,11 @@ local_search_report ours_local_search(const placement& start, const std::vector<
                        [&](size_t x, size_t y) { return sc[x].mean > sc[y].mean; });
       for (size_t i : order) {
         if (!(sc[i].mean > cur.mean)) break;
+        // Evidence of more served requests, not only lower latency: a latency-only gain on
+        // the samples says nothing about attainment on other traffic.
+        int64_t gain = 0;
+        for (size_t k = 0; k < K; ++k) gain += sc[i].good[k] - cur.good[k];
+        if (options.require_goodput_gain && gain <= 0) continue;
         if (options.require_train_not_worse && sc[i].score[0] < cur.score[0]) continue;
         bool pareto = true;
         for (size_t k = 0; k < K && options.require_pareto; ++k)

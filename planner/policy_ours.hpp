@@ -16,9 +16,10 @@
 //    merge two groups of equal size into one, split a group into two halves. Shapes are per group,
 //    so group sizes and shapes need not be uniform, and each latency bucket keeps its own.
 // 4. Acceptance: a candidate replaces the current placement only when its mean score over the
-//    samples is strictly higher, its attainment is not lower on ANY sample (a Pareto step: a move
-//    that wins on one sample's bursts and loses on another's is noise, not progress), and its
-//    score on the given train workload is not lower, so the answer is never worse than
+//    samples is strictly higher, it serves more requests within the SLO summed over the
+//    samples (not only a lower latency), its attainment is not lower on ANY sample (a Pareto step:
+//    a move that wins on one sample's bursts and loses on another's is noise, not progress), and
+//    its score on the given train workload is not lower, so the answer is never worse than
 //    mp-search-sep's on the inputs the policy was given.
 // 5. Budget: stops at a local optimum, after `max_evaluations` scored candidates or after
 //    `time_budget_s` seconds, whichever comes first (the evaluation budget keeps runs
@@ -33,7 +34,7 @@
 namespace alpaserve::planner {
 
 struct ours_options {
-  int extra_train_seeds = 5;             // Gamma samples added to the train workload
+  int extra_train_seeds = 10;            // Gamma samples added to the train workload
   uint64_t extra_seed_base = 7'000'003;  // sample k uses model seeds base + 100'003 k + i
   double time_budget_s = 5.0;            // wall-clock limit of the local search
   int max_evaluations = 2500;            // candidate placements scored by the local search
@@ -45,6 +46,7 @@ struct ours_options {
   uint64_t rng_seed = 1;                 // order of exchanges (deterministic per seed)
   bool require_train_not_worse = true;   // demand score(given train) >= current
   bool require_pareto = true;            // demand attainment >= current on every sample
+  bool require_goodput_gain = true;      // demand more good requests summed over the samples
 };
 
 // `options.extra_train_seeds` independent Gamma(rate_i, cv_i) samples of the models' expected

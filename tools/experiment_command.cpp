@@ -124,7 +124,9 @@ void plot_sweep(const fs::path& dir, const sweep_spec& sweep,
       << "set ylabel '" << (sweep.y_name == "latency_mean" ? "mean latency (s)" : "SLO attainment")
       << "'\n"
       << "set key bottom left\nset grid\n";
-    if (sweep.y_name != "latency_mean") f << "set yrange [0:1.05]\nset arrow from graph 0, first 0.99 to graph 1, first 0.99 nohead dt 2 lc rgb 'gray'\n";
+    if (sweep.y_name != "latency_mean")
+      f << "set yrange [0:1.05]\nset arrow from graph 0, first 0.99 to graph 1, first 0.99 nohead "
+           "dt 2 lc rgb 'gray'\n";
     f << "plot for [i=2:" << sweep.policies.size() + 1 << "] '" << dat.string()
       << "' using 1:i with linespoints lw 2 pt i title columnheader(i)\n";
   }
@@ -140,7 +142,8 @@ void print_summary(const experiment_plan& plan, const std::vector<experiment_row
     if (rs.empty()) continue;
     std::cout << "\n" << sweep.experiment << ": " << sweep.y_name << " vs " << sweep.x_name << "\n";
     std::cout << fmt::format("{:>10}", sweep.x_name);
-    for (const auto& p : sweep.policies) std::cout << fmt::format(" {:>14}", policy_label(p).substr(0, 14));
+    for (const auto& p : sweep.policies)
+      std::cout << fmt::format(" {:>14}", policy_label(p).substr(0, 14));
     std::cout << "\n";
     for (double x : sweep.xs) {
       std::cout << fmt::format("{:>10g}", x);
@@ -158,8 +161,10 @@ void print_summary(const experiment_plan& plan, const std::vector<experiment_row
 
 int run_experiments(const experiment_options& o) {
   std::vector<std::string> names;
-  if (o.name == "all") names = experiment_names();
-  else names = {o.name};
+  if (o.name == "all")
+    names = experiment_names();
+  else
+    names = {o.name};
   for (const auto& p : o.policies)
     if (!is_known_policy(p)) (void)make_policy(p);  // throws input_error naming the policy
 
@@ -188,8 +193,7 @@ int run_experiments(const experiment_options& o) {
 
   std::vector<finding> all_findings;
   for (const auto& plan : plans) {
-    std::cout << "== experiment " << plan.name << (o.quick ? " (quick)" : "") << "\n"
-              << plan.setup;
+    std::cout << "== experiment " << plan.name << (o.quick ? " (quick)" : "") << "\n" << plan.setup;
     std::ofstream(dir / (plan.name + "-setup.txt")) << plan.setup;
     std::vector<experiment_row> rows;
     std::vector<std::string> pngs;
@@ -224,8 +228,8 @@ int run_experiments(const experiment_options& o) {
     std::cout << "\nfindings:\n";
     std::ofstream f(dir / (o.name + "-findings.txt"));
     for (const auto& x : all_findings) {
-      const std::string line = fmt::format("{} [{}] {}: {}", x.pass ? "PASS" : "FAIL",
-                                           x.experiment, x.claim, x.detail);
+      const std::string line =
+          fmt::format("{} [{}] {}: {}", x.pass ? "PASS" : "FAIL", x.experiment, x.claim, x.detail);
       std::cout << line << "\n";
       f << line << "\n";
     }
