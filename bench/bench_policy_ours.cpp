@@ -1,7 +1,8 @@
 // "ours" against its start, mp-search-sep: solve time and attainment on independent test seeds.
 //
 //   build/bin/bench_policy_ours [--case s1|s2|s3|s3-full] [--budget SECONDS] [--evals N]
-//                               [--seeds K] [--threads N]
+//                               [--seeds K] [--threads N] [--cv CV] [--test-duration S]
+//                               [--test-seeds N]
 //
 // Cases (zoo v100 profiles, 13 GiB per device, power-law rates, Gamma, SLO 5x single-device
 // latency; train = gen_train_workload (seeds 0 + i); test = 3 workloads of 120 s with seeds
@@ -9,6 +10,7 @@
 //   s1:      24 x bert-1.3b on 8 devices, 20 r/s, CV 4
 //   s2:      24 x bert-6.7b on 24 devices, 12 r/s, CV 4
 //   s3:      36 mixed (6 types) on 24 devices, 20 r/s, CV 4
+//   s2-full: 48 x bert-6.7b on 48 devices, 24 r/s
 //   s3-full: 72 mixed on 48 devices, 40 r/s, CV 4 (the paper's S3 size)
 
 #include <chrono>
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   policy_options options;
   ours_options ours;
   int test_seeds = 3;
+  double cv = 4, test_duration = 120;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--case") && i + 1 < argc)
       which = argv[++i];
@@ -40,20 +43,27 @@ int main(int argc, char** argv) {
       ours.extra_train_seeds = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
       options.evaluator.threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--cv") && i + 1 < argc)
+      cv = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--test-duration") && i + 1 < argc)
+      test_duration = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--test-seeds") && i + 1 < argc)
       test_seeds = std::atoi(argv[++i]);
   }
   const std::vector<std::string> mixed = {"bert-6.7b", "moe-5.3b",  "bert-2.6b",
                                           "moe-2.4b",  "bert-1.3b", "moe-1.3b"};
   synthetic_case_spec spec;
-  spec.cv = 4;
-  spec.test_duration = 120;
+  spec.cv = cv;
+  spec.test_duration = test_duration;
   if (which == "s1") {
     spec.model_types = {"bert-1.3b"};
     spec.num_models = 24, spec.num_devices = 8, spec.total_rate = 20;
   } else if (which == "s2") {
     spec.model_types = {"bert-6.7b"};
     spec.num_models = 24, spec.num_devices = 24, spec.total_rate = 12;
+  } else if (which == "s2-full") {
+    spec.model_types = {"bert-6.7b"};
+    spec.num_models = 48, spec.num_devices = 48, spec.total_rate = 24;
   } else if (which == "s3-full") {
     spec.model_types = mixed;
     spec.num_models = 72, spec.num_devices = 48, spec.total_rate = 40;

@@ -299,7 +299,8 @@ local_search_report ours_local_search(const placement& start, const std::vector<
                                       const cluster_env& cluster,
                                       const std::vector<const placement_evaluator*>& samples,
                                       const ours_options& options, const policy_progress& progress,
-                                      const std::vector<placement>& alternatives) {
+                                      const std::vector<placement>& alternatives,
+                                      const std::vector<const placement_evaluator*>& validation) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   auto out_of_time = [&] {
@@ -331,6 +332,8 @@ local_search_report ours_local_search(const placement& start, const std::vector<
   std::vector<placement_stats> cur_stats;
   for (const auto* e : samples) cur_stats.push_back(e->stats(start));
   scored cur = summarize(cur_stats);
+  std::vector<int64_t> cur_held;
+  for (const auto* e : validation) cur_held.push_back(e->stats(start).num_good);
   // Priorities come from all samples pooled: unserved and request counts summed.
   auto pooled = [&](const std::vector<placement_stats>& st) {
     placement_stats p = st[0];
@@ -381,11 +384,38 @@ local_search_report ours_local_search(const placement& start, const std::vector<
         int64_t gain = 0;
         for (size_t k = 0; k < K; ++k) gain += sc[i].good[k] - cur.good[k];
         if (options.require_goodput_gain && gain <= 0) continue;
+        // The gain must be consistent across samples, not carried by one sample's bursts:
+        // mean per-sample gain >= min_gain_t standard errors (a one-sided t statistic).
+        if (options.min_gain_t > 0 && K > 1) {
+          const double mean = static_cast<double>(gain) / static_cast<double>(K);
+          double var = 0;
+          for (size_t k = 0; k < K; ++k) {
+            const double d = static_cast<double>(sc[i].good[k] - cur.good[k]) - mean;
+            var += d * d;
+          }
+          const double se = std::sqrt(var / static_cast<double>(K - 1) / static_cast<double>(K));
+          if (se > 0 && mean < options.min_gain_t * se) continue;
+        }
         if (options.require_train_not_worse && sc[i].score[0] < cur.score[0]) continue;
         bool pareto = true;
         for (size_t k = 0; k < K && options.require_pareto; ++k)
           pareto = pareto && sc[i].good[k] >= cur.good[k];
         if (!pareto) continue;
+        // Winner's curse: the best of many candidates looks better on the samples that chose
+        // it than it is. Held-out samples must confirm the gain.
+        std::vector<int64_t> held_good;
+        if (!validation.empty()) {
+          int64_t held_gain = 0;
+          for (size_t k = 0; k < validation.size(); ++k) {
+            held_good.push_back(validation[k]->stats(chunk[i]).num_good);
+            held_gain += held_good[k] - cur_held[k];
+          }
+          if (held_gain <= 0) {
+            ++r.rejected_by_validation;
+            continue;
+          }
+        }
+        cur_held = std::move(held_good);
         r.best = std::move(chunk[i]);
         cur = sc[i];
         cur_stats = std::move(per_candidate[i]);
@@ -432,6 +462,16 @@ policy_result policy_ours::solve_from(const policy_result& base,
   const placement start = base.first_placement();
 
   const std::vector<workload> extra = extra_train_samples(models, ours_);
+  ours_options held_options = ours_;
+  held_options.extra_train_seeds = ours_.validation_seeds;
+  held_options.extra_seed_base = ours_.extra_seed_base + 50'000'017ull;
+  const std::vector<workload> held = extra_train_samples(models, held_options);
+  std::vector<std::unique_ptr<placement_evaluator>> held_evaluators;
+  std::vector<const placement_evaluator*> validation;
+  for (const auto& w : held) {
+    held_evaluators.push_back(std::make_unique<placement_evaluator>(models, w, options_.evaluator));
+    validation.push_back(held_evaluators.back().get());
+  }
   std::vector<std::unique_ptr<placement_evaluator>> evaluators;
   evaluators.push_back(
       std::make_unique<placement_evaluator>(models, given_train, options_.evaluator));
@@ -455,7 +495,7 @@ policy_result policy_ours::solve_from(const policy_result& base,
     if (profiled) alternatives.push_back(greedy_replica_fill(empty_placement(configs), problem));
   }
   const local_search_report rep =
-      ours_local_search(start, models, cluster, samples, ours_, progress, alternatives);
+      ours_local_search(start, models, cluster, samples, ours_, progress, alternatives, validation);
 
   policy_result r;
   r.train_score = rep.train_score;
@@ -468,7 +508,9 @@ policy_result policy_ours::solve_from(const policy_result& base,
              std::to_string(rep.evaluations) + " scored;";
   for (size_t k = 0; k < rep.accepted_by_kind.size(); ++k)
     r.debug += " " + move_kind_names()[k] + " " + std::to_string(rep.accepted_by_kind[k]);
-  r.debug += rep.local_optimum ? "; local optimum\n" : "; budget reached\n";
+  r.debug += rep.local_optimum ? "; local optimum" : "; budget reached";
+  r.debug += "; " + std::to_string(rep.rejected_by_validation) + " rejected by " +
+             std::to_string(held.size()) + " held-out samples\n";
   r.debug += "ours: final train score " + std::to_string(rep.train_score) + ", mean sample score " +
              std::to_string(rep.robust_score) + "\n";
   r.solution = rep.best;

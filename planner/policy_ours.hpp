@@ -17,10 +17,12 @@
 //    so group sizes and shapes need not be uniform, and each latency bucket keeps its own.
 // 4. Acceptance: a candidate replaces the current placement only when its mean score over the
 //    samples is strictly higher, it serves more requests within the SLO summed over the
-//    samples (not only a lower latency), its attainment is not lower on ANY sample (a Pareto step:
-//    a move that wins on one sample's bursts and loses on another's is noise, not progress), and
-//    its score on the given train workload is not lower, so the answer is never worse than
-//    mp-search-sep's on the inputs the policy was given.
+//    samples (not only a lower latency) with a mean per-sample gain of at least `min_gain_t`
+//    standard errors (consistent, not one sample's luck), `validation_seeds` held-out samples
+//    (not used to choose it) confirm the gain (against the winner's curse), its attainment is not
+//    lower on ANY sample (a Pareto step: a move that wins on one sample's bursts and loses on
+//    another's is noise, not progress), and its score on the given train workload is not lower, so
+//    the answer is never worse than mp-search-sep's on the inputs the policy was given.
 // 5. Budget: stops at a local optimum, after `max_evaluations` scored candidates or after
 //    `time_budget_s` seconds, whichever comes first (the evaluation budget keeps runs
 //    deterministic; the time budget bounds re-planning online).
@@ -34,7 +36,8 @@
 namespace alpaserve::planner {
 
 struct ours_options {
-  int extra_train_seeds = 10;            // Gamma samples added to the train workload
+  int extra_train_seeds = 10;  // Gamma samples added to the train workload
+  int validation_seeds = 5;    // held-out samples (seed base + 50'000'017 + ...) that confirm moves
   uint64_t extra_seed_base = 7'000'003;  // sample k uses model seeds base + 100'003 k + i
   double time_budget_s = 5.0;            // wall-clock limit of the local search
   int max_evaluations = 2500;            // candidate placements scored by the local search
@@ -47,6 +50,7 @@ struct ours_options {
   bool require_train_not_worse = true;   // demand score(given train) >= current
   bool require_pareto = true;            // demand attainment >= current on every sample
   bool require_goodput_gain = true;      // demand more good requests summed over the samples
+  double min_gain_t = 2.0;  // per-sample gains: mean >= this many standard errors (0 = off)
 };
 
 // `options.extra_train_seeds` independent Gamma(rate_i, cv_i) samples of the models' expected
@@ -64,6 +68,7 @@ struct local_search_report {
   int evaluations = 0;                // candidates scored
   std::vector<int> accepted_by_kind;  // per move kind (move_kind_names order)
   bool local_optimum = false;         // stopped because no move improved
+  int rejected_by_validation = 0;     // moves the held-out samples did not confirm
 };
 
 // Names of the move kinds, in the order of local_search_report::accepted_by_kind.
@@ -72,10 +77,12 @@ struct local_search_report {
 // The local search of steps 3-5 from `start` (model ids index `models`). samples[0] scores the
 // given train workload, the others the extra samples (evaluators built for `models`).
 // `alternatives` (whole placements, e.g. other group lists) are tried first, as one move each.
+// `validation` (held-out samples) must confirm every accepted move with more good requests.
 [[nodiscard]] local_search_report ours_local_search(
     const placement& start, const std::vector<model_data>& models, const cluster_env& cluster,
     const std::vector<const placement_evaluator*>& samples, const ours_options& options,
-    const policy_progress& progress, const std::vector<placement>& alternatives = {});
+    const policy_progress& progress, const std::vector<placement>& alternatives = {},
+    const std::vector<const placement_evaluator*>& validation = {});
 
 class policy_ours final : public placement_policy {
  public:
