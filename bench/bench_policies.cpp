@@ -44,10 +44,14 @@ int main(int argc, char** argv) {
   policy_options options;
   std::string only;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) options.evaluator.threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--no-decompose")) options.evaluator.decompose = false;
-    else if (!std::strcmp(argv[i], "--no-memo")) options.evaluator.memoize = false;
-    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
+      options.evaluator.threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--no-decompose"))
+      options.evaluator.decompose = false;
+    else if (!std::strcmp(argv[i], "--no-memo"))
+      options.evaluator.memoize = false;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
   }
   struct bench_case {
     std::string policy;

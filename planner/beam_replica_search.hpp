@@ -11,8 +11,7 @@
 
 namespace alpaserve::planner {
 
-[[nodiscard]] placement beam_replica_search(const placement& init,
-                                            const placement_problem& problem,
+[[nodiscard]] placement beam_replica_search(const placement& init, const placement_problem& problem,
                                             int beam_size = 3);
 
 }  // namespace alpaserve::planner

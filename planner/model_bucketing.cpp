@@ -56,8 +56,7 @@ std::vector<std::vector<int>> get_partitions(int n, int k) {
 }
 
 separation_set enumerate_separations(const std::vector<model_data>& models,
-                                     const cluster_env& cluster,
-                                     const bucketing_options& options) {
+                                     const cluster_env& cluster, const bucketing_options& options) {
   separation_set set;
   set.buckets = bucket_models_by_latency(models, options.latency_threshold);
   const size_t k = set.buckets.size();

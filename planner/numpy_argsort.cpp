@@ -7,8 +7,12 @@ namespace alpaserve::planner {
 namespace {
 
 // numpy's "less" for floats puts NaN last; integers compare plainly.
-inline bool less(double a, double b) noexcept { return a < b || (b != b && a == a); }
-inline bool less(int64_t a, int64_t b) noexcept { return a < b; }
+inline bool less(double a, double b) noexcept {
+  return a < b || (b != b && a == a);
+}
+inline bool less(int64_t a, int64_t b) noexcept {
+  return a < b;
+}
 
 constexpr std::ptrdiff_t small_quicksort = 16;  // partitions with pr - pl <= 16 use insertion
 
@@ -124,8 +128,12 @@ std::vector<int> argsort_impl(const std::vector<T>& values) {
 
 }  // namespace
 
-std::vector<int> numpy_argsort(const std::vector<double>& values) { return argsort_impl(values); }
-std::vector<int> numpy_argsort(const std::vector<int64_t>& values) { return argsort_impl(values); }
+std::vector<int> numpy_argsort(const std::vector<double>& values) {
+  return argsort_impl(values);
+}
+std::vector<int> numpy_argsort(const std::vector<int64_t>& values) {
+  return argsort_impl(values);
+}
 
 std::vector<int> numpy_argsort_descending(const std::vector<double>& values) {
   std::vector<int> order = argsort_impl(values);

@@ -41,9 +41,9 @@ struct disjoint_sets {
 }  // namespace
 
 struct placement_evaluator::component {
-  std::vector<int> groups;      // global group indices, ascending
-  std::vector<int> models;      // model ids, ascending
-  std::vector<int32_t> key;     // exact content: per group op, pp, dp, count, sorted model ids
+  std::vector<int> groups;   // global group indices, ascending
+  std::vector<int> models;   // model ids, ascending
+  std::vector<int32_t> key;  // exact content: per group op, pp, dp, count, sorted model ids
 };
 
 size_t placement_evaluator::key_hash::operator()(const std::vector<int32_t>& k) const noexcept {
@@ -75,7 +75,8 @@ placement_evaluator::placement_evaluator(const std::vector<model_data>& models,
     request_model_[i] = m;
     if (m >= 0) model_requests_[m].push_back(static_cast<int32_t>(i));
   }
-  for (const auto& m : models_) model_slo_.push_back(static_cast<double>(static_cast<float>(m.slo)));
+  for (const auto& m : models_)
+    model_slo_.push_back(static_cast<double>(static_cast<float>(m.slo)));
   if (options_.threads > 1) pool_ = std::make_unique<thread_pool>(options_.threads);
 }
 
@@ -113,8 +114,7 @@ void placement_evaluator::check(const placement& p) const {
   for (const auto& g : p.group_models)
     for (int m : g)
       if (m < 0 || static_cast<size_t>(m) >= models_.size())
-        throw std::invalid_argument("placement: model id " + std::to_string(m) +
-                                    " out of range");
+        throw std::invalid_argument("placement: model id " + std::to_string(m) + " out of range");
 }
 
 std::vector<placement_evaluator::component> placement_evaluator::decompose(
@@ -210,7 +210,8 @@ placement_evaluator::component_outcome placement_evaluator::simulate(
     for (int m : c.models) in[m] = 1;
     merged.reserve(total);
     for (size_t i = 0; i < request_model_.size(); ++i)
-      if (request_model_[i] >= 0 && in[request_model_[i]]) merged.push_back(static_cast<int32_t>(i));
+      if (request_model_[i] >= 0 && in[request_model_[i]])
+        merged.push_back(static_cast<int32_t>(i));
     requests = &merged;
   } else {
     using head = std::pair<int32_t, size_t>;  // (request index, list)
@@ -300,7 +301,8 @@ placement_stats placement_evaluator::assemble(
     const component_outcome& o = *outs[i];
     for (size_t lg = 0; lg < comps[i].groups.size(); ++lg)
       s.group_num_requests[comps[i].groups[lg]] = o.group_num_requests[lg];
-    for (size_t j = 0; j < o.models.size(); ++j) s.model_num_good[o.models[j]] = o.model_num_good[j];
+    for (size_t j = 0; j < o.models.size(); ++j)
+      s.model_num_good[o.models[j]] = o.model_num_good[j];
     s.num_good += o.num_good;
     s.latency_sum += o.latency_sum;
   }
@@ -382,7 +384,8 @@ std::vector<placement_stats> placement_evaluator::stats_many(
     for (size_t j = 0; j < jobs.size(); ++j)
       component_cache_.emplace(comps[jobs[j].candidate][jobs[j].component].key, job_out[j]);
   } else {
-    for (size_t j = 0; j < jobs.size(); ++j) outs[jobs[j].candidate][jobs[j].component] = job_out[j];
+    for (size_t j = 0; j < jobs.size(); ++j)
+      outs[jobs[j].candidate][jobs[j].component] = job_out[j];
   }
   for (size_t i = 0; i < n; ++i) {
     if (done[i]) continue;

@@ -38,9 +38,9 @@
 namespace alpaserve::planner {
 
 struct evaluator_options {
-  int threads = 1;           // worker threads for scores(); 1 = run inline
-  bool decompose = true;     // simulate connected components separately (false: one whole run)
-  bool memoize = true;       // cache component and placement outcomes
+  int threads = 1;        // worker threads for scores(); 1 = run inline
+  bool decompose = true;  // simulate connected components separately (false: one whole run)
+  bool memoize = true;    // cache component and placement outcomes
 };
 
 // The reference's fast_stats of one placement on the train workload.
@@ -50,7 +50,7 @@ struct placement_stats {
   std::vector<int64_t> group_num_requests;  // per group: dispatched requests, rejected included
   int64_t num_requests = 0;                 // every request, unregistered models included
   int64_t num_good = 0;
-  double latency_sum = 0;                   // sum of finish - arrival (0 for rejected)
+  double latency_sum = 0;  // sum of finish - arrival (0 for rejected)
   int num_replicas = 0;
 
   [[nodiscard]] double goodput() const noexcept {
@@ -70,11 +70,11 @@ struct placement_stats {
 
 // Work counters, for benchmarks and tests.
 struct evaluator_counters {
-  int64_t evaluations = 0;          // stats()/score() calls, scores() entries
-  int64_t placement_hits = 0;       // answered from the placement cache
-  int64_t component_sims = 0;       // component simulations run
-  int64_t component_hits = 0;       // components answered from the cache
-  int64_t requests_simulated = 0;   // requests walked by the simulations
+  int64_t evaluations = 0;         // stats()/score() calls, scores() entries
+  int64_t placement_hits = 0;      // answered from the placement cache
+  int64_t component_sims = 0;      // component simulations run
+  int64_t component_hits = 0;      // components answered from the cache
+  int64_t requests_simulated = 0;  // requests walked by the simulations
 };
 
 class placement_evaluator {
@@ -131,10 +131,10 @@ class placement_evaluator {
 
   std::vector<model_data> models_;
   evaluator_options options_;
-  std::vector<double> request_arrival_;             // per request, workload order
-  std::vector<int32_t> request_model_;              // per request: model id or -1
+  std::vector<double> request_arrival_;               // per request, workload order
+  std::vector<int32_t> request_model_;                // per request: model id or -1
   std::vector<std::vector<int32_t>> model_requests_;  // per model: its request indices, ascending
-  std::vector<double> model_slo_;                   // per model: SLO rounded through float32
+  std::vector<double> model_slo_;                     // per model: SLO rounded through float32
   // Per config: per model, penalised stage latencies rounded through float32 (empty: unprofiled).
   mutable std::unordered_map<parallel_config, std::vector<std::vector<double>>> latency_table_;
   mutable std::mutex latency_mutex_;
@@ -143,8 +143,7 @@ class placement_evaluator {
   mutable std::unordered_map<std::vector<int32_t>, std::shared_ptr<const component_outcome>,
                              key_hash>
       component_cache_;
-  mutable std::unordered_map<std::vector<int32_t>, std::shared_ptr<const placement_stats>,
-                             key_hash>
+  mutable std::unordered_map<std::vector<int32_t>, std::shared_ptr<const placement_stats>, key_hash>
       placement_cache_;
   mutable evaluator_counters counters_;
   std::unique_ptr<thread_pool> pool_;

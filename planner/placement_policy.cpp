@@ -35,7 +35,8 @@ std::vector<int> models_fitting_nowhere(const std::vector<model_data>& models,
   std::vector<int> out;
   for (size_t m = 0; m < models.size(); ++m) {
     bool fits = false;
-    for (const auto& c : configs) fits = fits || models[m].profile.weight_per_device(c) <= mem_budget;
+    for (const auto& c : configs)
+      fits = fits || models[m].profile.weight_per_device(c) <= mem_budget;
     if (!fits) out.push_back(static_cast<int>(m));
   }
   return out;

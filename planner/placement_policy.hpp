@@ -20,8 +20,7 @@
 namespace alpaserve::planner {
 
 // Progress of a long search: `done` of `total` units (candidates, separations, windows).
-using policy_progress =
-    std::function<void(size_t done, size_t total, const std::string& message)>;
+using policy_progress = std::function<void(size_t done, size_t total, const std::string& message)>;
 
 // Settings every policy shares.
 struct policy_options {

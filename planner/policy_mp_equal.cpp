@@ -16,11 +16,11 @@ policy_result policy_mp_equal::solve(const std::vector<model_data>& models,
   const int group_size = pp_ * op_;
   if (pp_ < 1 || op_ < 1 || cluster.num_devices < group_size)
     throw input_error("policy " + name(), "devices",
-                      "a group needs " + std::to_string(group_size) + " devices but the cluster has " +
-                          std::to_string(cluster.num_devices));
+                      "a group needs " + std::to_string(group_size) +
+                          " devices but the cluster has " + std::to_string(cluster.num_devices));
   const parallel_config config{1, op_, pp_};
-  placement sol = empty_placement(std::vector<parallel_config>(
-      static_cast<size_t>(cluster.num_devices / group_size), config));
+  placement sol = empty_placement(
+      std::vector<parallel_config>(static_cast<size_t>(cluster.num_devices / group_size), config));
   std::string debug;
   for (size_t g = 0; g < sol.num_groups() && g < models.size(); ++g) {
     if (models[g].profile.weight_per_device(config) <= cluster.mem_budget)

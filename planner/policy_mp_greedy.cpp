@@ -6,7 +6,9 @@
 
 namespace alpaserve::planner {
 
-std::string policy_mp_greedy::name() const { return "mp-greedy-" + std::to_string(stages_); }
+std::string policy_mp_greedy::name() const {
+  return "mp-greedy-" + std::to_string(stages_);
+}
 
 policy_result policy_mp_greedy::solve(const std::vector<model_data>& models,
                                       const cluster_env& cluster, const workload* train,

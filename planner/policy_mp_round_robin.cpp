@@ -6,7 +6,9 @@
 
 namespace alpaserve::planner {
 
-std::string policy_mp_round_robin::name() const { return "mp-round-robin"; }
+std::string policy_mp_round_robin::name() const {
+  return "mp-round-robin";
+}
 
 policy_result policy_mp_round_robin::solve(const std::vector<model_data>& models,
                                            const cluster_env& cluster, const workload* train,

@@ -39,7 +39,8 @@ policy_result policy_mp_search::solve(const std::vector<model_data>& models,
   const workload w = train_or_generate(models, train);
   placement_evaluator evaluator(models, w, options_.evaluator);
   std::unique_ptr<thread_pool> pool;
-  if (options_.evaluator.threads > 1) pool = std::make_unique<thread_pool>(options_.evaluator.threads);
+  if (options_.evaluator.threads > 1)
+    pool = std::make_unique<thread_pool>(options_.evaluator.threads);
   placement_problem whole(models, cluster.mem_budget, evaluator);
 
   separation_set seps;
@@ -66,8 +67,7 @@ policy_result policy_mp_search::solve(const std::vector<model_data>& models,
       const auto [b, devices] = todo[i];
       std::vector<model_data> sub_models;
       for (int m : seps.buckets[b]) sub_models.push_back(models[m]);
-      placement_problem sub(std::move(sub_models), cluster.mem_budget, evaluator,
-                            seps.buckets[b]);
+      placement_problem sub(std::move(sub_models), cluster.mem_budget, evaluator, seps.buckets[b]);
       cluster_env env = cluster;
       env.num_devices = devices;
       sub_solutions[i] = sub.to_global(solve_group_partition(sub, env, limits_, nullptr));

@@ -36,9 +36,9 @@ int positive_int(const std::string& s) {
 }  // namespace
 
 std::vector<std::string> policy_names() {
-  return {"sr-greedy",      "sr-search",          "sr-replace-<seconds>",
+  return {"sr-greedy",          "sr-search",      "sr-replace-<seconds>",
           "mp-greedy-<stages>", "mp-round-robin", "mp-equal-<pp>-<op>",
-          "mp-search",      "mp-search-sep", "ours"};
+          "mp-search",          "mp-search-sep",      "ours"};
 }
 
 std::unique_ptr<placement_policy> make_policy(const std::string& name,

@@ -5,7 +5,9 @@
 
 namespace alpaserve::planner {
 
-std::string policy_sr_greedy::name() const { return "sr-greedy"; }
+std::string policy_sr_greedy::name() const {
+  return "sr-greedy";
+}
 
 policy_result policy_sr_greedy::solve(const std::vector<model_data>& models,
                                       const cluster_env& cluster, const workload* train,

@@ -5,7 +5,9 @@
 
 namespace alpaserve::planner {
 
-std::string policy_sr_search::name() const { return "sr-search"; }
+std::string policy_sr_search::name() const {
+  return "sr-search";
+}
 
 policy_result policy_sr_search::solve(const std::vector<model_data>& models,
                                       const cluster_env& cluster, const workload* train,

@@ -33,14 +33,14 @@ class thread_pool {
 
   std::vector<std::thread> workers_;  // threads - 1 helpers
   std::mutex mutex_;
-  std::condition_variable wake_;       // workers wait here for a new loop or shutdown
-  std::condition_variable done_;       // the caller waits here for the loop to finish
+  std::condition_variable wake_;  // workers wait here for a new loop or shutdown
+  std::condition_variable done_;  // the caller waits here for the loop to finish
   const std::function<void(size_t)>* body_ = nullptr;  // current loop, null when idle
-  size_t next_ = 0;                    // next index to hand out
-  size_t size_ = 0;                    // indices in the current loop
-  size_t active_ = 0;                  // workers inside the current loop
-  size_t generation_ = 0;              // bumps for every loop so workers join each loop once
-  std::exception_ptr error_;           // first exception thrown by the body
+  size_t next_ = 0;                                    // next index to hand out
+  size_t size_ = 0;                                    // indices in the current loop
+  size_t active_ = 0;                                  // workers inside the current loop
+  size_t generation_ = 0;     // bumps for every loop so workers join each loop once
+  std::exception_ptr error_;  // first exception thrown by the body
   bool stop_ = false;
 };
 

@@ -14,7 +14,9 @@ using namespace alpaserve::planner;
 
 namespace {
 
-const placement& single(const policy_result& r) { return std::get<placement>(r.solution); }
+const placement& single(const policy_result& r) {
+  return std::get<placement>(r.solution);
+}
 
 bool fits_more(const placement& p, const std::vector<model_data>& models, double budget,
                bool strict) {
@@ -117,8 +119,7 @@ TEST_CASE("mp-equal-<pp>-<op> gives group i only model i") {
   const placement p = single(make_policy("mp-equal-2-1")->solve(models, cluster, nullptr, {}));
   REQUIRE(p.num_groups() == 4);  // floor(9 / 2)
   for (const auto& c : p.group_configs) REQUIRE(c == parallel_config{1, 1, 2});
-  REQUIRE(p.group_models ==
-          std::vector<std::vector<int>>{{0}, {1}, {2}, {}});
+  REQUIRE(p.group_models == std::vector<std::vector<int>>{{0}, {1}, {2}, {}});
 }
 
 TEST_CASE("sr-replace splits the train workload into windows, each with its own placement") {
@@ -141,8 +142,8 @@ TEST_CASE("sr-replace splits the train workload into windows, each with its own 
 }
 
 TEST_CASE("policy names parse, round-trip, and unknown names list the valid ones") {
-  for (const char* n : {"sr-greedy", "sr-search", "sr-replace-60", "mp-greedy-4",
-                        "mp-round-robin", "mp-equal-16-1", "mp-search", "mp-search-sep"}) {
+  for (const char* n : {"sr-greedy", "sr-search", "sr-replace-60", "mp-greedy-4", "mp-round-robin",
+                        "mp-equal-16-1", "mp-search", "mp-search-sep"}) {
     REQUIRE(is_known_policy(n));
     REQUIRE(make_policy(n)->name() == n);
   }
@@ -163,10 +164,12 @@ TEST_CASE("infeasible problems are input errors, not crashes") {
   const auto models = test::two_gb_models(2, 1.0, 1.0, 1.0);
   REQUIRE_THROWS_AS(make_policy("mp-search")->solve(models, cluster_env{0, 13 * gib}, nullptr, {}),
                     input_error);
-  REQUIRE_THROWS_AS(make_policy("mp-greedy-4")->solve(models, cluster_env{6, 13 * gib}, nullptr, {}),
-                    input_error);
-  REQUIRE_THROWS_AS(make_policy("mp-equal-8-1")->solve(models, cluster_env{4, 13 * gib}, nullptr, {}),
-                    input_error);
+  REQUIRE_THROWS_AS(
+      make_policy("mp-greedy-4")->solve(models, cluster_env{6, 13 * gib}, nullptr, {}),
+      input_error);
+  REQUIRE_THROWS_AS(
+      make_policy("mp-equal-8-1")->solve(models, cluster_env{4, 13 * gib}, nullptr, {}),
+      input_error);
   // 2 GB models and a 1 GB budget: only the 2- and 4-stage configs can hold them.
   REQUIRE(models_fitting_nowhere(models, {{1, 1, 1}}, 1 * gib) == std::vector<int>{0, 1});
   REQUIRE(models_fitting_nowhere(models, {{1, 1, 1}, {1, 1, 2}}, 1 * gib).empty());

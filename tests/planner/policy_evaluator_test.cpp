@@ -20,8 +20,8 @@ std::vector<model_data> mixed_models(int n, std::mt19937& rng) {
   for (int i = 0; i < n; ++i) {
     const double lat = 0.05 + 0.01 * static_cast<double>(rng() % 20);
     const std::string name = "x" + std::to_string(i);
-    models.push_back({name, lat * (2 + rng() % 4), 1.0 + rng() % 5, 3.0,
-                      test::simple_profile(name, lat, gib)});
+    models.push_back(
+        {name, lat * (2 + rng() % 4), 1.0 + rng() % 5, 3.0, test::simple_profile(name, lat, gib)});
   }
   return models;
 }

@@ -91,8 +91,7 @@ TEST_CASE("bucketing joins the first bucket whose first member is within 38% lat
                       test::simple_profile("b" + std::to_string(i), lat[i], gib)});
   // 0.137 is 37% above 0.1 (joins); 0.139 is 39% above (new bucket led by 0.139);
   // 0.190 is 36.7% above 0.139; 0.064 is 36% below 0.1.
-  REQUIRE(bucket_models_by_latency(models) ==
-          std::vector<std::vector<int>>{{0, 1, 4}, {2, 3}});
+  REQUIRE(bucket_models_by_latency(models) == std::vector<std::vector<int>>{{0, 1, 4}, {2, 3}});
 }
 
 TEST_CASE("separations keep device splits close to each bucket's share of the load") {
