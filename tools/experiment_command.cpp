@@ -123,7 +123,7 @@ void plot_sweep(const fs::path& dir, const sweep_spec& sweep,
       << "set xlabel '" << sweep.x_name << "'\n"
       << "set ylabel '" << (sweep.y_name == "latency_mean" ? "mean latency (s)" : "SLO attainment")
       << "'\n"
-      << "set key bottom left\nset grid\n";
+      << "set termoption noenhanced\nset key bottom left\nset grid\n";
     if (sweep.y_name != "latency_mean")
       f << "set yrange [0:1.05]\nset arrow from graph 0, first 0.99 to graph 1, first 0.99 nohead "
            "dt 2 lc rgb 'gray'\n";
