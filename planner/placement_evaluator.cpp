@@ -300,7 +300,9 @@ kernel_result run_stream(const double* arrival, const int32_t* local_model, cons
       best = lower ? h : best;
     }
     double* const ck = clock + best->offset;
-    double* const se = stage_end + best->offset;
+    // A fixed stage count keeps the stage ends in registers.
+    double local_end[PP > 0 ? PP : 1];
+    double* const se = PP > 0 ? local_end : stage_end + best->offset;
     const double* const lat = best->latency;
     const int pp = PP > 0 ? PP : best->pp;
     double t = a;
