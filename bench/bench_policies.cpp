@@ -1,6 +1,9 @@
 // Placement policy solve times on the paper-scale problems (single thread by default).
 //
-//   build/bin/bench_policies [--threads N] [--no-decompose] [--no-memo] [--only NAME]
+//   build/bin/bench_policies [--threads N] [--no-decompose] [--no-memo] [--only NAME] [--verbose]
+//
+// --verbose prints the policy's debug lines and the chosen placement; cpu_s is this thread's CPU
+// time (the build machine is shared, so wall time is noisy).
 //
 // Cases (zoo v100 profiles, 13 GiB per device, power-law rates 2 r/s per model, Gamma CV 4,
 // SLO 5x single-device latency; train workload = gen_train_workload):
@@ -12,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,7 @@ std::vector<model_data> bert_mix(int n) {
 int main(int argc, char** argv) {
   policy_options options;
   std::string only;
+  bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
       options.evaluator.threads = std::atoi(argv[++i]);
@@ -52,6 +57,8 @@ int main(int argc, char** argv) {
       options.evaluator.memoize = false;
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!std::strcmp(argv[i], "--verbose"))
+      verbose = true;
   }
   struct bench_case {
     std::string policy;
@@ -64,20 +71,37 @@ int main(int argc, char** argv) {
                                          {"sr-search", 32, 32}};
   std::printf("threads=%d decompose=%d memoize=%d\n", options.evaluator.threads,
               options.evaluator.decompose ? 1 : 0, options.evaluator.memoize ? 1 : 0);
-  std::printf("%-14s %6s %7s %9s %9s %10s %8s\n", "policy", "models", "devices", "requests",
-              "seconds", "score", "replicas");
+  std::printf("%-14s %6s %7s %9s %9s %9s %10s %8s\n", "policy", "models", "devices", "requests",
+              "seconds", "cpu_s", "score", "replicas");
   for (const auto& c : cases) {
     if (!only.empty() && c.policy != only) continue;
     const auto models = bert_mix(c.models);
     const workload train = gen_train_workload(models);
     const cluster_env cluster{c.devices, 13 * gib};
     const auto policy = make_policy(c.policy, options);
+    timespec cpu0{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     const auto t0 = std::chrono::steady_clock::now();
     const policy_result r = policy->solve(models, cluster, &train, {});
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%-14s %6d %7d %9zu %9.3f %10.6f %8d\n", c.policy.c_str(), c.models, c.devices,
-                train.size(), secs, r.train_score, r.first_placement().num_replicas());
+    timespec cpu1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    const double cpu_secs = static_cast<double>(cpu1.tv_sec - cpu0.tv_sec) +
+                            1e-9 * static_cast<double>(cpu1.tv_nsec - cpu0.tv_nsec);
+    std::printf("%-14s %6d %7d %9zu %9.3f %9.3f %10.6f %8d\n", c.policy.c_str(), c.models,
+                c.devices, train.size(), secs, cpu_secs, r.train_score,
+                r.first_placement().num_replicas());
+    if (verbose) {
+      std::printf("%sexact score: %.17g\n", r.debug.c_str(), r.train_score);
+      // The chosen placement, so runs can be compared placement for placement.
+      const placement& sol = r.first_placement();
+      for (size_t g = 0; g < sol.num_groups(); ++g) {
+        std::printf("  group %zu %s:", g, sol.group_configs[g].to_string().c_str());
+        for (int m : sol.group_models[g]) std::printf(" %d", m);
+        std::printf("\n");
+      }
+    }
     std::fflush(stdout);
   }
   return 0;

@@ -6,6 +6,7 @@
 #include <queue>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "planner/sim_stats.hpp"
@@ -167,122 +168,266 @@ std::vector<placement_evaluator::component> placement_evaluator::decompose(
   return comps;
 }
 
+std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::stream_of(
+    const std::vector<int>& models) const {
+  {
+    std::lock_guard<std::mutex> lock(stream_mutex_);
+    auto it = stream_cache_.find(models);
+    if (it != stream_cache_.end()) return it->second;
+  }
+  auto stream = std::make_shared<request_stream>();
+  size_t total = 0;
+  for (int m : models) total += model_requests_[m].size();
+  stream->arrival.reserve(total);
+  stream->local_model.reserve(total);
+  stream->index.reserve(total);
+  if (models.size() == 1) {
+    for (int32_t r : model_requests_[models[0]]) {
+      stream->arrival.push_back(request_arrival_[r]);
+      stream->local_model.push_back(0);
+      stream->index.push_back(r);
+    }
+  } else if (total * 8 >= request_model_.size()) {
+    // Dense set: one pass over the workload with a membership table.
+    std::vector<int32_t> local(models_.size(), -1);
+    for (size_t i = 0; i < models.size(); ++i) local[models[i]] = static_cast<int32_t>(i);
+    for (size_t i = 0; i < request_model_.size(); ++i) {
+      const int32_t m = request_model_[i];
+      if (m < 0 || local[m] < 0) continue;
+      stream->arrival.push_back(request_arrival_[i]);
+      stream->local_model.push_back(local[m]);
+      stream->index.push_back(static_cast<int32_t>(i));
+    }
+  } else {
+    // Sparse set: k-way merge of the per-model lists.
+    using head = std::pair<int32_t, int32_t>;  // (request index, local model)
+    std::priority_queue<head, std::vector<head>, std::greater<head>> heap;
+    std::vector<size_t> pos(models.size(), 0);
+    for (size_t i = 0; i < models.size(); ++i)
+      if (!model_requests_[models[i]].empty())
+        heap.push({model_requests_[models[i]][0], static_cast<int32_t>(i)});
+    while (!heap.empty()) {
+      const auto [r, lm] = heap.top();
+      heap.pop();
+      stream->arrival.push_back(request_arrival_[r]);
+      stream->local_model.push_back(lm);
+      stream->index.push_back(r);
+      const auto& list = model_requests_[models[lm]];
+      if (++pos[lm] < list.size()) heap.push({list[pos[lm]], lm});
+    }
+  }
+  const size_t bytes = total * (sizeof(double) + 2 * sizeof(int32_t));
+  std::lock_guard<std::mutex> lock(stream_mutex_);
+  // Bounded: a search only revisits a handful of model sets at a time.
+  const size_t limit = std::max<size_t>(size_t{256} << 20, 4 * bytes);
+  if (stream_cache_bytes_ + bytes > limit) {
+    stream_cache_.clear();
+    stream_cache_bytes_ = 0;
+  }
+  auto [it, inserted] = stream_cache_.emplace(models, std::move(stream));
+  if (inserted) stream_cache_bytes_ += bytes;
+  return it->second;
+}
+
+namespace {
+
+// Where a model of a component can be dispatched: one hosting group.
+struct host_entry {
+  int32_t local_group;
+  int32_t offset;  // first stage clock of the group
+  int32_t last;    // last stage clock (dispatch compares it)
+  int32_t pp;
+  const double* latency;  // pp stage latencies (+inf when the config is unprofiled)
+  double latency0;        // latency[0], inline for the single-stage loop
+};
+
+struct kernel_result {
+  int64_t num_good = 0;
+  double latency_sum = 0;
+};
+
+// The reference's simulate_requests_mixed over one request stream. PP > 0: every group of the
+// component has PP stages (the loops unroll); PP == 0: any mix. Record: write per-request
+// outcomes. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum
+// adds 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
+template <int PP, bool Record>
+kernel_result run_stream(const double* arrival, const int32_t* local_model, const int32_t* index,
+                         size_t n, const host_entry* hosts, const int32_t* host_begin,
+                         const double* slo, double* clock, double* stage_end,
+                         int64_t* group_num_requests, int64_t* model_num_good, uint8_t* good_out,
+                         double* finish_out) {
+  constexpr double fixed_overhead = 0.011;
+  kernel_result out;
+  int64_t num_good = 0;
+  double latency_sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double a = arrival[i];
+    const int32_t lm = local_model[i];
+    const host_entry* h = hosts + host_begin[lm];
+    const host_entry* const end = hosts + host_begin[lm + 1];
+    if constexpr (PP == 1 && !Record) {
+      // Single-stage groups: select the clock slot, group and latency values directly, so no
+      // load waits on the outcome of the dispatch comparison.
+      int32_t best_slot = h->offset;
+      int32_t best_group = h->local_group;
+      double best_latency = h->latency0;
+      double best_clock = clock[best_slot];
+      for (++h; h < end; ++h) {
+        const double c = clock[h->offset];
+        const bool lower = c < best_clock;  // strict: the lowest group index wins ties
+        best_clock = lower ? c : best_clock;
+        best_slot = lower ? h->offset : best_slot;
+        best_group = lower ? h->local_group : best_group;
+        best_latency = lower ? h->latency0 : best_latency;
+      }
+      const double t = std::max(a, best_clock) + best_latency;
+      const double done = t + fixed_overhead;
+      const double latency = done - a;
+      ++group_num_requests[best_group];
+      const bool ok = latency <= slo[lm];
+      clock[best_slot] = ok ? t : best_clock;
+      model_num_good[lm] += ok;
+      num_good += ok;
+      latency_sum += ok ? latency : 0.0;
+      continue;
+    }
+    const host_entry* best = h;
+    double best_clock = clock[h->last];
+    for (++h; h < end; ++h) {
+      const double c = clock[h->last];
+      const bool lower = c < best_clock;  // strict: the lowest group index wins ties
+      best_clock = lower ? c : best_clock;
+      best = lower ? h : best;
+    }
+    double* const ck = clock + best->offset;
+    // A fixed stage count keeps the stage ends in registers.
+    double local_end[PP > 0 ? PP : 1];
+    double* const se = PP > 0 ? local_end : stage_end + best->offset;
+    const double* const lat = best->latency;
+    const int pp = PP > 0 ? PP : best->pp;
+    double t = a;
+    for (int k = 0; k < pp; ++k) {
+      t = std::max(t, ck[k]) + lat[k];
+      se[k] = t;
+    }
+    const double done = t + fixed_overhead;
+    const double latency = done - a;
+    ++group_num_requests[best->local_group];
+    const bool ok = latency <= slo[lm];
+    for (int k = 0; k < pp; ++k) ck[k] = ok ? se[k] : ck[k];
+    model_num_good[lm] += ok;
+    num_good += ok;
+    latency_sum += ok ? latency : 0.0;
+    if constexpr (Record) {
+      good_out[index[i]] = ok ? 1 : 0;
+      finish_out[index[i]] = ok ? done : a;
+    }
+  }
+  out.num_good = num_good;
+  out.latency_sum = latency_sum;
+  return out;
+}
+
+}  // namespace
+
 placement_evaluator::component_outcome placement_evaluator::simulate(
     const placement& p, const component& c, std::vector<uint8_t>* good,
     std::vector<double>* finish) const {
   const size_t num_local_groups = c.groups.size();
   // Stage clocks of every group of the component, flattened.
-  std::vector<size_t> clock_offset(num_local_groups + 1, 0);
-  std::vector<int> group_pp(num_local_groups);
+  std::vector<int32_t> clock_offset(num_local_groups + 1, 0);
+  int uniform_pp = -1;
   for (size_t lg = 0; lg < num_local_groups; ++lg) {
-    group_pp[lg] = p.group_configs[c.groups[lg]].pp;
-    clock_offset[lg + 1] = clock_offset[lg] + static_cast<size_t>(std::max(group_pp[lg], 1));
+    const int pp = std::max(p.group_configs[c.groups[lg]].pp, 1);
+    clock_offset[lg + 1] = clock_offset[lg] + pp;
+    uniform_pp = (uniform_pp == -1 || uniform_pp == pp) ? pp : 0;
   }
-  std::vector<double> clock(clock_offset.back(), 0.0);
+  std::vector<double> clock(static_cast<size_t>(clock_offset.back()), 0.0);
   std::vector<double> stage_end(clock.size(), 0.0);
+  // Latencies of unprofiled configs: +inf per stage, so the request is always rejected.
+  std::vector<double> infinite(static_cast<size_t>(std::max(clock_offset.back(), 1)),
+                               std::numeric_limits<double>::infinity());
 
-  // Per model of the component: its hosting groups (ascending) and stage latencies there.
-  struct host {
-    int local_group;
-    const double* latency;  // null: not profiled for this config (infinite latency)
-  };
-  std::vector<int> local_model(models_.size(), -1);
-  for (size_t i = 0; i < c.models.size(); ++i) local_model[c.models[i]] = static_cast<int>(i);
-  std::vector<std::vector<host>> hosts(c.models.size());
+  // Per model of the component: its hosting groups, ascending.
+  std::vector<int32_t> local_model(models_.size(), -1);
+  for (size_t i = 0; i < c.models.size(); ++i) local_model[c.models[i]] = static_cast<int32_t>(i);
+  // Host lists padded to one length per component so the dispatch loop has a fixed trip count
+  // (a predictable branch); padding points at a clock slot holding +inf, which never wins.
+  std::vector<int32_t> host_count(c.models.size(), 0);
+  for (int g : c.groups)
+    for (int m : p.group_models[g]) ++host_count[local_model[m]];
+  const int32_t width =
+      host_count.empty() ? 1 : *std::max_element(host_count.begin(), host_count.end());
+  std::vector<int32_t> host_begin(c.models.size() + 1, 0);
+  for (size_t i = 0; i < c.models.size(); ++i) host_begin[i + 1] = host_begin[i] + width;
+  const int32_t never = clock_offset.back();  // the +inf clock slot
+  clock.push_back(std::numeric_limits<double>::infinity());
+  stage_end.push_back(0.0);
+  std::vector<host_entry> hosts(
+      static_cast<size_t>(host_begin.back()),
+      host_entry{0, never, never, 1, infinite.data(), std::numeric_limits<double>::infinity()});
+  std::vector<int32_t> fill(host_begin.begin(), host_begin.end() - 1);
   for (size_t lg = 0; lg < num_local_groups; ++lg) {
     const int g = c.groups[lg];
+    const int pp = clock_offset[lg + 1] - clock_offset[lg];
     for (int m : p.group_models[g]) {
       const auto& lat = stage_latency(m, p.group_configs[g]);
-      const bool ok = static_cast<int>(lat.size()) == group_pp[lg];
-      hosts[local_model[m]].push_back({static_cast<int>(lg), ok ? lat.data() : nullptr});
+      const bool ok = static_cast<int>(lat.size()) == p.group_configs[g].pp;
+      hosts[static_cast<size_t>(fill[local_model[m]]++)] = {
+          static_cast<int32_t>(lg),          clock_offset[lg],
+          clock_offset[lg + 1] - 1,          pp,
+          ok ? lat.data() : infinite.data(), ok ? lat[0] : std::numeric_limits<double>::infinity()};
     }
   }
+  std::vector<double> slo(c.models.size());
+  for (size_t i = 0; i < c.models.size(); ++i) slo[i] = model_slo_[c.models[i]];
 
-  // The component's requests in workload order.
-  std::vector<int32_t> merged;
-  const std::vector<int32_t>* requests = nullptr;
-  size_t total = 0;
-  for (int m : c.models) total += model_requests_[m].size();
-  if (c.models.size() == 1) {
-    requests = &model_requests_[c.models[0]];
-  } else if (total * 8 >= request_model_.size()) {
-    std::vector<uint8_t> in(models_.size(), 0);
-    for (int m : c.models) in[m] = 1;
-    merged.reserve(total);
-    for (size_t i = 0; i < request_model_.size(); ++i)
-      if (request_model_[i] >= 0 && in[request_model_[i]])
-        merged.push_back(static_cast<int32_t>(i));
-    requests = &merged;
-  } else {
-    using head = std::pair<int32_t, size_t>;  // (request index, list)
-    std::priority_queue<head, std::vector<head>, std::greater<head>> heap;
-    std::vector<size_t> pos(c.models.size(), 0);
-    for (size_t i = 0; i < c.models.size(); ++i)
-      if (!model_requests_[c.models[i]].empty()) heap.push({model_requests_[c.models[i]][0], i});
-    merged.reserve(total);
-    while (!heap.empty()) {
-      auto [r, i] = heap.top();
-      heap.pop();
-      merged.push_back(r);
-      const auto& list = model_requests_[c.models[i]];
-      if (++pos[i] < list.size()) heap.push({list[pos[i]], i});
-    }
-    requests = &merged;
-  }
+  const std::shared_ptr<const request_stream> stream = stream_of(c.models);
+  const size_t n = stream->arrival.size();
 
   component_outcome out;
   out.models = c.models;
   out.model_num_good.assign(c.models.size(), 0);
   out.group_num_requests.assign(num_local_groups, 0);
-  double latency_sum = 0;
-  for (int32_t r : *requests) {
-    const double arrival = request_arrival_[r];
-    const int m = request_model_[r];
-    const int lm = local_model[m];
-    const auto& hs = hosts[lm];
-    // Dispatch: the hosting group whose last stage frees first (strict <: lowest index wins).
-    const host* best = nullptr;
-    double best_clock = reference_inf;
-    for (const host& h : hs) {
-      const double last = clock[clock_offset[h.local_group + 1] - 1];
-      if (last < best_clock) {
-        best_clock = last;
-        best = &h;
-      }
-    }
-    if (best == nullptr) best = &hs.front();  // every clock >= 1e100 cannot happen; be safe
-    const size_t off = clock_offset[best->local_group];
-    const int pp = group_pp[best->local_group];
-    double t = arrival;
-    if (best->latency == nullptr) {
-      t = std::numeric_limits<double>::infinity();
-    } else {
-      for (int k = 0; k < pp; ++k) {
-        t = std::max(t, clock[off + k]) + best->latency[k];
-        stage_end[off + k] = t;
-      }
-    }
-    const double done = t + fixed_overhead;
-    ++out.group_num_requests[best->local_group];
-    if (done - arrival <= model_slo_[m]) {
-      for (int k = 0; k < pp; ++k) clock[off + k] = stage_end[off + k];
-      ++out.model_num_good[lm];
-      ++out.num_good;
-      latency_sum += done - arrival;
-      if (good != nullptr) {
-        (*good)[r] = 1;
-        (*finish)[r] = done;
-      }
-    } else if (good != nullptr) {
-      (*good)[r] = 0;
-      (*finish)[r] = arrival;
+  kernel_result k;
+  auto run = [&](auto pp_tag, auto record_tag) {
+    constexpr int pp = decltype(pp_tag)::value;
+    constexpr bool record = decltype(record_tag)::value;
+    return run_stream<pp, record>(
+        stream->arrival.data(), stream->local_model.data(), stream->index.data(), n, hosts.data(),
+        host_begin.data(), slo.data(), clock.data(), stage_end.data(),
+        out.group_num_requests.data(), out.model_num_good.data(),
+        good != nullptr ? good->data() : nullptr, finish != nullptr ? finish->data() : nullptr);
+  };
+  using no = std::false_type;
+  using yes = std::true_type;
+  if (good != nullptr) {
+    k = run(std::integral_constant<int, 0>{}, yes{});
+  } else {
+    switch (uniform_pp) {
+      case 1:
+        k = run(std::integral_constant<int, 1>{}, no{});
+        break;
+      case 2:
+        k = run(std::integral_constant<int, 2>{}, no{});
+        break;
+      case 4:
+        k = run(std::integral_constant<int, 4>{}, no{});
+        break;
+      case 8:
+        k = run(std::integral_constant<int, 8>{}, no{});
+        break;
+      default:
+        k = run(std::integral_constant<int, 0>{}, no{});
+        break;
     }
   }
-  out.latency_sum = latency_sum;
+  out.num_good = k.num_good;
+  out.latency_sum = k.latency_sum;
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     ++counters_.component_sims;
-    counters_.requests_simulated += static_cast<int64_t>(requests->size());
+    counters_.requests_simulated += static_cast<int64_t>(n);
   }
   return out;
 }

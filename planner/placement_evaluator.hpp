@@ -116,6 +116,12 @@ class placement_evaluator {
 
  private:
   struct component;  // groups and models of one component (defined in the .cpp)
+  // The requests of one set of models in workload order, laid out for the simulation loop.
+  struct request_stream {
+    std::vector<double> arrival;
+    std::vector<int32_t> local_model;  // index into the (ascending) model set
+    std::vector<int32_t> index;        // request index in the workload
+  };
   struct key_hash {
     size_t operator()(const std::vector<int32_t>& k) const noexcept;
   };
@@ -125,6 +131,10 @@ class placement_evaluator {
                                            std::vector<uint8_t>* good,
                                            std::vector<double>* finish) const;
   [[nodiscard]] const std::vector<double>& stage_latency(int model, const parallel_config& c) const;
+  // The request stream of an ascending model set, built once and cached (a search re-simulates
+  // the same set of linked models many times).
+  [[nodiscard]] std::shared_ptr<const request_stream> stream_of(
+      const std::vector<int>& models) const;
   [[nodiscard]] placement_stats assemble(const placement& p, const std::vector<component>& comps,
                                          const std::vector<const component_outcome*>& outs) const;
   void check(const placement& p) const;
@@ -146,6 +156,10 @@ class placement_evaluator {
   mutable std::unordered_map<std::vector<int32_t>, std::shared_ptr<const placement_stats>, key_hash>
       placement_cache_;
   mutable evaluator_counters counters_;
+  mutable std::mutex stream_mutex_;
+  mutable std::unordered_map<std::vector<int32_t>, std::shared_ptr<const request_stream>, key_hash>
+      stream_cache_;
+  mutable size_t stream_cache_bytes_ = 0;
   std::unique_ptr<thread_pool> pool_;
   mutable std::mutex pool_busy_;  // the pool serves one caller at a time; others run inline
 };

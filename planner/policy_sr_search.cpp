@@ -26,7 +26,8 @@ policy_result policy_sr_search::solve(const std::vector<model_data>& models,
   const auto c = evaluator.counters();
   r.debug = "replicas: " + std::to_string(sol.num_replicas()) +
             "\nscored candidates: " + std::to_string(c.evaluations) +
-            "\ncomponent simulations: " + std::to_string(c.component_sims) + "\n";
+            "\ncomponent simulations: " + std::to_string(c.component_sims) +
+            "\nrequests simulated: " + std::to_string(c.requests_simulated) + "\n";
   r.solution = std::move(sol);
   return r;
 }

@@ -7,6 +7,9 @@
 
 #include "planner/approx_simulator.hpp"
 #include "planner/placement_evaluator.hpp"
+#include "planner/policy_registry.hpp"
+#include "planner/workload_gen.hpp"
+#include "planner/zoo_profiles.hpp"
 #include "policy_test_models.hpp"
 
 using namespace alpaserve::planner;
@@ -161,4 +164,49 @@ TEST_CASE("requests of models outside the evaluator count as rejected with zero 
   REQUIRE(s.model_num_requests[0] < s.num_requests);
   REQUIRE(s.num_good <= s.model_num_requests[0]);
   REQUIRE(s.goodput() < 1.0);
+}
+
+TEST_CASE("searches choose the same placement with and without decomposition and caches") {
+  // The fast paths (components, cached request streams, specialised kernels, memo) against the
+  // plain one (every candidate simulated whole, nothing cached) on a small version of the
+  // benchmark mix: zoo v100 BERT profiles in two latency buckets, power-law rates.
+  static const profile_db db =
+      zoo_profile_db(device_preset("v100"), {"bert-6.7b", "bert-2.6b", "bert-1.3b"});
+  const char* types[] = {"bert-6.7b", "bert-2.6b", "bert-1.3b"};
+  auto mix = [&](int n, double total_rate) {
+    const auto rates = power_law_rates(static_cast<size_t>(n), total_rate);
+    std::vector<model_data> models;
+    for (int i = 0; i < n; ++i) {
+      const model_profile& p = db.at(types[i % 3]);
+      models.push_back({std::string(types[i % 3]) + "-" + std::to_string(i / 3),
+                        5.0 * p.single_device_latency(), rates[i], 4.0, p});
+    }
+    return models;
+  };
+  struct search_case {
+    std::string policy;
+    int models;
+    int devices;
+  };
+  for (const search_case& c : {search_case{"mp-search-sep", 9, 8}, search_case{"mp-search", 9, 8},
+                               search_case{"sr-search", 6, 6}, search_case{"sr-greedy", 9, 8}}) {
+    CAPTURE(c.policy);
+    const auto models = mix(c.models, 1.5 * c.models);
+    const workload train = test::gamma_for(models, 80, 5);
+    const cluster_env cluster{c.devices, 13 * gib};
+    policy_options fast;
+    policy_options no_memo;
+    no_memo.evaluator.memoize = false;
+    policy_options plain;
+    plain.evaluator.decompose = false;
+    plain.evaluator.memoize = false;
+    const auto a = make_policy(c.policy, fast)->solve(models, cluster, &train, {});
+    const auto b = make_policy(c.policy, no_memo)->solve(models, cluster, &train, {});
+    const auto p = make_policy(c.policy, plain)->solve(models, cluster, &train, {});
+    REQUIRE(a.first_placement().num_replicas() > 0);
+    REQUIRE(a.first_placement() == b.first_placement());
+    REQUIRE(a.train_score == b.train_score);  // same components, same sums: bit-identical
+    REQUIRE(a.first_placement() == p.first_placement());
+    REQUIRE(a.train_score == Approx(p.train_score).epsilon(1e-12));
+  }
 }
