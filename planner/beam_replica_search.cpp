@@ -1,6 +1,7 @@
 #include "planner/beam_replica_search.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_set>
 
 #include "planner/numpy_argsort.hpp"
@@ -8,16 +9,27 @@
 namespace alpaserve::planner {
 namespace {
 
-struct models_hash {
-  size_t operator()(const std::vector<std::vector<int>>& groups) const noexcept {
+// Visited placements by their normalized group_models, flattened (one allocation per key):
+// per group its model count, then its models.
+struct key_hash {
+  size_t operator()(const std::vector<int32_t>& k) const noexcept {
     uint64_t h = 1469598103934665603ull;
-    for (const auto& g : groups) {
-      h = (h ^ 0xfffu) * 1099511628211ull;
-      for (int m : g) h = (h ^ static_cast<uint32_t>(m)) * 1099511628211ull;
-    }
+    for (int32_t v : k) h = (h ^ static_cast<uint32_t>(v)) * 1099511628211ull;
     return static_cast<size_t>(h);
   }
 };
+
+std::vector<int32_t> flat_models(const placement& p) {
+  size_t size = p.num_groups();
+  for (const auto& g : p.group_models) size += g.size();
+  std::vector<int32_t> key;
+  key.reserve(size);
+  for (const auto& g : p.group_models) {
+    key.push_back(static_cast<int32_t>(g.size()));
+    key.insert(key.end(), g.begin(), g.end());
+  }
+  return key;
+}
 
 }  // namespace
 
@@ -26,7 +38,7 @@ placement beam_replica_search(const placement& init, const placement_problem& pr
   std::vector<placement> beam{init};
   placement best = init;
   double best_score = -1;
-  std::unordered_set<std::vector<std::vector<int>>, models_hash> visited;
+  std::unordered_set<std::vector<int32_t>, key_hash> visited;
   const int num_models = problem.num_models();
   for (;;) {
     std::vector<placement> candidates;
@@ -41,7 +53,7 @@ placement beam_replica_search(const placement& init, const placement_problem& pr
           if (std::find(hosted.begin(), hosted.end(), m) != hosted.end()) continue;
           placement next = sol.add_model(static_cast<int>(g), m);
           next.normalize();
-          if (visited.insert(next.group_models).second) candidates.push_back(std::move(next));
+          if (visited.insert(flat_models(next)).second) candidates.push_back(std::move(next));
         }
       }
     }

@@ -26,7 +26,10 @@ placement placement::add_model(int g, int m) const {
 }
 
 void placement::normalize() {
-  for (auto& g : group_models) std::sort(g.begin(), g.end());
+  for (auto& g : group_models)
+    if (!std::is_sorted(g.begin(), g.end())) std::sort(g.begin(), g.end());
+  // Searches normalize after every one-replica change, mostly of placements already in order.
+  if (std::is_sorted(group_models.begin(), group_models.end())) return;
   std::vector<size_t> order(group_models.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -52,8 +55,8 @@ std::vector<std::string> placement_problems(const placement& p,
   if (p.group_configs.size() != p.group_models.size())
     problems.push_back("group_configs and group_models differ in length");
   if (p.num_devices() > cluster.num_devices)
-    problems.push_back("placement uses " + std::to_string(p.num_devices()) + " devices but the cluster has " +
-                       std::to_string(cluster.num_devices));
+    problems.push_back("placement uses " + std::to_string(p.num_devices()) +
+                       " devices but the cluster has " + std::to_string(cluster.num_devices));
   const size_t n = std::min(p.group_configs.size(), p.group_models.size());
   for (size_t g = 0; g < n; ++g) {
     const auto& c = p.group_configs[g];
@@ -67,15 +70,17 @@ std::vector<std::string> placement_problems(const placement& p,
         ids_ok = false;
         continue;
       }
-      if (!seen.insert(m).second) problems.push_back(gname + ": model " + models[m].name + " appears twice");
+      if (!seen.insert(m).second)
+        problems.push_back(gname + ": model " + models[m].name + " appears twice");
       if (models[m].profile.find(c) == nullptr)
         problems.push_back(gname + ": model " + models[m].name + " has no profile for this config");
     }
     if (!ids_ok) continue;
     const double mem = group_memory(p, static_cast<int>(g), models);
     if (std::isfinite(mem) && mem > cluster.mem_budget)
-      problems.push_back(gname + ": needs " + std::to_string(mem / gib) + " GiB per device, budget is " +
-                         std::to_string(cluster.mem_budget / gib) + " GiB");
+      problems.push_back(gname + ": needs " + std::to_string(mem / gib) +
+                         " GiB per device, budget is " + std::to_string(cluster.mem_budget / gib) +
+                         " GiB");
   }
   return problems;
 }

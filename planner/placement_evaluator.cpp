@@ -189,15 +189,24 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
     }
   } else if (total * 8 >= request_model_.size()) {
     // Dense set: one pass over the workload with a membership table.
-    std::vector<int32_t> local(models_.size(), -1);
-    for (size_t i = 0; i < models.size(); ++i) local[models[i]] = static_cast<int32_t>(i);
+    // Branch-free: every request is written at the next slot, which advances only for members
+    // (whether a request belongs is unpredictable). Slot [total] takes the last non-member writes.
+    std::vector<int32_t> local(models_.size() + 1, -1);  // [0] for unregistered (-1) requests
+    for (size_t i = 0; i < models.size(); ++i) local[models[i] + 1] = static_cast<int32_t>(i);
+    stream->arrival.resize(total + 1);
+    stream->local_model.resize(total + 1);
+    stream->index.resize(total + 1);
+    size_t next = 0;
     for (size_t i = 0; i < request_model_.size(); ++i) {
-      const int32_t m = request_model_[i];
-      if (m < 0 || local[m] < 0) continue;
-      stream->arrival.push_back(request_arrival_[i]);
-      stream->local_model.push_back(local[m]);
-      stream->index.push_back(static_cast<int32_t>(i));
+      const int32_t lm = local[request_model_[i] + 1];
+      stream->arrival[next] = request_arrival_[i];
+      stream->local_model[next] = lm;
+      stream->index[next] = static_cast<int32_t>(i);
+      next += lm >= 0 ? 1 : 0;
     }
+    stream->arrival.resize(total);
+    stream->local_model.resize(total);
+    stream->index.resize(total);
   } else {
     // Sparse set: k-way merge of the per-model lists.
     using head = std::pair<int32_t, int32_t>;  // (request index, local model)
@@ -475,9 +484,13 @@ std::vector<placement_stats> placement_evaluator::stats_many(
     std::lock_guard<std::mutex> lock(cache_mutex_);
     counters_.evaluations += static_cast<int64_t>(n);
   }
+  // Whole placements are memoised for single calls (a search re-scoring its result) only: the
+  // candidates of one scores() call are distinct by construction in every search, and keying,
+  // copying and storing their stats cost a fifth of sr-search. Components stay memoised.
+  const bool memoize_placements = options_.memoize && n == 1;
   for (size_t i = 0; i < n; ++i) {
     const placement& p = candidates[i];
-    if (options_.memoize) {
+    if (memoize_placements) {
       auto& key = placement_keys[i];
       for (size_t g = 0; g < p.num_groups(); ++g) {
         key.push_back(p.group_configs[g].op);
@@ -540,7 +553,7 @@ std::vector<placement_stats> placement_evaluator::stats_many(
       ptrs[c] = outs[i][c].get();
     }
     result[i] = assemble(candidates[i], comps[i], ptrs);
-    if (options_.memoize) {
+    if (memoize_placements) {
       std::lock_guard<std::mutex> lock(cache_mutex_);
       placement_cache_.emplace(std::move(placement_keys[i]),
                                std::make_shared<const placement_stats>(result[i]));

@@ -14,7 +14,7 @@
 //   holds both is simulated again; every other component is a cache hit;
 // * parallel scoring: scores() simulates the distinct uncached components of a candidate list on
 //   a small thread pool (options.threads; 1 = inline, what the benchmarks use).
-// Whole placements are memoised as well (by normalized content).
+// Whole placements are memoised as well (by normalized content), for single stats()/score() calls.
 //
 // Outcomes are per request identical to the reference approximate simulator (the same rule as
 // planner/approx_simulator.hpp, tested against it). The one difference: the latency sum is added

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <numeric>
+#include <random>
+
 #include "planner/placement.hpp"
 
 using namespace alpaserve::planner;
@@ -58,4 +62,45 @@ TEST_CASE("add_result replaces a batch size only when the new max stage latency 
   c.add_result(1, {0.4, 0.3}, {3, 3});
   REQUIRE(c.stage_latency(1) == std::vector<double>{0.4, 0.3});
   REQUIRE(c.max_stage_weight() == 3);
+}
+
+TEST_CASE(
+    "normalize after one added replica equals a full sort (fast path when already in order)") {
+  // The plain rule spelled out: sort each group, then stable-sort groups by their id lists.
+  auto plain = [](placement p) {
+    for (auto& g : p.group_models) std::sort(g.begin(), g.end());
+    std::vector<size_t> order(p.num_groups());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return p.group_models[a] < p.group_models[b]; });
+    placement out;
+    for (size_t i : order) {
+      out.group_configs.push_back(p.group_configs[i]);
+      out.group_models.push_back(p.group_models[i]);
+    }
+    return out;
+  };
+  std::mt19937 rng(41);
+  const parallel_config kinds[] = {{1, 1, 1}, {1, 1, 2}, {1, 2, 1}};
+  for (int trial = 0; trial < 200; ++trial) {
+    placement p;
+    const int groups = 1 + static_cast<int>(rng() % 6);
+    for (int g = 0; g < groups; ++g) {
+      p.group_configs.push_back(kinds[rng() % 3]);  // equal model lists keep their config order
+      std::vector<int> ms;
+      for (int m = 0; m < 5; ++m)
+        if (rng() % 3 == 0) ms.push_back(static_cast<int>(rng() % 5));
+      p.group_models.push_back(ms);
+    }
+    placement q = p;
+    q.normalize();
+    REQUIRE(q == plain(p));
+    for (int step = 0; step < 4; ++step) {
+      const placement next =
+          q.add_model(static_cast<int>(rng() % q.num_groups()), static_cast<int>(rng() % 5));
+      q = next;
+      q.normalize();
+      REQUIRE(q == plain(next));
+    }
+  }
 }
