@@ -29,7 +29,8 @@ struct candidate {
 // (ascending group index as the reference's m_id2g_id, padded with repeats of its last one,
 // which cannot win a strict-< minimum; a model without a group gets candidates whose clock is a
 // +inf sentinel, so it is never dispatched). Every group owns `stride` clocks and every
-// candidate `stride` latencies; stages past a group's pp have latency 0 (see padded_exact).
+// candidate `stride` latencies. A group's pp real stages are the LAST pp of its stride slots;
+// the padding stages in front have latency 0 (see padded_exact).
 struct compiled_placement {
   std::vector<candidate> candidates;   // num_models * slots
   std::vector<float> stage_latency;    // per candidate: stride values
@@ -37,8 +38,10 @@ struct compiled_placement {
   int32_t slots = 1;
   int32_t stride = 1;
   // Walking `stride` stages for every group equals walking pp stages when no latency is
-  // negative or NaN: a zero-latency stage after the last one never delays t (t >= its clock,
-  // which only ever holds the last real stage's time) and t + 0 == t.
+  // negative or NaN: a front padding stage's clock only ever holds the largest arrival admitted
+  // to the group, which the first real stage's clock already covers (it ends after it starts),
+  // and t + 0 == t. Padding in front rather than behind keeps it off the critical path: the
+  // walk through padding depends only on the arrival, not on clocks the previous request wrote.
   bool padded_exact = true;
 };
 
@@ -93,10 +96,11 @@ compiled_placement compile(const placement& p, const std::vector<model_data>& mo
       const parallel_config& c = p.group_configs[g];
       const config_profile* prof = models[m].profile.find(c);
       const int32_t first = g * cp.stride;
-      cp.candidates.push_back(
-          {g, first, first + c.pp - 1, c.pp, static_cast<int32_t>(cp.stage_latency.size())});
+      const int32_t pad = cp.stride - c.pp;
+      cp.candidates.push_back({g, first + pad, first + cp.stride - 1, c.pp,
+                               static_cast<int32_t>(cp.stage_latency.size())});
       for (int k = 0; k < cp.stride; ++k) {
-        const float l = k < c.pp ? penalized_latency(prof, 1, k) : 0.0f;
+        const float l = k >= pad ? penalized_latency(prof, 1, k - pad) : 0.0f;
         if (!(l >= 0)) cp.padded_exact = false;
         cp.stage_latency.push_back(l);
       }
@@ -164,8 +168,9 @@ void simulate_mixed(const compiled_placement& cp, const double* arrivals, const 
       continue;
     }
 
-    // Dispatch: smallest last-stage clock, strict < (ties -> lowest group index). Written
-    // without branches: which group wins is data-dependent and mispredicts otherwise.
+    // Dispatch: smallest last-stage clock, strict < (ties -> lowest group index). GCC compiles
+    // this to a predicted jump, which measured faster than integer-mask selects (16 vs 12
+    // ns/request): a correct guess lets the stage walk start before the clocks are compared.
     // Selecting slot and group (not a pointer) lets the stage walk address its clocks and
     // latencies without first loading the winner's fields: candidate (m, j) has its latencies at
     // (m * slots + j) * stride and group g its clocks at g * stride.
@@ -187,9 +192,10 @@ void simulate_mixed(const compiled_placement& cp, const double* arrivals, const 
     }
 
     const size_t stride = Stride > 0 ? Stride : static_cast<size_t>(cp.stride);
-    double* const d = clock + static_cast<size_t>(best_group) * stride;
-    const float* const l = lat + (base + static_cast<size_t>(best_slot)) * stride;
     const int32_t n = Stride > 0 ? Stride : cands[base + best_slot].num_stages;
+    const size_t skip = Stride > 0 ? 0 : stride - static_cast<size_t>(n);  // front padding
+    double* const d = clock + static_cast<size_t>(best_group) * stride + skip;
+    const float* const l = lat + (base + static_cast<size_t>(best_slot)) * stride + skip;
     double t = a;
     for (int32_t k = 0; k < n; ++k) {
       t = std::max(t, d[k]) + static_cast<double>(l[k]);
