@@ -809,8 +809,8 @@ caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::strin
         try {
           shards = std::make_shared<shard_map>(load_shards(spec));
         } catch (const std::exception& e) {
-          spdlog::error("{}: loading group {} stage {} failed: {}", st.node, spec.group,
-                        spec.stage, e.what());
+          spdlog::error("{}: loading group {} stage {} failed: {}", st.node, spec.group, spec.stage,
+                        e.what());
           return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
         }
         auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec), shards);

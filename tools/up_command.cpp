@@ -7,9 +7,9 @@
 #include <iostream>
 #include <thread>
 
-#include <spdlog/spdlog.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
