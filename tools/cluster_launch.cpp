@@ -5,7 +5,9 @@
 #include "config/default_config.hpp"
 #include "planner/event_simulator.hpp"
 #include "planner/input_error.hpp"
+#include "planner/model_zoo.hpp"
 #include "planner/placement_io.hpp"
+#include "planner/profile_io.hpp"
 #include "planner/reference_profiles.hpp"
 
 namespace alpaserve::tools {
@@ -20,7 +22,50 @@ const planner::model_profile* find_type_profile(const std::string& type) {
   return db.find("alpa/" + type);
 }
 
+// The profile of a model configured with profile_file: the database entry named like the model,
+// else like its architecture, else the database's only model.
+planner::model_profile profile_from_file(const config::model_config& m, const std::string& key) {
+  const planner::profile_db db = planner::read_profile_db(m.profile_file);
+  if (const auto* p = db.find(m.name)) return *p;
+  if (!m.architecture.empty())
+    if (const auto* p = db.find(m.architecture)) return *p;
+  if (db.size() == 1) return db.models().begin()->second;
+  std::string names;
+  for (const auto& [n, p] : db.models()) names += (names.empty() ? "" : ", ") + n;
+  throw planner::input_error(m.profile_file, key,
+                             "has no profile named '" + m.name + "'" +
+                                 (m.architecture.empty() ? "" : " or '" + m.architecture + "'") +
+                                 " (it has: " + names + ")");
+}
+
+// The backend the node's devices run: "cpu", "cuda" or "emulated".
+std::string backend_of_kind(const std::string& kind) {
+  if (kind == "cpu" || kind == "cuda") return kind;
+  return "emulated";
+}
+
 }  // namespace
+
+std::string cluster_backend(const config::cluster_config& cfg) {
+  std::string backend;
+  std::string first_node;
+  for (const auto& n : cfg.nodes) {
+    if (!n.is_worker()) continue;
+    for (const auto& g : n.devices) {
+      const std::string b = backend_of_kind(g.kind);
+      if (backend.empty()) {
+        backend = b;
+        first_node = n.name;
+      } else if (b != backend) {
+        throw planner::input_error(cfg.source_file, "nodes",
+                                   "node '" + n.name + "' has " + b + " devices but node '" +
+                                       first_node + "' has " + backend +
+                                       " devices; one cluster runs one backend");
+      }
+    }
+  }
+  return backend.empty() ? "emulated" : backend;
+}
 
 config::validation_hooks runtime_validation_hooks() {
   config::validation_hooks hooks;
@@ -54,9 +99,11 @@ std::vector<planner::model_data> resolve_models(const config::cluster_config& cf
       if (prof == nullptr)
         throw planner::input_error(cfg.source_file, key + ".type",
                                    "no profile for model type '" + m.type + "'");
-    } else {
-      throw planner::input_error(cfg.source_file, key + ".profile_file",
-                                 "profile files are not supported by the runtime yet; use type");
+    }
+    planner::model_profile from_file;
+    if (prof == nullptr) {
+      from_file = profile_from_file(m, key + ".profile_file");
+      prof = &from_file;
     }
     planner::model_data d;
     d.name = m.name;
@@ -121,7 +168,22 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   for (const auto& n : cfg.nodes)
     if (n.is_worker()) cs.expected_nodes.push_back(n.name);
   cs.models = resolve_models(cfg);
-  cs.backend = "emulated";
+  cs.backend = cluster_backend(cfg);
+  if (cs.backend != "emulated") {
+    for (size_t i = 0; i < cfg.models.size(); ++i) {
+      const auto& m = cfg.models[i];
+      actors::real_model_source src;
+      src.architecture = !m.architecture.empty() ? m.architecture : m.type;
+      if (planner::find_zoo_model(src.architecture) == nullptr)
+        throw planner::input_error(cfg.source_file, fmt::format("models[{}].architecture", i),
+                                   "the " + cs.backend +
+                                       " backend computes the model for real: give a model-zoo "
+                                       "architecture (e.g. bert-tiny, bert-small)");
+      src.seed = m.seed;
+      src.weights_path = m.weights;
+      cs.real_models[m.name] = std::move(src);
+    }
+  }
   if (!placement_file.empty()) {
     planner::profile_db db;
     for (const auto& m : cs.models) db.add(m.profile);
