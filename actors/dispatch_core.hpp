@@ -99,7 +99,7 @@ class dispatch_core {
   std::vector<bool> alive_;
   std::unordered_map<int, int> slot_of_group_;
   std::unordered_map<std::string, model_entry> models_;
-  std::vector<planner::dispatch_candidate> scratch_;
+  std::vector<planner::dispatch_candidate> live_, scratch_;
 };
 
 }  // namespace alpaserve::actors

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 
 #include "actors/job_thread.hpp"
 #include "actors/real_stage.hpp"
+#include "kernels/device_backend.hpp"
 #include "net/gloo_group.hpp"
 #include "net/messages.hpp"
 #include "planner/model_zoo.hpp"
@@ -71,13 +73,20 @@ void gather_status(caf::event_based_actor* self, std::shared_ptr<status_gather> 
 }
 
 // ---- stage worker ----------------------------------------------------------------------------
-// FCFS execution of one pipeline stage on its devices. The emulated backend never blocks a
-// thread: the stage's profiled time elapses as a delayed message to itself.
+// FCFS execution of one pipeline stage on its devices. The emulated backend
+// (kernels/device_backend.hpp) says how long a batch occupies the devices; that time elapses
+// without blocking a thread: a delayed message to itself, sent timer_lead_s early because CAF's
+// timer and the scheduler's wake-up are late by 0.1-1 ms, and the last < timer_lead_s are
+// yielded away, so the measured stage time is the emulated one within tens of microseconds.
+
+constexpr double timer_lead_s = 200e-6;
+
+using shard_map = std::unordered_map<std::string, std::unique_ptr<kernels::stage_backend>>;
 
 struct stage_worker_state {
   std::string node;
   net::spawn_stage spec;
-  std::unordered_map<std::string, double> latency;  // model -> profiled stage seconds
+  shard_map shards;  // model -> its shard on this stage's devices
   caf::actor next;
   struct queued {
     net::stage_task task;
@@ -88,35 +97,117 @@ struct stage_worker_state {
   net::stage_task current;
   double current_start = 0;
   double current_nominal = 0;
+  double current_end = 0;  // when the emulated time is up
   uint64_t token = 0;
   uint64_t processed = 0;
   double busy_seconds = 0;
   static inline const char* name = "stage_worker";
 };
 
-void start_next(caf::stateful_actor<stage_worker_state>* self) {
+using stage_worker_actor = caf::stateful_actor<stage_worker_state>*;
+
+// Emulated backends for every shard of `spec` (throws when one fails to load).
+shard_map load_shards(const net::spawn_stage& spec) {
+  shard_map out;
+  for (const auto& s : spec.shards) {
+    auto backend = kernels::make_backend(spec.backend);
+    if (!backend->is_emulated())
+      throw std::runtime_error("stage worker: backend '" + spec.backend +
+                               "' runs real compute; this worker only drives emulated devices");
+    // Profile-only models have no architecture: a one-layer stand-in shard carries the name;
+    // the emulated backend computes nothing and reports the profiled latency and weights.
+    kernels::model_spec m;
+    m.name = s.model;
+    m.hidden = 64;
+    m.heads = 1;
+    m.layers = std::max(1, spec.num_stages);
+    m.vocab = 1;
+    m.seq_len = 1;
+    kernels::load_options o;
+    o.stage_latency_s = {s.latency_s};
+    o.emulated_weight_bytes = static_cast<size_t>(s.weight_bytes);
+    backend->load(kernels::make_shard(m, spec.stage, spec.stage + 1), o);
+    out[s.model] = std::move(backend);
+  }
+  return out;
+}
+
+void finish_current(stage_worker_actor self);
+
+// Waits out the rest of the emulated stage time: a timer when more than timer_lead_s is left,
+// else yielding the thread until it is up.
+void wait_stage(stage_worker_actor self) {
+  auto& st = self->state;
+  const double left = st.current_end - monotonic_seconds();
+  if (left > timer_lead_s) {
+    self->delayed_send(self, seconds_span(left - timer_lead_s), net::stage_done_tick{st.token});
+    return;
+  }
+  while (monotonic_seconds() < st.current_end) std::this_thread::yield();
+  finish_current(self);
+}
+
+void start_next(stage_worker_actor self) {
   auto& st = self->state;
   if (st.busy || st.queue.empty()) return;
   const double now = monotonic_seconds();
   stage_worker_state::queued q = std::move(st.queue.front());
   st.queue.pop_front();
-  auto it = st.latency.find(q.task.model);
-  st.current_nominal = it == st.latency.end() ? 0.0 : it->second;
-  if (it == st.latency.end())
+  auto it = st.shards.find(q.task.model);
+  st.current_nominal = it == st.shards.end() ? 0.0 : it->second->emulated_stage_seconds(1);
+  if (it == st.shards.end())
     spdlog::error("{}: stage {}.{} holds no shard of model '{}'", st.node, st.spec.group,
                   st.spec.stage, q.task.model);
   q.task.queue_s.push_back(now - q.arrived);
   st.current = std::move(q.task);
   st.current_start = now;
+  st.current_end = now + st.current_nominal;
   st.busy = true;
-  self->delayed_send(self, seconds_span(st.current_nominal), net::stage_done_tick{++st.token});
+  ++st.token;
+  wait_stage(self);
 }
 
-caf::behavior stage_worker(caf::stateful_actor<stage_worker_state>* self, std::string node,
-                           net::spawn_stage spec) {
+// The last stage answers the client directly, then hands the timings to its group manager.
+void reply_to_client(caf::local_actor* self, net::stage_task& t) {
+  net::infer_reply r;
+  r.request_id = t.client_request_id;
+  r.status = reply_status::ok;
+  r.result = std::move(t.payload);
+  r.group = t.group;
+  double in_stages = 0;
+  for (size_t k = 0; k < t.run_s.size(); ++k) in_stages += t.run_s[k] + t.queue_s[k];
+  r.server_s = t.server_base_s + in_stages;  // stage-to-stage hops not included
+  r.predicted_s = t.predicted_s;
+  r.stage_queue_s = t.queue_s;
+  r.stage_run_s = t.run_s;
+  r.stage_nominal_s = t.nominal_s;
+  caf::response_promise rp(caf::actor_cast<caf::strong_actor_ptr>(self),
+                           caf::actor_cast<caf::strong_actor_ptr>(t.reply_to), {},
+                           caf::message_id(t.reply_mid));
+  rp.deliver(std::move(r));
+  t.payload.clear();
+  t.reply_to = nullptr;
+}
+
+void finish_current(stage_worker_actor self) {
+  auto& st = self->state;
+  const double run = monotonic_seconds() - st.current_start;
+  st.current.run_s.push_back(run);
+  st.current.nominal_s.push_back(st.current_nominal);
+  st.busy_seconds += run;
+  ++st.processed;
+  st.busy = false;
+  const bool last = st.spec.stage + 1 >= st.spec.num_stages;
+  if (last && st.current.reply_to) reply_to_client(self, st.current);
+  if (st.next) self->send(st.next, std::move(st.current));
+  start_next(self);
+}
+
+caf::behavior stage_worker(stage_worker_actor self, std::string node, net::spawn_stage spec,
+                           std::shared_ptr<shard_map> shards) {
   self->state.node = std::move(node);
-  for (const auto& s : spec.shards) self->state.latency[s.model] = s.latency_s;
   self->state.spec = std::move(spec);
+  self->state.shards = std::move(*shards);
   return {
       [=](net::stage_wire& w) {
         self->state.next = std::move(w.next);
@@ -129,14 +220,7 @@ caf::behavior stage_worker(caf::stateful_actor<stage_worker_state>* self, std::s
       [=](const net::stage_done_tick& tick) {
         auto& st = self->state;
         if (!st.busy || tick.token != st.token) return;
-        const double run = monotonic_seconds() - st.current_start;
-        st.current.run_s.push_back(run);
-        st.current.nominal_s.push_back(st.current_nominal);
-        st.busy_seconds += run;
-        ++st.processed;
-        st.busy = false;
-        if (st.next) self->send(st.next, std::move(st.current));
-        start_next(self);
+        wait_stage(self);
       },
       [=](net::status_query) {
         const auto& st = self->state;
@@ -353,6 +437,8 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
         task.nominal_s.push_back(n == st.nominal.end() ? 0.0 : n->second);
         if (d.error.empty()) {
           task.payload = std::move(d.payload);
+          // The last stage answers the client itself; errors go via the group manager.
+          if (st.spec.stage + 1 >= st.spec.num_stages && task.reply_to) reply_to_client(self, task);
         } else {
           task.error = std::move(d.error);
         }
@@ -477,6 +563,12 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
         task.request_id = seq;
         task.model = std::move(r.request.model);
         task.payload = std::move(r.request.payload);
+        task.reply_to = caf::actor_cast<caf::actor>(f.promise.source());
+        task.reply_mid = f.promise.id().integer_value();
+        task.client_request_id = f.client_id;
+        task.group = st.group;
+        task.predicted_s = f.predicted_finish - f.admitted_at;
+        task.server_base_s = monotonic_seconds() - f.admitted_at;
         self->send(st.stages.front(), std::move(task));
         return f.promise;
       },
@@ -486,7 +578,7 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
         if (it == st.flights.end()) return;  // already failed (timeout or lost node)
         const double now = monotonic_seconds();
         auto& f = it->second;
-        if (!t.error.empty()) {  // a stage could not run the input
+        if (!t.error.empty()) {  // a stage could not run the input (never answered by a stage)
           f.promise.deliver(
               make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.group));
           net::group_feedback fb;
@@ -497,17 +589,19 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
           ++st.failed;
           return;
         }
-        net::infer_reply r;
-        r.request_id = f.client_id;
-        r.status = reply_status::ok;
-        r.result = std::move(t.payload);
-        r.group = st.group;
-        r.server_s = now - f.admitted_at;
-        r.predicted_s = f.predicted_finish - f.admitted_at;
-        r.stage_queue_s = t.queue_s;
-        r.stage_run_s = t.run_s;
-        r.stage_nominal_s = t.nominal_s;
-        f.promise.deliver(std::move(r));
+        if (t.reply_to) {  // the last stage did not answer the client (no reply address)
+          net::infer_reply r;
+          r.request_id = f.client_id;
+          r.status = reply_status::ok;
+          r.result = std::move(t.payload);
+          r.group = st.group;
+          r.server_s = now - f.admitted_at;
+          r.predicted_s = f.predicted_finish - f.admitted_at;
+          r.stage_queue_s = t.queue_s;
+          r.stage_run_s = t.run_s;
+          r.stage_nominal_s = t.nominal_s;
+          f.promise.deliver(std::move(r));
+        }
         // Stage ends on this clock, walking back from now (hand-off times ignored: the
         // estimates are slightly late, which keeps the mirror conservative).
         net::group_feedback fb;
@@ -1008,7 +1102,15 @@ caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::strin
                      spec.group, spec.stage, spec.num_stages, spec.backend,
                      fmt::join(spec.devices, ","), spec.shards.size());
         if (spec.backend == "emulated") {
-          auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec));
+          std::shared_ptr<shard_map> shards;
+          try {
+            shards = std::make_shared<shard_map>(load_shards(spec));
+          } catch (const std::exception& e) {
+            spdlog::error("{}: loading group {} stage {} failed: {}", st.node, spec.group,
+                          spec.stage, e.what());
+            return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
+          }
+          auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec), shards);
           st.workers.push_back(w);
           return net::stage_ready{w, {}, {}};
         }

@@ -68,6 +68,9 @@ struct planner_config {
   int max_batch_size = 1;
   int max_pipeline_stages = 8;  // largest pp the policies may choose (reference default 8)
   int max_intra_op = 4;         // largest op the policies may choose (reference default 4)
+  // Non-empty: the controller realizes this placement (JSON, docs/placement-format.md) instead
+  // of running `policy`. Resolved against the config's folder; checked to exist.
+  std::string placement_file;
 };
 
 struct caf_config {

@@ -536,6 +536,12 @@ class config_builder {
     if (auto v = r.get_integer("max_pipeline_stages", false, 1, 64))
       p.max_pipeline_stages = static_cast<int>(*v);
     if (auto v = r.get_integer("max_intra_op", false, 1, 64)) p.max_intra_op = static_cast<int>(*v);
+    if (auto f = r.get_string("placement_file", false)) {
+      p.placement_file = f->empty() ? std::string() : resolve(*f);
+      std::error_code ec;
+      if (!p.placement_file.empty() && !std::filesystem::is_regular_file(p.placement_file, ec))
+        r.error("placement_file", "file not found: " + p.placement_file);
+    }
     r.report_unknown_keys();
   }
 

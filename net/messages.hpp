@@ -118,14 +118,24 @@ struct stage_wire {
 };
 
 // One request moving through a pipeline, stage worker to stage worker.
+// The last stage answers the client itself (one network hop less than going back through the
+// group manager): reply_to and reply_mid are the client's request as the group manager's
+// response promise holds it; the manager then only gets the task back (without payload) to
+// report the measured times and free the slot.
 struct stage_task {
-  uint64_t request_id = 0;
+  uint64_t request_id = 0;  // the group manager's sequence number
   std::string model;
   std::string payload;
   std::vector<double> queue_s;    // appended by each stage
   std::vector<double> run_s;      // appended by each stage
   std::vector<double> nominal_s;  // appended by each stage
-  std::string error;  // non-empty: a stage could not run it (bad input); passed on untouched
+  caf::actor reply_to;            // the client; empty: the group manager replies
+  uint64_t reply_mid = 0;         // the client's request message id
+  uint64_t client_request_id = 0;
+  int32_t group = 0;
+  double server_base_s = 0;  // admission -> hand-off to stage 0, seconds
+  double predicted_s = 0;    // the dispatcher's predicted latency from admission
+  std::string error;         // non-empty: a stage could not run it (bad input); passed on untouched
 };
 
 // A real stage worker's compute thread -> the worker: one task done.
@@ -258,7 +268,8 @@ typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
   return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
-           x.nominal_s, x.error);
+           x.nominal_s, x.reply_to, x.reply_mid, x.client_request_id, x.group, x.server_base_s,
+           x.predicted_s, x.error);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_run_done& x) {

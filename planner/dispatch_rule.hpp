@@ -72,6 +72,18 @@ struct dispatch_decision {
 void commit_request(double now, group_clock& clock, const std::vector<double>& stage_latency,
                     const dispatch_overheads& overheads, double* stage_ends = nullptr) noexcept;
 
+// The queue cap, applied before admit_or_reject by the runtime's dispatcher and by the event
+// simulator alike: appends to `out` (cleared first) the candidates whose group holds fewer than
+// max_queue admitted, unfinished requests (queued(group index)); max_queue <= 0 keeps all.
+// An empty result means the request is rejected as overloaded without calling the rule.
+template <class QueuedFn>
+void drop_full_groups(const dispatch_candidate* candidates, size_t count, int max_queue,
+                      const QueuedFn& queued, std::vector<dispatch_candidate>& out) {
+  out.clear();
+  for (size_t c = 0; c < count; ++c)
+    if (max_queue <= 0 || queued(candidates[c].group) < max_queue) out.push_back(candidates[c]);
+}
+
 // choose_group + commit_request when admitted: the whole rule in one call.
 dispatch_decision admit_or_reject(double now, double deadline,
                                   const dispatch_candidate* candidates, size_t count,

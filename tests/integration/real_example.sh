@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shipped real-execution example: `alpaserve up` on examples/cpu-cluster.toml (ports moved to
-# free ones) with its placement serves bert-small (op 2, pp 2 across two processes) and bert-tiny
+# free ones; its planner.placement_file) serves bert-small (op 2, pp 2 across two processes) and bert-tiny
 # (pp 2); `alpaserve bench` reports attainment and latency; both models answer ok.
 set -u
 BIN=$(readlink -f "${1:?usage: real_example.sh path/to/alpaserve}")
@@ -17,9 +17,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; tail -40 "$WORK/up.log"; exit 1; }
 export OPENBLAS_NUM_THREADS=1
 
-mkdir -p "$WORK/profiles"
+mkdir -p "$WORK/profiles" "$WORK/placements"
 cp "$ROOT/examples/profiles/cpu-bert.json" "$WORK/profiles/"
-cp "$ROOT/examples/placements/cpu-cluster.json" "$WORK/"
+cp "$ROOT/examples/placements/cpu-cluster.json" "$WORK/placements/"
 read -r P0 P1 P2 < <(python3 -c '
 import socket
 ss=[socket.socket() for _ in range(3)]
@@ -27,7 +27,7 @@ for s in ss: s.bind(("127.0.0.1",0))
 print(*[s.getsockname()[1] for s in ss])')
 sed -e "s/port = 24720/port = $P0/" -e "s/port = 24721/port = $P1/" -e "s/port = 24722/port = $P2/" \
   "$ROOT/examples/cpu-cluster.toml" >"$WORK/cpu-cluster.toml"
-"$BIN" up --config "$WORK/cpu-cluster.toml" --placement "$WORK/cpu-cluster.json" >"$WORK/up.log" 2>&1 &
+"$BIN" up --config "$WORK/cpu-cluster.toml" >"$WORK/up.log" 2>&1 &
 UP=$!
 for _ in $(seq 1 200); do grep -q "cluster serving" "$WORK/up.log" && break; sleep 0.2; done
 grep -q "cluster serving" "$WORK/up.log" || fail "up never reported serving"

@@ -62,9 +62,17 @@ profile_file = "p.json"
 architecture = "bert-tiny"
 slo_ms = 1000
 rate = 5
+[planner]
+placement_file = "placement.json"
 [caf]
 max_threads = 2
 TOML
+# A 2-stage pipeline across the two processes, cut where the profile says.
+cat >"$WORK/placement.json" <<'JSON'
+{"cluster": {"num_devices": 2, "mem_budget_gib": 1},
+ "models": [{"name": "tiny", "slo": 1.0, "rate": 5}],
+ "groups": [{"op": 1, "pp": 2, "models": ["tiny"]}]}
+JSON
 for n in 0 1; do
   "$BIN" node --config "$WORK/cluster.toml" --name node-$n --startup-timeout 30 >"$WORK/node$n.log" 2>&1 &
   PIDS+=($!)
