@@ -36,11 +36,13 @@ const planner::profile_db& zoo_db(const config::cluster_config& cfg) {
   return cache.emplace(preset, std::move(db)).first->second;
 }
 
-// The profile of a `profile_file` model: the database's entry named like the model, or its only
-// entry.
+// The profile of a `profile_file` model: the database's entry named like the model, else like its
+// real-execution architecture (what `alpaserve profile` names it), else its only entry.
 planner::model_profile profile_from_file(const config::model_config& m, const std::string& key) {
   const planner::profile_db db = planner::read_profile_db(m.profile_file);
   if (const auto* p = db.find(m.name)) return *p;
+  if (!m.architecture.empty())
+    if (const auto* p = db.find(m.architecture)) return *p;
   if (db.size() == 1) return db.models().begin()->second;
   std::string names;
   for (const auto& [name, p] : db.models()) names += (names.empty() ? "" : ", ") + name;
@@ -49,7 +51,34 @@ planner::model_profile profile_from_file(const config::model_config& m, const st
                                  ") and none is named '" + m.name + "'");
 }
 
+// The backend the node's devices run: "cpu", "cuda" or "emulated".
+std::string backend_of_kind(const std::string& kind) {
+  if (kind == "cpu" || kind == "cuda") return kind;
+  return "emulated";
+}
+
 }  // namespace
+
+std::string cluster_backend(const config::cluster_config& cfg) {
+  std::string backend;
+  std::string first_node;
+  for (const auto& n : cfg.nodes) {
+    if (!n.is_worker()) continue;
+    for (const auto& g : n.devices) {
+      const std::string b = backend_of_kind(g.kind);
+      if (backend.empty()) {
+        backend = b;
+        first_node = n.name;
+      } else if (b != backend) {
+        throw planner::input_error(cfg.source_file, "nodes",
+                                   "node '" + n.name + "' has " + b + " devices but node '" +
+                                       first_node + "' has " + backend +
+                                       " devices; one cluster runs one backend");
+      }
+    }
+  }
+  return backend.empty() ? "emulated" : backend;
+}
 
 config::validation_hooks runtime_validation_hooks() {
   return config::planner_validation_hooks();
@@ -156,7 +185,22 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   for (const auto& n : cfg.nodes)
     if (n.is_worker()) cs.expected_nodes.push_back(n.name);
   cs.models = resolve_models(cfg);
-  cs.backend = "emulated";
+  cs.backend = cluster_backend(cfg);
+  if (cs.backend != "emulated") {
+    for (size_t i = 0; i < cfg.models.size(); ++i) {
+      const auto& m = cfg.models[i];
+      actors::real_model_source src;
+      src.architecture = !m.architecture.empty() ? m.architecture : m.type;
+      if (planner::find_zoo_model(src.architecture) == nullptr)
+        throw planner::input_error(cfg.source_file, fmt::format("models[{}].architecture", i),
+                                   "the " + cs.backend +
+                                       " backend computes the model for real: give a model-zoo "
+                                       "architecture (e.g. bert-tiny, bert-small)");
+      src.seed = m.seed;
+      src.weights_path = m.weights;
+      cs.real_models[m.name] = std::move(src);
+    }
+  }
   const std::string file = placement_file.empty() ? cfg.planner.placement_file : placement_file;
   if (!file.empty()) {
     // The file's models name profiles by model name or by type (e.g. "bert-1.3b").

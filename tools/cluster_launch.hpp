@@ -38,6 +38,10 @@ namespace alpaserve::tools {
                                                    const std::string& name,
                                                    const std::string& placement_file);
 
+// The device backend the cluster's worker nodes run ("cpu", "cuda" or "emulated"); throws
+// input_error when worker nodes mix real and emulated devices.
+[[nodiscard]] std::string cluster_backend(const config::cluster_config& cfg);
+
 // The runtime's CAF settings from the config's [caf] table, for `node`.
 [[nodiscard]] net::runtime_settings caf_settings(const config::cluster_config& cfg,
                                                  const std::string& node_name);
