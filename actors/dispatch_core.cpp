@@ -86,14 +86,20 @@ dispatch_result dispatch_core::decide(std::string_view model, std::string_view p
   const model_entry& entry = it->second;
   const double slo = slo_s > 0 ? slo_s : entry.slo_s;
   r.deadline = slo > 0 ? now + slo : now + 1e9;
-  scratch_.clear();
-  bool any_alive = false;
-  for (const auto& c : entry.candidates) {
-    if (!alive_[c.group]) continue;
-    any_alive = true;
-    if (outstanding_[c.group] >= settings_.max_queue_per_group) continue;
-    scratch_.push_back(c);
+  if (entry.candidates.empty() && !entry.unavailable.empty()) {
+    ++failed_no_group;
+    r.outcome = dispatch_outcome::model_unavailable;
+    r.message = fmt::format("model '{}' is unavailable: {}", model, entry.unavailable);
+    return r;
   }
+  live_.clear();
+  for (const auto& c : entry.candidates)
+    if (alive_[c.group]) live_.push_back(c);
+  const bool any_alive = !live_.empty();
+  // The same queue cap as the event simulator's, before the same admission rule.
+  planner::drop_full_groups(
+      live_.data(), live_.size(), settings_.max_queue_per_group,
+      [this](int slot) { return outstanding_[static_cast<size_t>(slot)]; }, scratch_);
   if (!any_alive) {
     ++failed_no_group;
     r.outcome = dispatch_outcome::no_live_group;
@@ -147,6 +153,11 @@ void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
     planner::observe_stage_end(clock, static_cast<int>(k), stage_end[k], stage_run_s[k],
                                stage_nominal_s[k]);
   }
+}
+
+void dispatch_core::set_unavailable(const std::string& model, std::string reason) {
+  auto it = models_.find(model);
+  if (it != models_.end()) it->second.unavailable = std::move(reason);
 }
 
 void dispatch_core::on_group_down(int group) {

@@ -38,6 +38,7 @@ enum class dispatch_outcome : uint8_t {
   no_live_group,  // every group of the model was lost
   overloaded,     // every live group is at its queue limit
   slo_unattainable,
+  model_unavailable,  // placed nowhere because its shards failed to load
 };
 
 struct dispatch_result {
@@ -68,6 +69,10 @@ class dispatch_core {
   // The group's pipeline is broken: never route to it again.
   void on_group_down(int group);
 
+  // The model is served nowhere because its shards failed to load; requests for it are answered
+  // model_unavailable with `reason`.
+  void set_unavailable(const std::string& model, std::string reason);
+
   [[nodiscard]] bool knows_model(std::string_view model) const;
   [[nodiscard]] double model_slo(std::string_view model) const;  // 0 when unknown
   [[nodiscard]] int64_t outstanding(int group) const;
@@ -83,6 +88,7 @@ class dispatch_core {
   struct model_entry {
     double slo_s = 0;
     std::vector<planner::dispatch_candidate> candidates;  // every group hosting it
+    std::string unavailable;                              // why it failed to load, if it did
   };
   [[nodiscard]] int slot_of(int group) const;
 
@@ -93,7 +99,7 @@ class dispatch_core {
   std::vector<bool> alive_;
   std::unordered_map<int, int> slot_of_group_;
   std::unordered_map<std::string, model_entry> models_;
-  std::vector<planner::dispatch_candidate> scratch_;
+  std::vector<planner::dispatch_candidate> live_, scratch_;
 };
 
 }  // namespace alpaserve::actors

@@ -74,7 +74,7 @@ int run_node(const node_launch& launch) {
     controller_for_agent = *ctrl;
   }
   agent = spawn_node_agent(sys, launch.name, launch.num_devices, launch.device_memory_bytes,
-                           launch.device_kind, controller_for_agent, local);
+                           launch.device_kind, controller_for_agent, local, launch.host);
   sys.registry().put(net::registry_names::node_agent, agent);
   if (!publish_agent()) {
     stop_all(agent);

@@ -5,16 +5,23 @@
 
 #include "actors/runtime_actors.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/job_thread.hpp"
+#include "actors/real_stage.hpp"
+#include "kernels/device_backend.hpp"
+#include "net/gloo_group.hpp"
 #include "net/messages.hpp"
+#include "planner/model_zoo.hpp"
 
 namespace alpaserve::actors {
 
@@ -67,13 +74,34 @@ void gather_status(caf::event_based_actor* self, std::shared_ptr<status_gather> 
 }
 
 // ---- stage worker ----------------------------------------------------------------------------
-// FCFS execution of one pipeline stage on its devices. The emulated backend never blocks a
-// thread: the stage's profiled time elapses as a delayed message to itself.
+// FCFS execution of one pipeline stage on its devices. The emulated backend
+// (kernels/device_backend.hpp) says how long a batch occupies the devices; that time elapses
+// without blocking a thread: a delayed message to itself, sent early by the timer lead because
+// CAF's timer thread and the scheduler's wake-up are late (0.1 ms on a quiet machine, several ms
+// on a loaded one); the rest is waited out yielding the thread. The lead follows the observed
+// lateness (its ~90th percentile, between 0.2 and 1 ms), so the measured stage time is the
+// emulated one in most cases without spinning long where timers are punctual.
+
+constexpr double min_timer_lead_s = 200e-6;
+constexpr double max_timer_lead_s = 1e-3;
+
+// Streaming estimate of the 90th percentile of timer lateness (stochastic approximation: a
+// late sample pushes the estimate up 9x as hard as an early one pushes it down).
+struct lateness_estimate {
+  double q90 = min_timer_lead_s;
+  void observe(double late) noexcept {
+    constexpr double step = 20e-6;
+    q90 += late > q90 ? 0.9 * step : -0.1 * step;
+    q90 = std::clamp(q90, min_timer_lead_s, max_timer_lead_s);
+  }
+};
+
+using shard_map = std::unordered_map<std::string, std::unique_ptr<kernels::stage_backend>>;
 
 struct stage_worker_state {
   std::string node;
   net::spawn_stage spec;
-  std::unordered_map<std::string, double> latency;  // model -> profiled stage seconds
+  shard_map shards;  // model -> its shard on this stage's devices
   caf::actor next;
   struct queued {
     net::stage_task task;
@@ -84,35 +112,122 @@ struct stage_worker_state {
   net::stage_task current;
   double current_start = 0;
   double current_nominal = 0;
+  double current_end = 0;  // when the emulated time is up
+  double tick_due = 0;     // when the pending timer should fire
+  lateness_estimate timer;
   uint64_t token = 0;
   uint64_t processed = 0;
   double busy_seconds = 0;
   static inline const char* name = "stage_worker";
 };
 
-void start_next(caf::stateful_actor<stage_worker_state>* self) {
+using stage_worker_actor = caf::stateful_actor<stage_worker_state>*;
+
+// Emulated backends for every shard of `spec` (throws when one fails to load).
+shard_map load_shards(const net::spawn_stage& spec) {
+  shard_map out;
+  for (const auto& s : spec.shards) {
+    auto backend = kernels::make_backend(spec.backend);
+    if (!backend->is_emulated())
+      throw std::runtime_error("stage worker: backend '" + spec.backend +
+                               "' runs real compute; this worker only drives emulated devices");
+    // Profile-only models have no architecture: a one-layer stand-in shard carries the name;
+    // the emulated backend computes nothing and reports the profiled latency and weights.
+    kernels::model_spec m;
+    m.name = s.model;
+    m.hidden = 64;
+    m.heads = 1;
+    m.layers = std::max(1, spec.num_stages);
+    m.vocab = 1;
+    m.seq_len = 1;
+    kernels::load_options o;
+    o.stage_latency_s = {s.latency_s};
+    o.emulated_weight_bytes = static_cast<size_t>(s.weight_bytes);
+    backend->load(kernels::make_shard(m, spec.stage, spec.stage + 1), o);
+    out[s.model] = std::move(backend);
+  }
+  return out;
+}
+
+void finish_current(stage_worker_actor self);
+
+// Waits out the rest of the emulated stage time: a timer when more than the lead is left,
+// else yielding the thread until it is up.
+void wait_stage(stage_worker_actor self) {
+  auto& st = self->state;
+  const double now = monotonic_seconds();
+  const double left = st.current_end - now;
+  const double lead = st.timer.q90;
+  if (left > lead) {
+    st.tick_due = now + (left - lead);
+    self->delayed_send(self, seconds_span(left - lead), net::stage_done_tick{st.token});
+    return;
+  }
+  while (monotonic_seconds() < st.current_end) std::this_thread::yield();
+  finish_current(self);
+}
+
+void start_next(stage_worker_actor self) {
   auto& st = self->state;
   if (st.busy || st.queue.empty()) return;
   const double now = monotonic_seconds();
   stage_worker_state::queued q = std::move(st.queue.front());
   st.queue.pop_front();
-  auto it = st.latency.find(q.task.model);
-  st.current_nominal = it == st.latency.end() ? 0.0 : it->second;
-  if (it == st.latency.end())
+  auto it = st.shards.find(q.task.model);
+  st.current_nominal = it == st.shards.end() ? 0.0 : it->second->emulated_stage_seconds(1);
+  if (it == st.shards.end())
     spdlog::error("{}: stage {}.{} holds no shard of model '{}'", st.node, st.spec.group,
                   st.spec.stage, q.task.model);
   q.task.queue_s.push_back(now - q.arrived);
   st.current = std::move(q.task);
   st.current_start = now;
+  st.current_end = now + st.current_nominal;
   st.busy = true;
-  self->delayed_send(self, seconds_span(st.current_nominal), net::stage_done_tick{++st.token});
+  ++st.token;
+  wait_stage(self);
 }
 
-caf::behavior stage_worker(caf::stateful_actor<stage_worker_state>* self, std::string node,
-                           net::spawn_stage spec) {
+// The last stage answers the client directly, then hands the timings to its group manager.
+void reply_to_client(caf::local_actor* self, net::stage_task& t) {
+  net::infer_reply r;
+  r.request_id = t.client_request_id;
+  r.status = reply_status::ok;
+  r.result = std::move(t.payload);
+  r.group = t.group;
+  double in_stages = 0;
+  for (size_t k = 0; k < t.run_s.size(); ++k) in_stages += t.run_s[k] + t.queue_s[k];
+  r.server_s = t.server_base_s + in_stages;  // stage-to-stage hops not included
+  r.predicted_s = t.predicted_s;
+  r.stage_queue_s = t.queue_s;
+  r.stage_run_s = t.run_s;
+  r.stage_nominal_s = t.nominal_s;
+  caf::response_promise rp(caf::actor_cast<caf::strong_actor_ptr>(self),
+                           caf::actor_cast<caf::strong_actor_ptr>(t.reply_to), {},
+                           caf::message_id(t.reply_mid));
+  rp.deliver(std::move(r));
+  t.payload.clear();
+  t.reply_to = nullptr;
+}
+
+void finish_current(stage_worker_actor self) {
+  auto& st = self->state;
+  const double run = monotonic_seconds() - st.current_start;
+  st.current.run_s.push_back(run);
+  st.current.nominal_s.push_back(st.current_nominal);
+  st.busy_seconds += run;
+  ++st.processed;
+  st.busy = false;
+  const bool last = st.spec.stage + 1 >= st.spec.num_stages;
+  if (last && st.current.reply_to) reply_to_client(self, st.current);
+  if (st.next) self->send(st.next, std::move(st.current));
+  start_next(self);
+}
+
+caf::behavior stage_worker(stage_worker_actor self, std::string node, net::spawn_stage spec,
+                           std::shared_ptr<shard_map> shards) {
   self->state.node = std::move(node);
-  for (const auto& s : spec.shards) self->state.latency[s.model] = s.latency_s;
   self->state.spec = std::move(spec);
+  self->state.shards = std::move(*shards);
   return {
       [=](net::stage_wire& w) {
         self->state.next = std::move(w.next);
@@ -125,14 +240,8 @@ caf::behavior stage_worker(caf::stateful_actor<stage_worker_state>* self, std::s
       [=](const net::stage_done_tick& tick) {
         auto& st = self->state;
         if (!st.busy || tick.token != st.token) return;
-        const double run = monotonic_seconds() - st.current_start;
-        st.current.run_s.push_back(run);
-        st.current.nominal_s.push_back(st.current_nominal);
-        st.busy_seconds += run;
-        ++st.processed;
-        st.busy = false;
-        if (st.next) self->send(st.next, std::move(st.current));
-        start_next(self);
+        st.timer.observe(monotonic_seconds() - st.tick_due);
+        wait_stage(self);
       },
       [=](net::status_query) {
         const auto& st = self->state;
@@ -148,6 +257,235 @@ caf::behavior stage_worker(caf::stateful_actor<stage_worker_state>* self, std::s
                                          s.weight_bytes / (1024.0 * 1024 * 1024)));
         a.counters = {{"processed", static_cast<double>(st.processed)},
                       {"busy_seconds", st.busy_seconds}};
+        return net::cluster_status{{std::move(a)}};
+      },
+  };
+}
+
+// ---- rendezvous store ------------------------------------------------------------------------
+// A key-value store on the controller node where the Gloo ranks of a tensor-parallel stage
+// exchange their addresses ("rendezvous through the actors"). A get of a missing key is answered
+// once some rank puts it.
+
+struct kv_store_state {
+  std::unordered_map<std::string, std::string> values;
+  std::unordered_map<std::string, std::vector<caf::response_promise>> waiting;
+  static inline const char* name = "rendezvous";
+};
+
+caf::behavior kv_store(caf::stateful_actor<kv_store_state>* self) {
+  return {
+      [=](net::kv_put& p) {
+        auto& st = self->state;
+        auto w = st.waiting.find(p.key);
+        if (w != st.waiting.end()) {
+          for (auto& rp : w->second) rp.deliver(p.value);
+          st.waiting.erase(w);
+        }
+        st.values[p.key] = std::move(p.value);
+      },
+      [=](net::kv_get& g) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto it = st.values.find(g.key);
+        if (it != st.values.end()) return it->second;
+        auto rp = self->make_response_promise();
+        st.waiting[g.key].push_back(rp);
+        return rp;
+      },
+  };
+}
+
+// The store as Gloo's rendezvous sees it; called from a worker's job thread (never from a CAF
+// scheduler thread), so the blocking request is fine.
+net::rendezvous_store actor_rendezvous_store(caf::actor_system* sys, caf::actor store) {
+  net::rendezvous_store s;
+  s.set = [store](const std::string& key, const std::string& value) {
+    caf::anon_send(store, net::kv_put{key, value});
+  };
+  s.get = [sys, store](const std::string& key, std::chrono::milliseconds timeout) {
+    caf::scoped_actor self{*sys};
+    std::string value, problem;
+    self->request(store, timeout, net::kv_get{key})
+        .receive([&](std::string& v) { value = std::move(v); },
+                 [&](caf::error& e) { problem = sys->render(e); });
+    if (!problem.empty())
+      throw std::runtime_error(fmt::format("rendezvous key '{}': {}", key, problem));
+    return value;
+  };
+  return s;
+}
+
+// ---- real stage worker ---------------------------------------------------------------------
+// One op rank of a pipeline stage on a cpu / cuda device (docs/real-execution.md). Its backend
+// loads and computes on its own job_thread; results come back as stage_run_done messages.
+// Rank 0 (the leader) is the stage's address: it hands every task to its peer ranks too (each
+// rank needs the full input), forwards its own output to the next stage, and the peers drop
+// theirs. Within the stage the ranks all-reduce through Gloo.
+
+struct real_worker_state {
+  std::string node;
+  net::spawn_stage spec;
+  int rank = 0;
+  std::vector<caf::actor> peers;  // leader only: ranks 1..op-1
+  caf::actor next;
+  std::unordered_map<std::string, double> nominal;         // model -> profiled stage seconds
+  std::unordered_map<uint64_t, net::stage_task> inflight;  // token -> task (payload moved out)
+  uint64_t next_token = 0;
+  caf::response_promise load_promise;
+  std::vector<std::string> failed_models;
+  std::vector<std::string> errors;
+  bool loaded = false;
+  uint64_t processed = 0;
+  double busy_seconds = 0;
+  std::shared_ptr<real_stage> stage = std::make_shared<real_stage>();
+  std::unique_ptr<job_thread> thread = std::make_unique<job_thread>();  // joined first
+  static inline const char* name = "real_stage_worker";
+};
+
+using real_worker = caf::stateful_actor<real_worker_state>*;
+
+real_stage_plan make_real_plan(const net::spawn_stage& spec, int rank, size_t memory_budget,
+                               const std::string& host) {
+  real_stage_plan plan;
+  plan.backend = spec.backend;
+  plan.op_rank = rank;
+  plan.op_size = static_cast<int>(std::max<size_t>(spec.devices.size(), 1));
+  plan.memory_budget_bytes = memory_budget;
+  plan.device = spec.devices.empty() ? 0 : spec.devices[static_cast<size_t>(rank)];
+  plan.label = fmt::format("group {} stage {}", spec.group, spec.stage);
+  plan.gloo_host = host;
+  plan.gloo_prefix = fmt::format("alpaserve/g{}/s{}", spec.group, spec.stage);
+  for (const auto& s : spec.shards) {
+    real_shard_plan sp;
+    sp.model = s.model;
+    sp.spec = real_model_spec(s.architecture, s.seed, s.model);
+    sp.layer_begin = s.layer_begin;
+    sp.layer_end = s.layer_end;
+    sp.weights_path = s.weights_path;
+    plan.shards.push_back(std::move(sp));
+  }
+  return plan;
+}
+
+caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_stage spec, int rank,
+                                std::vector<caf::actor> peers, double memory, std::string host) {
+  auto& st = self->state;
+  st.node = std::move(node);
+  st.rank = rank;
+  st.peers = std::move(peers);
+  for (const auto& s : spec.shards) st.nominal[s.model] = s.latency_s;
+  st.spec = std::move(spec);
+  auto submit = [=](net::stage_task& t) {
+    auto& st = self->state;
+    const uint64_t token = ++st.next_token;
+    std::string payload = std::move(t.payload);
+    std::string model = t.model;
+    st.inflight.emplace(token, std::move(t));
+    const double arrived = monotonic_seconds();
+    st.thread->post([stage = st.stage, me = caf::actor_cast<caf::actor>(self), token,
+                     model = std::move(model), payload = std::move(payload), arrived] {
+      const double start = monotonic_seconds();
+      real_stage::output out = stage->run(model, payload);
+      const double end = monotonic_seconds();
+      caf::anon_send(me, net::stage_run_done{token, std::move(out.payload), start - arrived,
+                                             end - start, std::move(out.error)});
+    });
+  };
+  return {
+      [=](net::stage_load) -> caf::result<net::stage_ready> {
+        auto& st = self->state;
+        real_stage_plan plan;
+        try {
+          plan = make_real_plan(st.spec, st.rank, static_cast<size_t>(memory), host);
+        } catch (const std::exception& e) {
+          net::stage_ready r{caf::actor_cast<caf::actor>(self), {}, {}};
+          for (const auto& s : st.spec.shards) {
+            r.failed_models.push_back(s.model);
+            r.errors.push_back(e.what());
+          }
+          return r;
+        }
+        st.load_promise = self->make_response_promise();
+        std::optional<net::rendezvous_store> store;
+        if (plan.op_size > 1 && st.spec.rendezvous)
+          store = actor_rendezvous_store(&self->system(), st.spec.rendezvous);
+        st.thread->post([stage = st.stage, me = caf::actor_cast<caf::actor>(self),
+                         plan = std::move(plan), store = std::move(store)] {
+          auto failures = stage->load(plan, store ? &*store : nullptr);
+          net::stage_ready r{me, {}, {}};
+          for (auto& f : failures) {
+            r.failed_models.push_back(std::move(f.model));
+            r.errors.push_back(std::move(f.error));
+          }
+          caf::anon_send(me, std::move(r));
+        });
+        return st.load_promise;
+      },
+      [=](net::stage_ready& r) {  // from the job thread: loading finished
+        auto& st = self->state;
+        st.loaded = true;
+        st.failed_models = r.failed_models;
+        st.errors = r.errors;
+        for (const auto& e : r.errors) spdlog::error("{}: {}", st.node, e);
+        st.load_promise.deliver(std::move(r));
+      },
+      [=](net::stage_wire& w) {
+        self->state.next = std::move(w.next);
+        return true;
+      },
+      [=](net::stage_task& t) {
+        auto& st = self->state;
+        if (st.rank == 0)
+          for (const auto& p : st.peers) self->send(p, t);
+        if (!t.error.empty()) {  // an earlier stage rejected it: pass it on untouched
+          if (st.rank == 0 && st.next) self->send(st.next, std::move(t));
+          return;
+        }
+        submit(t);
+      },
+      [=](net::stage_run_done& d) {
+        auto& st = self->state;
+        auto it = st.inflight.find(d.token);
+        if (it == st.inflight.end()) return;
+        net::stage_task task = std::move(it->second);
+        st.inflight.erase(it);
+        ++st.processed;
+        st.busy_seconds += d.run_s;
+        if (st.rank != 0 || !st.next) return;  // peers' outputs equal the leader's
+        task.queue_s.push_back(d.queue_s);
+        task.run_s.push_back(d.run_s);
+        auto n = st.nominal.find(task.model);
+        task.nominal_s.push_back(n == st.nominal.end() ? 0.0 : n->second);
+        if (d.error.empty()) {
+          task.payload = std::move(d.payload);
+          // The last stage answers the client itself; errors go via the group manager.
+          if (st.spec.stage + 1 >= st.spec.num_stages && task.reply_to) reply_to_client(self, task);
+        } else {
+          task.error = std::move(d.error);
+        }
+        self->send(st.next, std::move(task));
+      },
+      [=](net::status_query) {
+        const auto& st = self->state;
+        net::actor_status a;
+        a.node = st.node;
+        a.role = "stage-worker";
+        a.name = fmt::format(
+            "group {} stage {}/{} op rank {}/{} device {} ({})", st.spec.group, st.spec.stage,
+            st.spec.num_stages, st.rank, std::max<size_t>(st.spec.devices.size(), 1),
+            st.spec.devices.empty() ? 0 : st.spec.devices[st.rank], st.spec.backend);
+        a.state = !st.loaded ? "loading" : (st.inflight.empty() ? "idle" : "busy");
+        a.queue_length = static_cast<int64_t>(st.inflight.size());
+        for (const auto& s : st.spec.shards) {
+          const bool failed = std::find(st.failed_models.begin(), st.failed_models.end(),
+                                        s.model) != st.failed_models.end();
+          a.shards.push_back(fmt::format("{} {} layers [{}, {}) ({:.1f} ms){}", s.model,
+                                         s.architecture, s.layer_begin, s.layer_end,
+                                         s.latency_s * 1e3, failed ? " FAILED TO LOAD" : ""));
+        }
+        a.counters = {{"processed", static_cast<double>(st.processed)},
+                      {"busy_seconds", st.busy_seconds},
+                      {"weight_bytes", static_cast<double>(st.stage->weight_bytes())}};
         return net::cluster_status{{std::move(a)}};
       },
   };
@@ -246,6 +584,12 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
         task.request_id = seq;
         task.model = std::move(r.request.model);
         task.payload = std::move(r.request.payload);
+        task.reply_to = caf::actor_cast<caf::actor>(f.promise.source());
+        task.reply_mid = f.promise.id().integer_value();
+        task.client_request_id = f.client_id;
+        task.group = st.group;
+        task.predicted_s = f.predicted_finish - f.admitted_at;
+        task.server_base_s = monotonic_seconds() - f.admitted_at;
         self->send(st.stages.front(), std::move(task));
         return f.promise;
       },
@@ -255,17 +599,30 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
         if (it == st.flights.end()) return;  // already failed (timeout or lost node)
         const double now = monotonic_seconds();
         auto& f = it->second;
-        net::infer_reply r;
-        r.request_id = f.client_id;
-        r.status = reply_status::ok;
-        r.result = std::move(t.payload);
-        r.group = st.group;
-        r.server_s = now - f.admitted_at;
-        r.predicted_s = f.predicted_finish - f.admitted_at;
-        r.stage_queue_s = t.queue_s;
-        r.stage_run_s = t.run_s;
-        r.stage_nominal_s = t.nominal_s;
-        f.promise.deliver(std::move(r));
+        if (!t.error.empty()) {  // a stage could not run the input (never answered by a stage)
+          f.promise.deliver(
+              make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.group));
+          net::group_feedback fb;
+          fb.group = st.group;
+          fb.model = std::move(f.model);
+          self->send(st.dispatcher, std::move(fb));
+          st.flights.erase(it);
+          ++st.failed;
+          return;
+        }
+        if (t.reply_to) {  // the last stage did not answer the client (no reply address)
+          net::infer_reply r;
+          r.request_id = f.client_id;
+          r.status = reply_status::ok;
+          r.result = std::move(t.payload);
+          r.group = st.group;
+          r.server_s = now - f.admitted_at;
+          r.predicted_s = f.predicted_finish - f.admitted_at;
+          r.stage_queue_s = t.queue_s;
+          r.stage_run_s = t.run_s;
+          r.stage_nominal_s = t.nominal_s;
+          f.promise.deliver(std::move(r));
+        }
         // Stage ends on this clock, walking back from now (hand-off times ignored: the
         // estimates are slightly late, which keeps the mirror conservative).
         net::group_feedback fb;
@@ -334,6 +691,8 @@ net::reply_status status_of(dispatch_outcome o) {
       return reply_status::failed_node_lost;
     case dispatch_outcome::overloaded:
       return reply_status::rejected_overloaded;
+    case dispatch_outcome::model_unavailable:
+      return reply_status::failed_model_unavailable;
     case dispatch_outcome::slo_unattainable:
       return reply_status::rejected_slo;
   }
@@ -391,6 +750,8 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
         std::vector<std::pair<std::string, double>> slos;
         for (const auto& m : table.models) slos.emplace_back(m.name, m.slo_s);
         st.core = dispatch_core(std::move(groups), std::move(slos), st.settings.core);
+        for (const auto& m : table.models)
+          if (!m.unavailable.empty()) st.core.set_unavailable(m.name, m.unavailable);
         st.info.models = table.models;
         st.info.ready = true;
         st.info.state = "serving";
@@ -445,8 +806,11 @@ struct controller_state {
   std::vector<group_layout> layout;
   std::vector<node_devices> nodes;
   std::vector<std::vector<caf::actor>> stage_actors;  // [group][stage]
-  std::vector<caf::actor> managers;
+  std::vector<caf::actor> managers;  // [group]; null for a group that failed to load
   size_t pending = 0;
+  caf::actor rendezvous;                                   // Gloo key-value store
+  std::vector<std::string> failed_groups;                  // [group] why, "" = fine
+  std::vector<std::map<std::string, std::string>> failed;  // [group] model -> load error
   static inline const char* name = "controller";
 };
 
@@ -461,17 +825,39 @@ void set_state(controller_actor self, std::string s) {
 void install_routing(controller_actor self) {
   auto& st = self->state;
   net::routing_table table;
-  for (const auto& m : st.settings.models) table.models.push_back({m.name, m.slo});
+  std::map<std::string, std::vector<std::string>> why_not;  // model -> load errors
+  std::map<std::string, int> served;                        // model -> healthy groups
   for (size_t g = 0; g < st.layout.size(); ++g) {
+    if (!st.failed_groups[g].empty()) {
+      for (int m : st.layout[g].models)
+        why_not[st.settings.models[m].name].push_back(st.failed_groups[g]);
+      continue;
+    }
     net::route_group rg;
     rg.group = st.layout[g].group;
     rg.manager = st.managers[g];
     rg.description = describe_group(st.layout[g], st.nodes);
     for (int m : st.layout[g].models) {
-      rg.models.push_back(st.settings.models[m].name);
+      const auto& name = st.settings.models[m].name;
+      auto bad = st.failed[g].find(name);
+      if (bad != st.failed[g].end()) {  // this group serves its other models
+        why_not[name].push_back(bad->second);
+        continue;
+      }
+      ++served[name];
+      rg.models.push_back(name);
       rg.stage_latency.push_back(group_stage_latency(st.layout[g], st.settings.models[m]));
     }
     table.groups.push_back(std::move(rg));
+  }
+  for (const auto& m : st.settings.models) {
+    net::model_route_info info;
+    info.name = m.name;
+    info.slo_s = m.slo;
+    auto w = why_not.find(m.name);
+    if (w != why_not.end() && served[m.name] == 0)
+      info.unavailable = fmt::format("{}", fmt::join(w->second, "; "));
+    table.models.push_back(std::move(info));
   }
   self->request(st.dispatcher, 10s, std::move(table))
       .then([=](bool) { set_state(self, "serving"); },
@@ -482,14 +868,23 @@ void install_routing(controller_actor self) {
 
 void wire_pipelines(controller_actor self) {
   auto& st = self->state;
-  for (size_t g = 0; g < st.layout.size(); ++g)
-    st.managers.push_back(self->spawn<caf::linked>(group_manager, st.node, st.layout[g].group,
-                                                   describe_group(st.layout[g], st.nodes),
-                                                   st.stage_actors[g], st.dispatcher, 30.0));
+  st.managers.assign(st.layout.size(), caf::actor{});
   st.pending = 0;
-  for (const auto& s : st.stage_actors) st.pending += s.size();
+  for (size_t g = 0; g < st.layout.size(); ++g) {
+    if (!st.failed_groups[g].empty()) {
+      spdlog::error("{}: group {} does not serve: {}", st.node, g, st.failed_groups[g]);
+      for (auto& w : st.stage_actors[g])  // free what its other stages loaded
+        if (w) self->send_exit(w, caf::exit_reason::user_shutdown);
+      continue;
+    }
+    st.managers[g] = self->spawn<caf::linked>(group_manager, st.node, st.layout[g].group,
+                                              describe_group(st.layout[g], st.nodes),
+                                              st.stage_actors[g], st.dispatcher, 30.0);
+    st.pending += st.stage_actors[g].size();
+  }
   if (st.pending == 0) return install_routing(self);
   for (size_t g = 0; g < st.layout.size(); ++g) {
+    if (!st.failed_groups[g].empty()) continue;
     const auto& stages = st.stage_actors[g];
     for (size_t k = 0; k < stages.size(); ++k) {
       caf::actor next = k + 1 < stages.size() ? stages[k + 1] : st.managers[g];
@@ -541,6 +936,8 @@ void realize(controller_actor self) {
                  fmt::join(names, ", "));
   }
   set_state(self, "loading shards");
+  st.failed_groups.assign(st.layout.size(), std::string());
+  st.failed.assign(st.layout.size(), {});
   st.stage_actors.assign(st.layout.size(), {});
   st.pending = 0;
   for (size_t g = 0; g < st.layout.size(); ++g) {
@@ -548,6 +945,7 @@ void realize(controller_actor self) {
     st.pending += st.layout[g].stages.size();
   }
   if (st.pending == 0) return wire_pipelines(self);
+  const bool real = st.settings.backend != "emulated";
   for (size_t g = 0; g < st.layout.size(); ++g) {
     const group_layout& gl = st.layout[g];
     for (size_t k = 0; k < gl.stages.size(); ++k) {
@@ -557,21 +955,50 @@ void realize(controller_actor self) {
       spec.num_stages = static_cast<int32_t>(gl.stages.size());
       spec.devices.assign(gl.stages[k].local_devices.begin(), gl.stages[k].local_devices.end());
       spec.backend = st.settings.backend;
+      spec.rendezvous = st.rendezvous;
       for (int m : gl.models) {
         const auto& model = st.settings.models[m];
         const auto* prof = model.profile.find(gl.config);
-        spec.shards.push_back({model.name, prof->stage_latency(1)[k], prof->weight_mem[k]});
+        net::shard_spec shard;
+        shard.model = model.name;
+        shard.latency_s = prof->stage_latency(1)[k];
+        shard.weight_bytes = prof->weight_mem[k];
+        if (real) {
+          auto src = st.settings.real_models.find(model.name);
+          const planner::model_architecture* arch =
+              src == st.settings.real_models.end()
+                  ? nullptr
+                  : planner::find_zoo_model(src->second.architecture);
+          if (arch == nullptr) {
+            st.failed[g][model.name] = fmt::format(
+                "model '{}' has no real architecture for the {} backend", model.name, spec.backend);
+          } else {
+            const auto b = real_stage_boundaries(prof, arch->layers, gl.config.pp);
+            shard.architecture = src->second.architecture;
+            shard.seed = src->second.seed;
+            shard.weights_path = src->second.weights_path;
+            shard.layer_begin = b[k];
+            shard.layer_end = b[k + 1];
+          }
+          if (st.failed[g].count(model.name)) continue;
+        }
+        spec.shards.push_back(std::move(shard));
       }
       const auto& agent = st.members[st.nodes[gl.stages[k].node].name].agent;
       self->request(agent, seconds_span(st.settings.spawn_timeout_s), std::move(spec))
           .then(
-              [=](caf::actor& worker) {
-                self->state.stage_actors[g][k] = std::move(worker);
-                if (--self->state.pending == 0) wire_pipelines(self);
+              [=](net::stage_ready& r) {
+                auto& st = self->state;
+                st.stage_actors[g][k] = std::move(r.worker);
+                for (size_t i = 0; i < r.failed_models.size(); ++i)
+                  st.failed[g][r.failed_models[i]] = r.errors.at(i);
+                if (--st.pending == 0) wire_pipelines(self);
               },
               [=](caf::error& e) {
-                set_state(self, fmt::format("failed: spawning group {} stage {}: {}", g, k,
-                                            self->system().render(e)));
+                auto& st = self->state;
+                st.failed_groups[g] = fmt::format("group {} stage {} could not be started: {}", g,
+                                                  k, self->system().render(e));
+                if (--st.pending == 0) wire_pipelines(self);
               });
     }
   }
@@ -582,6 +1009,7 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
   self->state.node = std::move(node);
   self->state.settings = std::move(settings);
   self->state.dispatcher = std::move(dispatcher);
+  self->state.rendezvous = self->spawn<caf::linked>(kv_store);
   set_state(self,
             fmt::format("waiting for nodes (0/{})", self->state.settings.expected_nodes.size()));
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -653,15 +1081,17 @@ struct node_agent_state {
   caf::actor controller;
   std::vector<caf::actor> workers;
   std::vector<caf::actor> local_actors;
+  std::string host;
   bool registered = false;
   static inline const char* name = "node_agent";
 };
 
 caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::string node,
                          int num_devices, double memory, std::string kind, caf::actor controller,
-                         std::vector<caf::actor> local_actors) {
+                         std::vector<caf::actor> local_actors, std::string host) {
   auto& st = self->state;
   st.node = std::move(node);
+  st.host = std::move(host);
   st.num_devices = num_devices;
   st.memory = memory;
   st.kind = std::move(kind);
@@ -687,14 +1117,68 @@ caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::strin
     }
   });
   return {
-      [=](net::spawn_stage& spec) -> caf::actor {
+      [=](net::spawn_stage& spec) -> caf::result<net::stage_ready> {
         auto& st = self->state;
-        spdlog::info("{}: loading group {} stage {}/{} on devices {} ({} shards)", st.node,
-                     spec.group, spec.stage, spec.num_stages, fmt::join(spec.devices, ","),
-                     spec.shards.size());
-        auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec));
-        st.workers.push_back(w);
-        return w;
+        spdlog::info("{}: loading group {} stage {}/{} on {} devices {} ({} shards)", st.node,
+                     spec.group, spec.stage, spec.num_stages, spec.backend,
+                     fmt::join(spec.devices, ","), spec.shards.size());
+        if (spec.backend == "emulated") {
+          std::shared_ptr<shard_map> shards;
+          try {
+            shards = std::make_shared<shard_map>(load_shards(spec));
+          } catch (const std::exception& e) {
+            spdlog::error("{}: loading group {} stage {} failed: {}", st.node, spec.group,
+                          spec.stage, e.what());
+            return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
+          }
+          auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec), shards);
+          st.workers.push_back(w);
+          return net::stage_ready{w, {}, {}};
+        }
+        // One worker per op rank (device); rank 0 leads. Every rank loads its shards on its
+        // own thread; the answer waits for all of them.
+        const size_t op = std::max<size_t>(spec.devices.size(), 1);
+        std::vector<caf::actor> ranks(op);
+        for (size_t r = op; r-- > 1;)
+          ranks[r] = self->spawn<caf::linked>(real_stage_worker, st.node, spec, static_cast<int>(r),
+                                              std::vector<caf::actor>{}, st.memory, st.host);
+        ranks[0] = self->spawn<caf::linked>(real_stage_worker, st.node, spec, 0,
+                                            std::vector<caf::actor>(ranks.begin() + 1, ranks.end()),
+                                            st.memory, st.host);
+        for (const auto& w : ranks) st.workers.push_back(w);
+        struct gather {
+          caf::response_promise promise;
+          net::stage_ready ready;
+          size_t waiting = 0;
+          void add(const std::string& model, const std::string& error) {
+            if (std::find(ready.failed_models.begin(), ready.failed_models.end(), model) ==
+                ready.failed_models.end()) {
+              ready.failed_models.push_back(model);
+              ready.errors.push_back(error);
+            }
+          }
+        };
+        auto g = std::make_shared<gather>();
+        g->promise = self->make_response_promise();
+        g->ready.worker = ranks[0];
+        g->waiting = op;
+        std::vector<std::string> models;
+        for (const auto& s : spec.shards) models.push_back(s.model);
+        for (const auto& w : ranks) {
+          self->request(w, 300s, net::stage_load{})
+              .then(
+                  [=](net::stage_ready& r) {
+                    for (size_t i = 0; i < r.failed_models.size(); ++i)
+                      g->add(r.failed_models[i], r.errors.at(i));
+                    if (--g->waiting == 0) g->promise.deliver(std::move(g->ready));
+                  },
+                  [=](caf::error& e) {
+                    for (const auto& m : models)
+                      g->add(m, "loading failed: " + self->system().render(e));
+                    if (--g->waiting == 0) g->promise.deliver(std::move(g->ready));
+                  });
+        }
+        return g->promise;
       },
       [=](net::status_query) -> caf::result<net::cluster_status> {
         auto& st = self->state;
@@ -731,9 +1215,10 @@ caf::actor spawn_controller(caf::actor_system& sys, const std::string& node,
 
 caf::actor spawn_node_agent(caf::actor_system& sys, const std::string& node, int num_devices,
                             double device_memory_bytes, std::string device_kind,
-                            caf::actor controller_handle, std::vector<caf::actor> local_actors) {
+                            caf::actor controller_handle, std::vector<caf::actor> local_actors,
+                            std::string host) {
   return sys.spawn(node_agent, node, num_devices, device_memory_bytes, std::move(device_kind),
-                   std::move(controller_handle), std::move(local_actors));
+                   std::move(controller_handle), std::move(local_actors), std::move(host));
 }
 
 }  // namespace alpaserve::actors

@@ -7,6 +7,7 @@
 // endpoints, every value in range. Code that builds one by hand must keep those invariants.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,12 @@ struct model_config {
   double slo_scale = 0;      // 0 when slo_seconds is used
   double rate = 0;           // expected requests per second
   double cv = 1;             // expected coefficient of variation of inter-arrival gaps
+  // Real execution (cpu / cuda devices): the model-zoo architecture computed (default: `type`),
+  // its weights (a safetensors file, resolved against the config's folder; empty = seeded) and
+  // the seed of the deterministic weights.
+  std::string architecture;
+  std::string weights;
+  uint64_t seed = 0;
 
   [[nodiscard]] bool has_absolute_slo() const noexcept { return slo_seconds > 0; }
 };
@@ -61,6 +68,9 @@ struct planner_config {
   int max_batch_size = 1;
   int max_pipeline_stages = 8;  // largest pp the policies may choose (reference default 8)
   int max_intra_op = 4;         // largest op the policies may choose (reference default 4)
+  // Non-empty: the controller realizes this placement (JSON, docs/placement-format.md) instead
+  // of running `policy`. Resolved against the config's folder; checked to exist.
+  std::string placement_file;
 };
 
 struct caf_config {

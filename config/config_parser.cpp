@@ -15,6 +15,8 @@
 
 #include <toml++/toml.h>
 
+#include "planner/model_zoo.hpp"
+
 namespace alpaserve::config {
 
 namespace {
@@ -496,6 +498,17 @@ class config_builder {
       }
       if (auto rate = r.get_number("rate", true, non_negative, ">= 0")) model.rate = *rate;
       if (auto cv = r.get_number("cv", false, positive, "> 0")) model.cv = *cv;
+      if (auto arch = r.get_name("architecture", false)) {
+        if (planner::find_zoo_model(*arch) == nullptr) {
+          std::vector<std::string> names = planner::zoo_model_names();
+          r.error("architecture", "unknown model architecture " + in_quotes(*arch) +
+                                      "; the zoo has " + join(names, ", "));
+        }
+        model.architecture = *arch;
+      }
+      if (auto weights = r.get_name("weights", false)) model.weights = resolve(*weights);
+      if (auto seed = r.get_integer("seed", false, 0, std::numeric_limits<int64_t>::max()))
+        model.seed = static_cast<uint64_t>(*seed);
       r.report_unknown_keys();
       cfg.models.push_back(std::move(model));
       model_positions_.push_back(where);
@@ -523,6 +536,12 @@ class config_builder {
     if (auto v = r.get_integer("max_pipeline_stages", false, 1, 64))
       p.max_pipeline_stages = static_cast<int>(*v);
     if (auto v = r.get_integer("max_intra_op", false, 1, 64)) p.max_intra_op = static_cast<int>(*v);
+    if (auto f = r.get_string("placement_file", false)) {
+      p.placement_file = f->empty() ? std::string() : resolve(*f);
+      std::error_code ec;
+      if (!p.placement_file.empty() && !std::filesystem::is_regular_file(p.placement_file, ec))
+        r.error("placement_file", "file not found: " + p.placement_file);
+    }
     r.report_unknown_keys();
   }
 

@@ -20,6 +20,8 @@ std::string to_string(reply_status s) {
       return "failed_node_lost";
     case reply_status::failed_timeout:
       return "failed_timeout";
+    case reply_status::failed_model_unavailable:
+      return "failed_model_unavailable";
   }
   return "unknown";
 }
@@ -30,7 +32,8 @@ bool is_rejection(reply_status s) noexcept {
 }
 
 bool is_failure(reply_status s) noexcept {
-  return s == reply_status::failed_node_lost || s == reply_status::failed_timeout;
+  return s == reply_status::failed_node_lost || s == reply_status::failed_timeout ||
+         s == reply_status::failed_model_unavailable;
 }
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -57,6 +60,11 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stage_done_tick>("as_stage_done_tick");
   cfg.add_message_type<sweep_tick>("as_sweep_tick");
   cfg.add_message_type<plan_deadline_tick>("as_plan_deadline_tick");
+  cfg.add_message_type<stage_ready>("as_stage_ready");
+  cfg.add_message_type<stage_load>("as_stage_load");
+  cfg.add_message_type<stage_run_done>("as_stage_run_done");
+  cfg.add_message_type<kv_put>("as_kv_put");
+  cfg.add_message_type<kv_get>("as_kv_get");
 }
 
 }  // namespace alpaserve::net

@@ -30,6 +30,9 @@ enum class reply_status : uint8_t {
   rejected_bad_input,   // malformed or oversized payload
   failed_node_lost,     // a node serving the request (or every group of the model) died
   failed_timeout,       // accepted but not finished within the safety timeout
+  // Every group that would serve the model failed to load its shards (bad weights file, model
+  // too large for the device); the message says which shard and why.
+  failed_model_unavailable,
 };
 [[nodiscard]] std::string to_string(reply_status s);
 [[nodiscard]] bool is_rejection(reply_status s) noexcept;
@@ -63,6 +66,15 @@ struct shard_spec {
   std::string model;
   double latency_s = 0;     // profiled batch-1 latency of this stage
   double weight_bytes = 0;  // per device of the stage
+  // Real backends (cpu, cuda) only: what to compute. architecture is a model-zoo name
+  // (planner/model_zoo.hpp); weights from `weights_path` (a safetensors file of the whole model,
+  // on the worker's filesystem) or, when empty, from `seed`. The stage holds layers
+  // [layer_begin, layer_end); its op rank r of n is the worker's position in spawn_stage.devices.
+  std::string architecture;
+  uint64_t seed = 0;
+  std::string weights_path;
+  int32_t layer_begin = 0;
+  int32_t layer_end = 0;
 };
 
 // controller -> node agent: spawn the worker of one pipeline stage and load its shards.
@@ -74,6 +86,30 @@ struct spawn_stage {
   std::vector<int32_t> devices;  // local device indices on that node (op of them)
   std::string backend;           // "emulated", "cpu", "cuda"
   std::vector<shard_spec> shards;
+  caf::actor rendezvous;  // real backends with op > 1: the key-value store the ranks meet at
+};
+
+// node agent -> controller, the answer to spawn_stage: the stage's (leader) worker once every
+// shard was tried. Shards that failed to load are listed with the reason; the worker serves the
+// others. A stage whose every op rank failed to start at all is answered with an error instead.
+struct stage_ready {
+  caf::actor worker;
+  std::vector<std::string> failed_models;
+  std::vector<std::string> errors;  // same order: "model 'm' stage layers [a, b) ...: why"
+};
+
+// node agent -> real stage worker (each op rank): load your shards; answered with stage_ready
+// once done.
+struct stage_load {};
+
+// Rendezvous key-value store (the Gloo ranks of a tensor-parallel stage exchange addresses):
+// kv_put is fire-and-forget; kv_get is answered with the value once some rank has put it.
+struct kv_put {
+  std::string key;
+  std::string value;
+};
+struct kv_get {
+  std::string key;
 };
 
 // group manager -> stage worker: where finished work goes (next stage, or the manager).
@@ -82,13 +118,33 @@ struct stage_wire {
 };
 
 // One request moving through a pipeline, stage worker to stage worker.
+// The last stage answers the client itself (one network hop less than going back through the
+// group manager): reply_to and reply_mid are the client's request as the group manager's
+// response promise holds it; the manager then only gets the task back (without payload) to
+// report the measured times and free the slot.
 struct stage_task {
-  uint64_t request_id = 0;
+  uint64_t request_id = 0;  // the group manager's sequence number
   std::string model;
   std::string payload;
   std::vector<double> queue_s;    // appended by each stage
   std::vector<double> run_s;      // appended by each stage
   std::vector<double> nominal_s;  // appended by each stage
+  caf::actor reply_to;            // the client; empty: the group manager replies
+  uint64_t reply_mid = 0;         // the client's request message id
+  uint64_t client_request_id = 0;
+  int32_t group = 0;
+  double server_base_s = 0;  // admission -> hand-off to stage 0, seconds
+  double predicted_s = 0;    // the dispatcher's predicted latency from admission
+  std::string error;         // non-empty: a stage could not run it (bad input); passed on untouched
+};
+
+// A real stage worker's compute thread -> the worker: one task done.
+struct stage_run_done {
+  uint64_t token = 0;
+  std::string payload;  // output tensor (wire format) when error is empty
+  double queue_s = 0;
+  double run_s = 0;
+  std::string error;
 };
 
 // dispatcher -> group manager (delegated: the manager replies to the client directly).
@@ -128,6 +184,7 @@ struct route_group {
 struct model_route_info {
   std::string name;
   double slo_s = 0;
+  std::string unavailable;  // non-empty: its shards failed to load everywhere; why
 };
 
 // controller -> dispatcher: the realized placement.
@@ -196,12 +253,13 @@ typename Inspector::result_type inspect(Inspector& f, infer_reply& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
-  return f(caf::meta::type_name("shard_spec"), x.model, x.latency_s, x.weight_bytes);
+  return f(caf::meta::type_name("shard_spec"), x.model, x.latency_s, x.weight_bytes, x.architecture,
+           x.seed, x.weights_path, x.layer_begin, x.layer_end);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
   return f(caf::meta::type_name("spawn_stage"), x.group, x.stage, x.num_stages, x.devices,
-           x.backend, x.shards);
+           x.backend, x.shards, x.rendezvous);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
@@ -210,7 +268,28 @@ typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
   return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
-           x.nominal_s);
+           x.nominal_s, x.reply_to, x.reply_mid, x.client_request_id, x.group, x.server_base_s,
+           x.predicted_s, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_run_done& x) {
+  return f(caf::meta::type_name("stage_run_done"), x.token, x.payload, x.queue_s, x.run_s, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_ready& x) {
+  return f(caf::meta::type_name("stage_ready"), x.worker, x.failed_models, x.errors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_load&) {
+  return f(caf::meta::type_name("stage_load"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_put& x) {
+  return f(caf::meta::type_name("kv_put"), x.key, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_get& x) {
+  return f(caf::meta::type_name("kv_get"), x.key);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_request& x) {
@@ -233,7 +312,7 @@ typename Inspector::result_type inspect(Inspector& f, route_group& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_route_info& x) {
-  return f(caf::meta::type_name("model_route_info"), x.name, x.slo_s);
+  return f(caf::meta::type_name("model_route_info"), x.name, x.slo_s, x.unavailable);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routing_table& x) {

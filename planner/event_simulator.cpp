@@ -216,12 +216,10 @@ class simulation {
     const dispatch_candidate* cands = candidates_[m].data();
     size_t count = candidates_[m].size();
     if (o_.max_queue_per_group > 0) {
-      scratch_.clear();
-      for (size_t c = 0; c < count; ++c) {
-        const group_state& gs = groups_[cands[c].group];
-        if (static_cast<int>(gs.admitted - gs.done) < o_.max_queue_per_group)
-          scratch_.push_back(cands[c]);
-      }
+      drop_full_groups(
+          cands, count, o_.max_queue_per_group,
+          [this](int g) { return static_cast<int>(groups_[g].admitted - groups_[g].done); },
+          scratch_);
       if (scratch_.empty()) {
         r.verdict[i] = request_verdict::rejected_overloaded;
         r.finish[i] = now + o_.client_to_dispatcher_s;

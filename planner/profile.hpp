@@ -21,6 +21,9 @@ struct config_profile {
   std::map<int, std::vector<double>> latency;  // batch size -> per-stage latency (s), size pp
   std::map<int, std::vector<double>> act_mem;  // batch size -> per-stage activation bytes
   std::vector<double> weight_mem;              // per-stage weight bytes (per device of the stage)
+  // Layer split the stages were measured with (pp + 1 indices, stage i = layers [b_i, b_i+1));
+  // empty when unknown (then real execution splits the layers evenly). Written by `profile`.
+  std::vector<int> boundaries;
 
   // Per-stage latencies at batch size bs; throws std::out_of_range when absent.
   [[nodiscard]] const std::vector<double>& stage_latency(int bs = 1) const;

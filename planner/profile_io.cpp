@@ -169,7 +169,7 @@ profile_db parse_profile_db(const std::string& json_text, const std::string& fil
       const std::string cpath = mpath + ".configs[" + std::to_string(c) + "]";
       const json& cj = configs[c];
       r.require_object(cj, cpath);
-      r.only_keys(cj, cpath, {"dp", "op", "pp", "weight_mem", "latency", "act_mem"});
+      r.only_keys(cj, cpath, {"dp", "op", "pp", "weight_mem", "latency", "act_mem", "boundaries"});
       parallel_config pc;
       pc.dp = r.positive_int(r.member(cj, cpath, "dp"), cpath + ".dp");
       pc.op = r.positive_int(r.member(cj, cpath, "op"), cpath + ".op");
@@ -184,6 +184,22 @@ profile_db parse_profile_db(const std::string& json_text, const std::string& fil
       if (cp.latency.empty()) r.fail(cpath + ".latency", "needs at least one batch size");
       if (cj.contains("act_mem"))
         cp.act_mem = r.batch_map(cj["act_mem"], cpath + ".act_mem", pc.pp, "activation memory");
+      if (cj.contains("boundaries")) {
+        const std::string bpath = cpath + ".boundaries";
+        const json& bj = cj["boundaries"];
+        if (!bj.is_array() || static_cast<int>(bj.size()) != pc.pp + 1)
+          r.fail(bpath,
+                 "expected an array of pp + 1 = " + std::to_string(pc.pp + 1) + " layer indices");
+        for (size_t i = 0; i < bj.size(); ++i) {
+          const std::string at = bpath + "[" + std::to_string(i) + "]";
+          if (!bj[i].is_number_integer() || bj[i].get<long long>() < 0)
+            r.fail(at, "expected a non-negative integer");
+          cp.boundaries.push_back(static_cast<int>(bj[i].get<long long>()));
+          if (i == 0 && cp.boundaries[0] != 0) r.fail(at, "the first boundary must be 0");
+          if (i > 0 && cp.boundaries[i] <= cp.boundaries[i - 1])
+            r.fail(at, "boundaries must increase (every stage holds at least one layer)");
+        }
+      }
       profile.configs[pc] = std::move(cp);
     }
     db.add(std::move(profile));
@@ -216,6 +232,7 @@ std::string profile_db_to_json(const profile_db& db) {
         cj["act_mem"] = ordered_json::object();
         for (const auto& [bs, act] : cp.act_mem) cj["act_mem"][std::to_string(bs)] = act;
       }
+      if (!cp.boundaries.empty()) cj["boundaries"] = cp.boundaries;
       mj["configs"].push_back(std::move(cj));
     }
     doc["models"].push_back(std::move(mj));

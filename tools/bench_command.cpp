@@ -7,14 +7,16 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include "net/tensor_wire.hpp"
+#include "planner/arrival_process.hpp"
 #include "planner/input_error.hpp"
+#include "planner/workload_gen.hpp"
+#include "planner/workload_io.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 #include "tools/endpoint_options.hpp"
@@ -27,8 +29,9 @@ struct bench_args {
   std::string workload_file;
   double duration_s = 60;
   double rate_scale = 1.0;
-  double total_rate = 0;  // >0: overrides the configured rates, split evenly
-  double cv = -1;         // >=0: overrides the configured CVs
+  double total_rate = 0;                        // >0: overrides the configured rates, split evenly
+  double cv = -1;                               // >0: overrides the configured CVs
+  std::string rate_distribution = "power-law";  // how --total-rate is split
   uint64_t seed = 1;
   std::string csv = "bench.csv";
   std::string png;
@@ -41,67 +44,46 @@ struct bench_args {
 };
 
 struct schedule {
-  std::vector<double> offsets;
+  std::vector<double> offsets;  // seconds after the replay starts
   std::vector<std::string> models;
 };
 
-// Gamma inter-arrival gaps per model (shape 1/cv^2, mean 1/rate), merged by time.
-schedule gamma_schedule(const std::vector<std::pair<std::string, std::pair<double, double>>>& rates,
-                        double duration, uint64_t seed) {
-  std::vector<std::pair<double, std::string>> all;
-  std::mt19937_64 rng(seed);
-  for (const auto& [name, rc] : rates) {
-    const double rate = rc.first, cv = rc.second;
-    if (rate <= 0) continue;
-    const double shape = 1.0 / std::max(cv * cv, 1e-6);
-    std::gamma_distribution<double> gap(shape, 1.0 / (rate * shape));
-    for (double t = gap(rng); t < duration; t += gap(rng)) all.emplace_back(t, name);
-  }
-  std::stable_sort(all.begin(), all.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+// The replayed schedule of a planner workload: arrivals shifted so the first is at 0.
+schedule to_schedule(const planner::workload& w) {
   schedule s;
-  for (auto& [t, m] : all) {
-    s.offsets.push_back(t);
-    s.models.push_back(std::move(m));
+  s.offsets.reserve(w.size());
+  s.models.reserve(w.size());
+  const double t0 = w.empty() ? 0.0 : w.arrivals.front();
+  for (size_t i = 0; i < w.size(); ++i) {
+    s.offsets.push_back(w.arrivals[i] - t0);
+    s.models.push_back(w.model_names[static_cast<size_t>(w.model[i])]);
   }
   return s;
 }
 
-// CSV "arrival_s,model" (a header line is skipped); arrivals are shifted to start at 0.
-schedule read_workload_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw planner::input_error(path, "", "cannot be read");
-  schedule s;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty() || line[0] == '#') continue;
-    const auto comma = line.find(',');
-    if (comma == std::string::npos)
-      throw planner::input_error(path, "line " + std::to_string(line_no),
-                                 "expected 'arrival_s,model'");
-    const std::string t = line.substr(0, comma);
-    std::string m = line.substr(comma + 1);
-    while (!m.empty() && (m.back() == '\r' || m.back() == ' ')) m.pop_back();
-    char* end = nullptr;
-    const double v = std::strtod(t.c_str(), &end);
-    if (end == t.c_str()) {
-      if (line_no == 1) continue;  // header
-      throw planner::input_error(path, "line " + std::to_string(line_no),
-                                 "arrival time '" + t + "' is not a number");
-    }
-    if (!s.offsets.empty() && v < s.offsets.back())
-      throw planner::input_error(path, "line " + std::to_string(line_no),
-                                 "arrival times must be non-decreasing");
-    s.offsets.push_back(v);
-    s.models.push_back(m);
+// The generated workload: Gamma arrivals per model (seed base + i, as `alpaserve workload` and
+// the planner generate them). --total-rate splits a total over the models by --rate-distribution
+// with one --cv; otherwise each model gets its configured rate x --rate-scale and its CV.
+planner::workload generate(const bench_args& a, const config::cluster_config& cfg) {
+  std::vector<std::string> names;
+  for (const auto& m : cfg.models) names.push_back(m.name);
+  if (a.total_rate > 0) {
+    std::vector<double> rates;
+    if (a.rate_distribution == "power-law")
+      rates = planner::power_law_rates(names.size(), a.total_rate);
+    else if (a.rate_distribution == "uniform")
+      rates = planner::uniform_rates(names.size(), a.total_rate);
+    else
+      throw planner::input_error("--rate-distribution", a.rate_distribution,
+                                 "expected power-law or uniform");
+    const double cv = a.cv > 0 ? a.cv : 1.0;
+    return planner::gamma_workload(names, rates, cv, a.duration_s, a.seed);
   }
-  if (!s.offsets.empty()) {
-    const double t0 = s.offsets.front();
-    for (double& t : s.offsets) t -= t0;
-  }
-  return s;
+  std::vector<planner::arrival_process_ptr> processes;
+  for (const auto& m : cfg.models)
+    processes.push_back(
+        std::make_unique<planner::gamma_process>(m.rate * a.rate_scale, a.cv > 0 ? a.cv : m.cv));
+  return planner::generate_workload(names, processes, 0.0, a.duration_s, a.seed);
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -121,7 +103,9 @@ void progress_bar(size_t sent, size_t answered, size_t total) {
 std::string make_payload(const std::vector<int64_t>& shape) {
   size_t n = 1;
   for (int64_t d : shape) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
-  std::vector<float> data(n, 0.5f);
+  // Small integers: valid token ids for real models (emulated stages ignore the values).
+  std::vector<float> data(n);
+  for (size_t i = 0; i < n; ++i) data[i] = static_cast<float>((i * 7 + 3) % 100);
   return net::encode_f32(shape, data.data());
 }
 
@@ -129,6 +113,8 @@ int run_overhead(const bench_args& a, net::client& c, const net::cluster_info& i
   const std::string model = a.model.empty() ? info.models.at(0).name : a.model;
   const std::string payload = make_payload(a.shape);
   std::vector<double> added, e2e, overshoot, messaging;
+  std::vector<std::vector<double>> stage_run;  // [stage] measured run times
+  std::vector<double> stage_nominal;           // [stage] the profile's prediction
   size_t stages = 0;
   for (int i = 0; i < a.overhead + 5; ++i) {
     const auto r = c.submit(model, payload, 1e6);  // no SLO: measure, never reject
@@ -140,6 +126,10 @@ int run_overhead(const bench_args& a, net::client& c, const net::cluster_info& i
     for (double s : r.reply.stage_nominal_s) nominal += s;
     for (double s : r.reply.stage_run_s) run += s;
     for (double s : r.reply.stage_queue_s) queued += s;
+    stage_run.resize(stages);
+    stage_nominal = r.reply.stage_nominal_s;
+    for (size_t k = 0; k < stages && k < r.reply.stage_run_s.size(); ++k)
+      stage_run[k].push_back(r.reply.stage_run_s[k]);
     added.push_back(r.e2e_s - nominal);
     overshoot.push_back(run - nominal);           // emulated timer lateness
     messaging.push_back(r.e2e_s - run - queued);  // hops, (de)serialization, scheduling
@@ -156,6 +146,14 @@ int run_overhead(const bench_args& a, net::client& c, const net::cluster_info& i
       percentile(added, 0.5) * 1e3, percentile(added, 0.9) * 1e3, percentile(added, 0.99) * 1e3,
       percentile(overshoot, 0.5) * 1e3, percentile(overshoot, 0.99) * 1e3,
       percentile(messaging, 0.5) * 1e3, percentile(messaging, 0.99) * 1e3);
+  // Real backends: how well the profile predicts each stage's measured compute time.
+  for (size_t k = 0; k < stages && k < stage_run.size(); ++k) {
+    const double p50 = percentile(stage_run[k], 0.5);
+    const double nominal = stage_nominal[k];
+    std::cout << fmt::format(
+        "  stage {}: measured run p50 {:.3f} ms, profile {:.3f} ms, error {:+.1f}%\n", k, p50 * 1e3,
+        nominal * 1e3, nominal > 0 ? (p50 / nominal - 1) * 100 : 0.0);
+  }
   return 0;
 }
 
@@ -183,25 +181,11 @@ int run_bench(const bench_args& a) {
   if (a.overhead > 0) return run_overhead(a, c, info);
   if (a.admission > 0) return run_admission(a, c, info);
 
-  schedule s;
-  if (!a.workload_file.empty()) {
-    s = read_workload_csv(a.workload_file);
-  } else {
-    const auto cfg = load_config_or_demo(a.endpoint.config);
-    std::vector<std::pair<std::string, std::pair<double, double>>> rates;
-    for (const auto& m : cfg.models) {
-      const double rate = a.total_rate > 0 ? a.total_rate / static_cast<double>(cfg.models.size())
-                                           : m.rate * a.rate_scale;
-      rates.push_back({m.name, {rate, a.cv >= 0 ? a.cv : m.cv}});
-    }
-    s = gamma_schedule(rates, a.duration_s, a.seed);
-  }
-  if (!a.write_workload.empty()) {
-    std::ofstream out(a.write_workload);
-    out << "arrival_s,model\n";
-    for (size_t i = 0; i < s.offsets.size(); ++i)
-      out << fmt::format("{:.9f},{}\n", s.offsets[i], s.models[i]);
-  }
+  const planner::workload w = a.workload_file.empty()
+                                  ? generate(a, load_config_or_demo(a.endpoint.config))
+                                  : planner::read_workload_csv(a.workload_file);
+  if (!a.write_workload.empty()) planner::write_workload_csv(w, a.write_workload);
+  const schedule s = to_schedule(w);
   std::map<std::string, double> slo;
   for (const auto& m : info.models) slo[m.name] = m.slo_s;
   std::cerr << fmt::format("replaying {} requests over {:.1f} s against {}:{}\n", s.offsets.size(),
@@ -289,13 +273,19 @@ void add_bench(CLI::App& app, run_fn& run) {
       "write a per-request CSV and optionally a PNG. --overhead / --admission measure the "
       "runtime's added latency and the dispatcher's admission throughput instead.");
   args->endpoint.add_to(sub);
-  sub->add_option("--workload", args->workload_file, "CSV 'arrival_s,model' to replay");
+  sub->add_option("--workload", args->workload_file,
+                  "trace CSV 'arrival_s,model' to replay (docs/workloads.md; the format "
+                  "`alpaserve workload` writes and `simulate` reads)");
   sub->add_option("--duration", args->duration_s, "seconds of generated Gamma workload")
       ->capture_default_str();
   sub->add_option("--rate-scale", args->rate_scale, "multiplies every model's configured rate")
       ->capture_default_str();
   sub->add_option("--total-rate", args->total_rate,
-                  "requests per second over all models, split evenly (overrides the config rates)");
+                  "requests per second over all models, split by --rate-distribution (overrides "
+                  "the config rates)");
+  sub->add_option("--rate-distribution", args->rate_distribution,
+                  "power-law (the reference's, exponent 0.5) or uniform, for --total-rate")
+      ->capture_default_str();
   sub->add_option("--cv", args->cv, "inter-arrival CV for every model (default: configured)");
   sub->add_option("--seed", args->seed, "random seed of the generated workload")
       ->capture_default_str();

@@ -1,41 +1,87 @@
 #include "tools/cluster_launch.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include <fmt/format.h>
+
+#include "config/planner_hooks.hpp"
 
 #include "config/default_config.hpp"
 #include "planner/event_simulator.hpp"
 #include "planner/input_error.hpp"
+#include "planner/model_zoo.hpp"
 #include "planner/placement_io.hpp"
-#include "planner/reference_profiles.hpp"
+#include "planner/policy_registry.hpp"
+#include "planner/profile_io.hpp"
+#include "planner/train_workload.hpp"
+#include "planner/zoo_profiles.hpp"
 
 namespace alpaserve::tools {
 namespace {
 
-// Until the model zoo's calibrated profiles are merged, a config `type` is looked up among the
-// reference's hard-coded test profiles; "bert-1.3b" and "bert-2.6b" map to their alpa/ entries
-// (the reference's own V100 numbers for those models).
-const planner::model_profile* find_type_profile(const std::string& type) {
-  static const planner::profile_db db = planner::reference_test_profiles();
-  if (const auto* p = db.find(type)) return p;
-  return db.find("alpa/" + type);
+// Profiles of the config's zoo types on its device preset, computed once per process.
+const planner::profile_db& zoo_db(const config::cluster_config& cfg) {
+  static std::map<std::string, planner::profile_db> cache;
+  const std::string preset = config::effective_device_preset(cfg);
+  auto it = cache.find(preset);
+  if (it != cache.end()) return it->second;
+  std::vector<std::string> names;
+  for (const auto& m : cfg.models)
+    if (planner::find_zoo_model(m.type) != nullptr &&
+        std::find(names.begin(), names.end(), m.type) == names.end())
+      names.push_back(m.type);
+  planner::profile_db db;
+  if (!names.empty()) db = planner::zoo_profile_db(planner::device_preset(preset), names);
+  return cache.emplace(preset, std::move(db)).first->second;
+}
+
+// The profile of a `profile_file` model: the database's entry named like the model, else like its
+// real-execution architecture (what `alpaserve profile` names it), else its only entry.
+planner::model_profile profile_from_file(const config::model_config& m, const std::string& key) {
+  const planner::profile_db db = planner::read_profile_db(m.profile_file);
+  if (const auto* p = db.find(m.name)) return *p;
+  if (!m.architecture.empty())
+    if (const auto* p = db.find(m.architecture)) return *p;
+  if (db.size() == 1) return db.models().begin()->second;
+  std::string names;
+  for (const auto& [name, p] : db.models()) names += (names.empty() ? "" : ", ") + name;
+  throw planner::input_error(m.profile_file, key + ".profile_file",
+                             "holds " + std::to_string(db.size()) + " models (" + names +
+                                 ") and none is named '" + m.name + "'");
+}
+
+// The backend the node's devices run: "cpu", "cuda" or "emulated".
+std::string backend_of_kind(const std::string& kind) {
+  if (kind == "cpu" || kind == "cuda") return kind;
+  return "emulated";
 }
 
 }  // namespace
 
+std::string cluster_backend(const config::cluster_config& cfg) {
+  std::string backend;
+  std::string first_node;
+  for (const auto& n : cfg.nodes) {
+    if (!n.is_worker()) continue;
+    for (const auto& g : n.devices) {
+      const std::string b = backend_of_kind(g.kind);
+      if (backend.empty()) {
+        backend = b;
+        first_node = n.name;
+      } else if (b != backend) {
+        throw planner::input_error(cfg.source_file, "nodes",
+                                   "node '" + n.name + "' has " + b + " devices but node '" +
+                                       first_node + "' has " + backend +
+                                       " devices; one cluster runs one backend");
+      }
+    }
+  }
+  return backend.empty() ? "emulated" : backend;
+}
+
 config::validation_hooks runtime_validation_hooks() {
-  config::validation_hooks hooks;
-  hooks.model_type_known = [](const std::string& t) { return find_type_profile(t) != nullptr; };
-  hooks.model_weight_bytes = [](const config::model_config& m) -> std::optional<double> {
-    if (m.type.empty()) return std::nullopt;
-    const auto* p = find_type_profile(m.type);
-    if (p == nullptr) return std::nullopt;
-    const auto* c = p->find({1, 1, 1});
-    if (c == nullptr) return std::nullopt;
-    double sum = 0;
-    for (double w : c->weight_mem) sum += w;
-    return sum;
-  };
-  return hooks;
+  return config::planner_validation_hooks();
 }
 
 config::cluster_config load_config_or_demo(const std::string& path) {
@@ -43,31 +89,49 @@ config::cluster_config load_config_or_demo(const std::string& path) {
   return config::load_cluster_config(path, runtime_validation_hooks());
 }
 
+planner::profile_db type_profiles(const config::cluster_config& cfg) {
+  planner::profile_db db = zoo_db(cfg);
+  for (const auto& m : cfg.models)
+    if (const auto* p = config::reference_type_profile(m.type)) db.add(*p);
+  return db;
+}
+
 std::vector<planner::model_data> resolve_models(const config::cluster_config& cfg) {
+  const planner::profile_db& zoo = zoo_db(cfg);
   std::vector<planner::model_data> out;
   for (size_t i = 0; i < cfg.models.size(); ++i) {
     const auto& m = cfg.models[i];
     const std::string key = fmt::format("models[{}]", i);
-    const planner::model_profile* prof = nullptr;
+    planner::model_data d;
     if (!m.type.empty()) {
-      prof = find_type_profile(m.type);
+      const planner::model_profile* prof = zoo.find(m.type);
+      if (prof == nullptr) prof = config::reference_type_profile(m.type);
       if (prof == nullptr)
         throw planner::input_error(cfg.source_file, key + ".type",
                                    "no profile for model type '" + m.type + "'");
+      d.profile = *prof;
     } else {
-      throw planner::input_error(cfg.source_file, key + ".profile_file",
-                                 "profile files are not supported by the runtime yet; use type");
+      d.profile = profile_from_file(m, key);
     }
-    planner::model_data d;
+    if (d.profile.find({1, 1, 1}) == nullptr && !m.has_absolute_slo())
+      throw planner::input_error(cfg.source_file, key + ".slo_scale",
+                                 "the model's profile has no (1,1,1) config to scale; use slo_ms");
     d.name = m.name;
-    d.profile = *prof;
     d.profile.name = m.name;
     d.rate = m.rate;
     d.cv = m.cv;
-    d.slo = m.has_absolute_slo() ? m.slo_seconds : m.slo_scale * prof->single_device_latency();
+    d.slo = m.has_absolute_slo() ? m.slo_seconds : m.slo_scale * d.profile.single_device_latency();
     out.push_back(std::move(d));
   }
   return out;
+}
+
+planner::placement solve_placement(const std::string& policy_name,
+                                   const std::vector<planner::model_data>& models,
+                                   const planner::cluster_env& cluster) {
+  const auto policy = planner::make_policy(policy_name);
+  const planner::workload train = planner::gen_train_workload(models);
+  return policy->solve(models, cluster, &train, {}).first_placement();
 }
 
 net::runtime_settings caf_settings(const config::cluster_config& cfg, const std::string& node) {
@@ -121,21 +185,31 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   for (const auto& n : cfg.nodes)
     if (n.is_worker()) cs.expected_nodes.push_back(n.name);
   cs.models = resolve_models(cfg);
-  cs.backend = "emulated";
-  if (!placement_file.empty()) {
-    planner::profile_db db;
+  cs.backend = cluster_backend(cfg);
+  if (cs.backend != "emulated") {
+    for (size_t i = 0; i < cfg.models.size(); ++i) {
+      const auto& m = cfg.models[i];
+      actors::real_model_source src;
+      src.architecture = !m.architecture.empty() ? m.architecture : m.type;
+      if (planner::find_zoo_model(src.architecture) == nullptr)
+        throw planner::input_error(cfg.source_file, fmt::format("models[{}].architecture", i),
+                                   "the " + cs.backend +
+                                       " backend computes the model for real: give a model-zoo "
+                                       "architecture (e.g. bert-tiny, bert-small)");
+      src.seed = m.seed;
+      src.weights_path = m.weights;
+      cs.real_models[m.name] = std::move(src);
+    }
+  }
+  const std::string file = placement_file.empty() ? cfg.planner.placement_file : placement_file;
+  if (!file.empty()) {
+    // The file's models name profiles by model name or by type (e.g. "bert-1.3b").
+    planner::profile_db db = type_profiles(cfg);
     for (const auto& m : cs.models) db.add(m.profile);
-    for (const auto& m : cfg.models)
-      if (!m.type.empty()) {
-        planner::model_profile p = *find_type_profile(m.type);
-        p.name = m.type;
-        db.add(p);
-      }
-    planner::placement_file pf = planner::read_placement_file(placement_file, db);
+    planner::placement_file pf = planner::read_placement_file(file, db);
     if (pf.segmented())
       throw planner::input_error(
-          placement_file, "segments",
-          "the runtime serves one placement; time segments are not supported");
+          file, "segments", "the runtime serves one placement; time segments are not supported");
     // Serve exactly the file's models (their SLOs and profiles), then the config's other models
     // (known, but placed nowhere).
     std::vector<planner::model_data> models = pf.models;
@@ -146,13 +220,16 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
     }
     cs.models = std::move(models);
     cs.fixed_placement = std::get<planner::placement>(pf.layout);
-    cs.policy_name = "placement file " + placement_file;
+    cs.policy_name = "placement file " + file;
   } else {
-    // The policy registry is not wired in yet: the built-in spanning-pipeline placement.
-    cs.policy_name = "builtin spanning-pipeline (pp=2)";
-    cs.solver = [](const std::vector<planner::model_data>& models,
-                   const planner::cluster_env& env) {
-      return actors::spanning_pipeline_placement(models, env, 2);
+    const std::string policy = config::effective_policy(cfg.planner.policy);
+    (void)planner::make_policy(policy);  // a bad name fails here, not on the controller
+    cs.policy_name = policy == cfg.planner.policy
+                         ? policy
+                         : policy + " (configured \"" + cfg.planner.policy + "\" not registered)";
+    cs.solver = [policy](const std::vector<planner::model_data>& models,
+                         const planner::cluster_env& env) {
+      return solve_placement(policy, models, env);
     };
   }
   l.dispatcher.core.overheads = planner::default_runtime_overheads();

@@ -1,7 +1,8 @@
 #pragma once
 // From the cluster config file to what one node process runs: the models with their profiles
-// and SLOs, the placement (a placement file, or the built-in spanning-pipeline placement until
-// the planner's policy registry is wired in), and the node's own settings.
+// and SLOs (zoo types on the config's device preset, the reference's test profiles, or profile
+// files), the placement (a placement file, or the configured policy of the planner's registry
+// solved on a train workload from the configured rates), and the node's own settings.
 
 #include <string>
 #include <vector>
@@ -18,13 +19,28 @@ namespace alpaserve::tools {
 // Loads `path`, or the built-in demo config when path is empty. Throws config_error.
 [[nodiscard]] config::cluster_config load_config_or_demo(const std::string& path);
 
+// Profiles of every `type` of the config, named by type: zoo types computed on the device
+// preset (config::effective_device_preset), reference test profiles as they are.
+[[nodiscard]] planner::profile_db type_profiles(const config::cluster_config& cfg);
+
 // Every configured model with its profile and absolute SLO. Throws input_error.
 [[nodiscard]] std::vector<planner::model_data> resolve_models(const config::cluster_config& cfg);
 
-// Everything node `name` needs to run. `placement_file` may be empty. Throws input_error.
+// `policy_name`'s placement of `models` on `cluster`, tuned on gen_train_workload(models)
+// (the models' configured rates and CVs). Throws input_error.
+[[nodiscard]] planner::placement solve_placement(const std::string& policy_name,
+                                                 const std::vector<planner::model_data>& models,
+                                                 const planner::cluster_env& cluster);
+
+// Everything node `name` needs to run. `placement_file` (the --placement flag) overrides
+// the config's planner.placement_file; both may be empty. Throws input_error.
 [[nodiscard]] actors::node_launch make_node_launch(const config::cluster_config& cfg,
                                                    const std::string& name,
                                                    const std::string& placement_file);
+
+// The device backend the cluster's worker nodes run ("cpu", "cuda" or "emulated"); throws
+// input_error when worker nodes mix real and emulated devices.
+[[nodiscard]] std::string cluster_backend(const config::cluster_config& cfg);
 
 // The runtime's CAF settings from the config's [caf] table, for `node`.
 [[nodiscard]] net::runtime_settings caf_settings(const config::cluster_config& cfg,

@@ -11,6 +11,7 @@ struct node_args {
   std::string name;
   std::string placement;
   double startup_timeout_s = 60;
+  std::string profile_scheduler;
 };
 
 void add_node(CLI::App& app, run_fn& run) {
@@ -27,9 +28,14 @@ void add_node(CLI::App& app, run_fn& run) {
   sub->add_option("--startup-timeout", args->startup_timeout_s,
                   "seconds a worker waits for the controller to come up")
       ->capture_default_str();
+  sub->add_option("--profile-scheduler", args->profile_scheduler,
+                  "write CAF's scheduler profile (per-worker and per-actor CPU and memory "
+                  "samples) to this file; {node} becomes the node name (overrides "
+                  "caf.profiling_output_file)");
   sub->callback([&run, args] {
     run = [args] {
-      const auto cfg = load_config_or_demo(args->config);
+      auto cfg = load_config_or_demo(args->config);
+      if (!args->profile_scheduler.empty()) cfg.caf.profiling_output_file = args->profile_scheduler;
       auto launch = make_node_launch(cfg, args->name, args->placement);
       launch.startup_timeout_s = args->startup_timeout_s;
       return actors::run_node(launch);

@@ -31,7 +31,7 @@ struct simulate_args {
   bool json = false;
   double warmup = 0;
   // event mode only
-  double hop_ms = default_hop_seconds * 1e3;
+  double hop_ms = -1;  // < 0: the runtime's measured overheads (default_runtime_overheads)
   double jitter_cv = 0;
   uint64_t seed = 0;
   int max_batch_size = 1;
@@ -168,9 +168,11 @@ int run_simulate(const simulate_args& a) {
   if (a.warmup < 0) throw input_error("", "--warmup", "must be >= 0");
 
   event_sim_options o;
-  const double hop = a.hop_ms * 1e-3;
-  o.client_to_dispatcher_s = hop;
-  o.overheads = {2 * hop, hop, 2 * hop};
+  if (a.hop_ms >= 0) {
+    const double hop = a.hop_ms * 1e-3;
+    o.client_to_dispatcher_s = hop;
+    o.overheads = {2 * hop, hop, 2 * hop};
+  }
   o.jitter_cv = a.jitter_cv;
   o.seed = a.seed;
   o.max_batch_size = a.max_batch_size;
@@ -245,7 +247,8 @@ void add_simulate(CLI::App& app, run_fn& run) {
                   "of the first (default 0)");
   sub->add_option("--hop-ms", args->hop_ms,
                   "event mode: one message hop in ms (client->dispatcher and per stage hand-off = "
-                  "1 hop, dispatcher->stage 0 and reply = 2 hops; default 0.2)")
+                  "1 hop, dispatcher->stage 0 and reply = 2 hops); default: the overheads "
+                  "measured in the runtime (docs/event-simulator.md)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--jitter-cv", args->jitter_cv,
                   "event mode: coefficient of variation of real stage times around the profile")

@@ -7,12 +7,16 @@
 #include <iostream>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "config/default_config.hpp"
 #include "net/client.hpp"
+#include "planner/input_error.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 
@@ -27,8 +31,60 @@ extern "C" void on_up_signal(int sig) {
 struct up_args {
   std::string config;
   std::string placement;
+  std::string profile_scheduler;
   double ready_timeout_s = 60;
 };
+
+// Whether a TCP listener could bind host:port now (SO_REUSEADDR, as CAF's publish does).
+bool port_is_free(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return true;  // cannot tell; let the node report it
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1)
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A port the kernel considers free on loopback right now.
+int ephemeral_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("cannot open a socket to find a free port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The built-in demo's text with every busy port moved to a free one (the demo's ports are fixed
+// for reproducibility, but a second demo or another program may hold them).
+std::string demo_with_free_ports(const config::cluster_config& demo) {
+  std::string text(config::default_cluster_toml());
+  for (const auto& n : demo.nodes) {
+    if (port_is_free(n.host, n.port)) continue;
+    const int moved = ephemeral_port();
+    const std::string from = "port = " + std::to_string(n.port);
+    const auto at = text.find(from);
+    if (at == std::string::npos) continue;
+    text.replace(at, from.size(), "port = " + std::to_string(moved));
+    std::cout << "port " << n.port << " of " << n.name << " is in use; using " << moved
+              << " instead\n";
+  }
+  return text;
+}
 
 std::string self_exe() {
   char buf[4096];
@@ -38,17 +94,25 @@ std::string self_exe() {
 }
 
 int run_up(const up_args& a) {
-  const auto cfg = load_config_or_demo(a.config);
+  auto cfg = load_config_or_demo(a.config);
   std::string config_path = a.config;
   if (config_path.empty()) {  // children read the built-in demo from a file like any config
+    const std::string text = demo_with_free_ports(cfg);
     config_path = "/tmp/alpaserve-demo-" + std::to_string(::getpid()) + ".toml";
-    std::ofstream(config_path) << config::default_cluster_toml();
+    std::ofstream(config_path) << text;
+    cfg = config::parse_cluster_config(text, config_path, runtime_validation_hooks());
   }
   const auto local = cfg.nodes_on_this_host();
   if (local.empty()) {
     std::cerr << "no node of " << cfg.source_file << " lives on this machine\n";
     return 2;
   }
+  for (const auto* n : local)
+    if (!port_is_free(n->host, n->port))
+      throw planner::input_error(cfg.source_file, "node " + n->name + " port",
+                                 n->host + ":" + std::to_string(n->port) +
+                                     " is already in use (another cluster or program listens "
+                                     "there); stop it or change the port in the config");
   std::signal(SIGINT, on_up_signal);
   std::signal(SIGTERM, on_up_signal);
   const std::string exe = self_exe();
@@ -66,6 +130,10 @@ int run_up(const up_args& a) {
       if (!a.placement.empty()) {
         argv.push_back("--placement");
         argv.push_back(a.placement);
+      }
+      if (!a.profile_scheduler.empty()) {
+        argv.push_back("--profile-scheduler");
+        argv.push_back(a.profile_scheduler);
       }
       std::vector<char*> cargv;
       for (auto& s : argv) cargv.push_back(s.data());
@@ -113,12 +181,13 @@ int run_up(const up_args& a) {
           std::cout << "cluster serving " << info.models.size() << " models on "
                     << info.groups.size() << " groups:\n";
           for (const auto& g : info.groups) std::cout << "  " << g << "\n";
-          std::cout << "submit with:  alpaserve submit --host " << ctrl.host << " --port "
-                    << ctrl.port << " --model " << (info.models.empty() ? "M" : info.models[0].name)
-                    << "\nbench with:   alpaserve bench"
-                    << (a.config.empty() ? "" : " --config " + a.config)
-                    << " --duration 30\ninspect with: alpaserve inspect"
-                    << (a.config.empty() ? "" : " --config " + a.config)
+          const std::string endpoint =
+              a.config.empty() ? " --host " + ctrl.host + " --port " + std::to_string(ctrl.port)
+                               : " --config " + a.config;
+          std::cout << "submit with:  alpaserve submit" << endpoint << " --model "
+                    << (info.models.empty() ? "M" : info.models[0].name)
+                    << "\nbench with:   alpaserve bench" << endpoint
+                    << " --duration 30\ninspect with: alpaserve inspect --config " << config_path
                     << "\nCtrl-C stops the cluster." << std::endl;
         } else if (info.state.rfind("failed", 0) == 0) {
           std::cerr << "cluster failed to start: " << info.state << "\n";
@@ -175,6 +244,9 @@ void add_up(CLI::App& app, run_fn& run) {
   sub->add_option("--config", args->config, "cluster config file (TOML); default: built-in demo");
   sub->add_option("--placement", args->placement,
                   "placement file the controller realizes instead of running a policy");
+  sub->add_option("--profile-scheduler", args->profile_scheduler,
+                  "every node writes CAF's scheduler profile (per-worker and per-actor CPU and "
+                  "memory samples) to this file, {node} replaced by its name");
   sub->add_option("--ready-timeout", args->ready_timeout_s,
                   "seconds to wait for the cluster to serve")
       ->capture_default_str();

@@ -397,3 +397,21 @@ TEST_CASE("edit distance") {
   CHECK(edit_distance("kitten", "sitting") == 3);
   CHECK(edit_distance("", "abc") == 3);
 }
+
+TEST_CASE("planner.placement_file is resolved against the config's folder and must exist") {
+  const auto dir = std::filesystem::temp_directory_path() / "alpaserve-config-placement-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "plans");
+  const std::string config_path = (dir / "cluster.toml").string();
+  const std::string text =
+      std::string(valid_cluster) + "[planner]\nplacement_file = \"plans/p.json\"\n";
+  require_issue(issues_of(text, {}, config_path), 27, "planner.placement_file",
+                "file not found: " + (dir / "plans/p.json").string());
+  { std::ofstream(dir / "plans/p.json") << "{}"; }
+  const auto cfg = parse_cluster_config(text, config_path);
+  CHECK(cfg.planner.placement_file == (dir / "plans/p.json").string());
+  CHECK(parse_cluster_config(valid_cluster, config_path).planner.placement_file.empty());
+  require_issue(issues_of(std::string(valid_cluster) + "[planner]\nplacement_file = 3\n"), 27,
+                "planner.placement_file", "expected a string");
+  std::filesystem::remove_all(dir);
+}

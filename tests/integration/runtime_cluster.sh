@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Three node processes on 127.0.0.1 from one config: 4 models on two 2-stage pipeline groups that
-# span nodes (node-0|node-1 and node-1|node-2). Checks every reply kind, then kills node-2 with
+# span nodes (node-0|node-1 and node-1|node-2; the config's planner.placement_file). Checks every reply kind, then kills node-2 with
 # SIGKILL mid-run: its in-flight requests must fail explicitly (failed_node_lost), the rest keep
 # being served, no request goes unanswered, nothing hangs.
 set -u
@@ -62,6 +62,8 @@ name = "m3"
 type = "bert-2.6b"
 slo_ms = 2000
 rate = 4
+[planner]
+placement_file = "placement.json"
 [caf]
 scheduler_policy = "sharing"
 max_threads = 2
@@ -70,6 +72,23 @@ heartbeat_interval_ms = 500
 max_payload_bytes = 100000
 TOML
 CFG="$WORK/cluster.toml"
+# Two 2-stage pipelines with all four models: devices node-0:0 | node-1:0 and node-1:1 | node-2:0
+# (planner.placement_file; profiles named by the models' types).
+cat > "$WORK/placement.json" <<'JSON'
+{
+  "cluster": {"num_devices": 4, "mem_budget_gib": 13},
+  "models": [
+    {"name": "m0", "profile": "test-2GB-100ms", "slo": 2},
+    {"name": "m1", "profile": "test-4GB-150ms", "slo": 2},
+    {"name": "m2", "profile": "bert-1.3b", "slo": 2},
+    {"name": "m3", "profile": "bert-2.6b", "slo": 2}
+  ],
+  "groups": [
+    {"op": 1, "pp": 2, "models": ["m0", "m1", "m2", "m3"]},
+    {"op": 1, "pp": 2, "models": ["m0", "m1", "m2", "m3"]}
+  ]
+}
+JSON
 
 for n in 0 1 2; do
   "$BIN" node --config "$CFG" --name node-$n --startup-timeout 30 >"$WORK/node$n.log" 2>&1 &

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `alpaserve up` starts a config's local nodes as children, prints where they listen and how to
-# submit, serves, and stops every child on SIGINT. A broken config exits 2 with a clear message.
+# submit, serves, and stops every child on SIGINT; --profile-scheduler makes every node write CAF's
+# scheduler profile. A broken config exits 2 with a clear message.
 set -u
 BIN=$(readlink -f "${1:?usage: runtime_up.sh path/to/alpaserve}")
 WORK=$(mktemp -d /tmp/alpaserve-up.XXXXXX)
@@ -45,7 +46,8 @@ type = "test-2GB-100ms"
 slo_ms = 1000
 rate = 1
 TOML
-"$BIN" up --config "$WORK/cluster.toml" >"$WORK/up.log" 2>&1 &
+"$BIN" up --config "$WORK/cluster.toml" --profile-scheduler "$WORK/sched-{node}.prof" \
+  >"$WORK/up.log" 2>&1 &
 UP=$!
 for _ in $(seq 1 150); do grep -q "cluster serving" "$WORK/up.log" && break; sleep 0.2; done
 grep -q "cluster serving" "$WORK/up.log" || fail "up never reported serving"
@@ -61,4 +63,9 @@ UP=""
 [ $rc = 0 ] || fail "up exited $rc after SIGINT"
 [ "$(pgrep -f -- "--config $WORK/cluster.toml --name" | wc -l)" = 0 ] || fail "children left running"
 grep -q "all nodes stopped" "$WORK/up.log" || fail "up did not report the stop"
+# --profile-scheduler: CAF's scheduler profile of every node, with per-actor samples.
+for n in c w; do
+  [ -s "$WORK/sched-$n.prof" ] || fail "no scheduler profile for node $n"
+  grep -q "actor" "$WORK/sched-$n.prof" || fail "profile of node $n has no actor samples: $(head -3 "$WORK/sched-$n.prof")"
+done
 echo PASS

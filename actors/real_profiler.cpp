@@ -1,0 +1,190 @@
+#include "actors/real_profiler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "kernels/device_backend.hpp"
+#include "net/gloo_group.hpp"
+#include "planner/stage_partition.hpp"
+
+namespace alpaserve::actors {
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Why op cannot split the model, or "" when it can.
+std::string op_problem(const kernels::model_spec& m, int op) {
+  if (op < 1) return "op must be >= 1";
+  if (m.heads % op != 0) return fmt::format("op {} does not divide {} heads", op, m.heads);
+  if (m.ffn_dim() % op != 0) return fmt::format("op {} does not divide ffn {}", op, m.ffn_dim());
+  return "";
+}
+
+struct unit_result {
+  double latency = 0;
+  double weight = 0;
+  kernels::tensor output;
+};
+
+// Loads layer `layer` as op shards and times `warmup + repeats` runs on `input`; rank 0's
+// times and output are returned. op > 1: one thread per rank, all-reduce over Gloo.
+unit_result measure_unit(const kernels::model_spec& model, int layer, int op,
+                         const kernels::tensor& input, const real_profile_options& o) {
+  std::vector<std::unique_ptr<kernels::stage_backend>> ranks(static_cast<size_t>(op));
+  kernels::load_options lo;
+  lo.weights_path = o.weights;
+  lo.max_batch = static_cast<int>(input.dim(0));
+  for (int r = 0; r < op; ++r) {
+    ranks[r] = kernels::make_backend(o.device);
+    ranks[r]->load(kernels::make_shard(model, layer, layer + 1, r, op), lo);
+  }
+  unit_result out;
+  out.weight = static_cast<double>(ranks[0]->weight_bytes());
+  std::vector<double> times;
+  if (op == 1) {
+    for (int i = 0; i < o.warmup + o.repeats; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      out.output = ranks[0]->run(input, {});
+      const auto t1 = std::chrono::steady_clock::now();
+      if (i >= o.warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
+    }
+  } else {
+    const net::rendezvous_store store = net::make_local_store();
+    const std::string prefix = fmt::format("profile/l{}/op{}/b{}", layer, op, input.dim(0));
+    std::vector<std::string> errors(static_cast<size_t>(op));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < op; ++r) {
+      threads.emplace_back([&, r] {
+        try {
+          net::gloo_group group(r, op, "127.0.0.1", store, prefix);
+          const auto fn = group.as_allreduce_fn();
+          for (int i = 0; i < o.warmup + o.repeats; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            kernels::tensor y = ranks[r]->run(input, fn);
+            const auto t1 = std::chrono::steady_clock::now();
+            if (r == 0) {
+              if (i >= o.warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
+              out.output = std::move(y);
+            }
+          }
+        } catch (const std::exception& e) {
+          errors[r] = e.what();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors)
+      if (!e.empty())
+        throw std::runtime_error("profiling layer " + std::to_string(layer) + ": " + e);
+  }
+  out.latency = median(times);
+  return out;
+}
+
+}  // namespace
+
+real_profile profile_real_model(const kernels::model_spec& model, const real_profile_options& o) {
+  model.validate();
+  if (o.batch_sizes.empty() || o.ops.empty() || o.pps.empty())
+    throw std::invalid_argument("batch sizes, op degrees and pp degrees must not be empty");
+  for (int b : o.batch_sizes)
+    if (b < 1) throw std::invalid_argument(fmt::format("batch size {} must be >= 1", b));
+  if (o.repeats < 1) throw std::invalid_argument("repeats must be >= 1");
+  const int seq = o.seq > 0 ? o.seq : model.seq_len;
+  if (seq > model.seq_len)
+    throw std::invalid_argument(
+        fmt::format("seq {} exceeds the model's longest sequence {}", seq, model.seq_len));
+
+  real_profile result;
+  result.profile.name = model.name;
+  std::vector<int> ops;
+  for (int op : o.ops) {
+    const std::string why = op_problem(model, op);
+    if (why.empty()) {
+      ops.push_back(op);
+    } else {
+      result.skipped.push_back(why);
+    }
+  }
+  std::vector<int> pps;
+  for (int pp : o.pps) {
+    if (pp >= 1 && pp <= model.layers) {
+      pps.push_back(pp);
+    } else {
+      result.skipped.push_back(fmt::format("pp {}: the model has {} layers", pp, model.layers));
+    }
+  }
+  std::vector<int> batches = o.batch_sizes;
+  std::sort(batches.begin(), batches.end());
+  batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+
+  const size_t total = ops.size() * batches.size() * static_cast<size_t>(model.layers);
+  size_t done = 0;
+  for (int op : ops) {
+    for (int b : batches) {
+      unit_measurement u;
+      u.op = op;
+      u.batch = b;
+      // Token ids in range, as a client sends them; later layers get real activations.
+      kernels::tensor x({b, seq});
+      for (size_t i = 0; i < x.numel(); ++i)
+        x.data[i] = static_cast<float>((i * 7 + 3) % static_cast<size_t>(model.vocab));
+      for (int l = 0; l < model.layers; ++l) {
+        if (o.progress) o.progress(done, total, fmt::format("op {} batch {} layer {}", op, b, l));
+        unit_result r = measure_unit(model, l, op, x, o);
+        u.latency_s.push_back(r.latency);
+        u.weight_bytes.push_back(r.weight);
+        u.output_bytes.push_back(static_cast<double>(r.output.numel() * sizeof(float)));
+        x = std::move(r.output);
+        ++done;
+      }
+      result.units.push_back(std::move(u));
+    }
+  }
+  if (o.progress) o.progress(done, total, "partitioning");
+
+  const planner::stage_overheads none;  // compute time only (see the header)
+  for (int op : ops) {
+    auto units_of = [&](int b) {
+      for (const auto& u : result.units)
+        if (u.op == op && u.batch == b) {
+          std::vector<planner::partition_layer> layers;
+          for (size_t l = 0; l < u.latency_s.size(); ++l)
+            layers.push_back({u.latency_s[l], u.weight_bytes[l], u.output_bytes[l]});
+          return layers;
+        }
+      throw std::logic_error("missing measurement");
+    };
+    for (int pp : pps) {
+      const planner::stage_partition split =
+          planner::partition_stages(units_of(batches[0]), pp, none);
+      planner::config_profile cp;
+      cp.boundaries = split.boundaries;
+      cp.weight_mem = split.stage_weight;
+      for (int b : batches) {
+        const planner::stage_partition priced =
+            planner::evaluate_partition(units_of(b), split.boundaries, none);
+        std::vector<double> act;
+        for (int s = 0; s < pp; ++s) {
+          const auto shard =
+              kernels::make_shard(model, split.boundaries[s], split.boundaries[s + 1], 0, op);
+          act.push_back(static_cast<double>(kernels::activation_bytes(shard, b, sizeof(float))));
+        }
+        cp.latency[b] = priced.stage_latency;
+        cp.act_mem[b] = std::move(act);
+      }
+      result.profile.configs[{1, op, pp}] = std::move(cp);
+    }
+  }
+  return result;
+}
+
+}  // namespace alpaserve::actors

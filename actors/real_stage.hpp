@@ -1,0 +1,84 @@
+#pragma once
+// What one op rank of a real (cpu / cuda) pipeline stage holds and does, without CAF: the
+// backends of its model shards, the Gloo group of its tensor-parallel stage, and running one
+// request's tensor through a shard. The stage worker actor (runtime_actors.cpp) calls these on
+// its dedicated job_thread. docs/real-execution.md.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernels/device_backend.hpp"
+#include "net/gloo_group.hpp"
+#include "planner/profile.hpp"
+
+namespace alpaserve::actors {
+
+// The kernels' model definition of a model-zoo architecture (planner/model_zoo.hpp) with
+// deterministic weights from `seed`. Throws std::invalid_argument naming an unknown
+// architecture and listing the known ones.
+[[nodiscard]] kernels::model_spec real_model_spec(const std::string& architecture, uint64_t seed,
+                                                  const std::string& name);
+
+// The layer split of a pp-stage config: the profile's measured boundaries when it has valid
+// ones for `layers`, else an even split (kernels::even_boundaries).
+[[nodiscard]] std::vector<int> real_stage_boundaries(const planner::config_profile* profile,
+                                                     int layers, int pp);
+
+struct real_shard_plan {
+  std::string model;  // the served model's name (routing key)
+  kernels::model_spec spec;
+  int layer_begin = 0;
+  int layer_end = 0;
+  std::string weights_path;  // empty = seeded
+};
+
+struct real_stage_plan {
+  std::string backend = "cpu";  // "cpu" | "cuda"
+  std::vector<real_shard_plan> shards;
+  int op_rank = 0;
+  int op_size = 1;
+  size_t memory_budget_bytes = 0;  // per device, 0 = unlimited
+  int device = 0;                  // cuda device ordinal
+  std::string label;               // "group 1 stage 0" for error messages
+  // op_size > 1: where this rank listens for Gloo and the rendezvous key prefix of the stage.
+  std::string gloo_host = "127.0.0.1";
+  std::string gloo_prefix;
+};
+
+struct shard_failure {
+  std::string model;
+  std::string error;  // names the shard (model, layers, op rank) and the cause
+};
+
+class real_stage {
+ public:
+  // Joins the stage's Gloo group (op_size > 1; `store` must then be set) and loads every shard.
+  // Never throws for a shard: each failed shard (missing / mis-shaped tensor, over memory) is
+  // returned and the others stay loaded. When the Gloo group cannot be formed, every shard fails.
+  std::vector<shard_failure> load(const real_stage_plan& plan, const net::rendezvous_store* store);
+
+  struct output {
+    std::string payload;  // the stage's output tensor in the wire format (f32)
+    std::string error;    // non-empty when the input was unusable (bad shape, bad token id)
+  };
+  // Runs a wire-format tensor through `model`'s shard. With op_size > 1 every rank of the stage
+  // must call run for the same requests in the same order (the all-reduces pair them up).
+  [[nodiscard]] output run(const std::string& model, std::string_view payload);
+
+  [[nodiscard]] bool holds(const std::string& model) const { return backends_.count(model) > 0; }
+  [[nodiscard]] size_t weight_bytes() const;
+
+ private:
+  real_stage_plan plan_;
+  std::unique_ptr<net::gloo_group> group_;                                   // op_size > 1
+  std::map<std::string, std::unique_ptr<kernels::stage_backend>> backends_;  // by model name
+};
+
+// A wire-format tensor (net/tensor_wire.hpp; dtype f32, f16, i32 or i64) as an fp32 tensor;
+// throws std::invalid_argument saying what is wrong.
+[[nodiscard]] kernels::tensor tensor_from_wire(std::string_view payload);
+
+}  // namespace alpaserve::actors

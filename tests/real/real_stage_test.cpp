@@ -1,0 +1,141 @@
+// Gloo all-reduce groups, real stage shards (load failures, wire tensors) and the profiler,
+// in one process (no CAF).
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "actors/real_profiler.hpp"
+#include "actors/real_stage.hpp"
+#include "kernels/device_backend.hpp"
+#include "kernels/weights.hpp"
+#include "net/gloo_group.hpp"
+#include "net/tensor_wire.hpp"
+#include "planner/profile_io.hpp"
+
+using namespace alpaserve;
+
+TEST_CASE("gloo_group sums over ranks on threads through a rendezvous store") {
+  const int n = 3;
+  const auto store = net::make_local_store();
+  std::vector<std::vector<float>> data(n);
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(n);
+  for (int r = 0; r < n; ++r) {
+    data[r] = {1.0f * (r + 1), 10.0f * (r + 1), -2.0f};
+    threads.emplace_back([&, r] {
+      try {
+        net::gloo_group g(r, n, "127.0.0.1", store, "test/sum");
+        g.allreduce(data[r].data(), data[r].size());
+        g.allreduce(data[r].data(), 1);  // a second call pairs up too
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < n; ++r) {
+    INFO(errors[r]);
+    REQUIRE(errors[r].empty());
+    CHECK(data[r] == std::vector<float>{18.0f, 60.0f, -6.0f});  // first: 6*3; then 6, 60, -6
+  }
+}
+
+TEST_CASE("gloo_group reports a rank that never joins") {
+  const auto store = net::make_local_store();
+  CHECK_THROWS_WITH(
+      net::gloo_group(0, 2, "127.0.0.1", store, "lonely", std::chrono::milliseconds(300)),
+      Catch::Contains("lonely") && Catch::Contains("rank 0/2"));
+}
+
+TEST_CASE("real_stage: a shard that fails to load is reported, the others serve") {
+  actors::real_stage_plan plan;
+  plan.label = "group 3 stage 0";
+  const auto tiny = actors::real_model_spec("bert-tiny", 1, "tiny");
+  plan.shards.push_back({"tiny", tiny, 0, 2, ""});
+  plan.shards.push_back({"missing-file", tiny, 0, 2, "/nonexistent/w.safetensors"});
+  actors::real_stage stage;
+  const auto failed = stage.load(plan, nullptr);
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].model == "missing-file");
+  CHECK_THAT(failed[0].error, Catch::Contains("group 3 stage 0: shard of model 'missing-file' "
+                                              "layers [0, 2) op rank 0/1") &&
+                                  Catch::Contains("/nonexistent/w.safetensors"));
+  CHECK(stage.holds("tiny"));
+  CHECK_FALSE(stage.holds("missing-file"));
+
+  kernels::tensor ids({1, 8}, {1, 5, 9, 2, 7, 3, 3, 0});
+  auto out = stage.run("tiny", net::encode_f32(ids.shape, ids.ptr()));
+  REQUIRE(out.error.empty());
+  const kernels::tensor hidden = actors::tensor_from_wire(out.payload);
+  CHECK(hidden.shape == std::vector<int64_t>{1, 8, 256});
+  // Exactly what the backend computes for that shard (the wire adds no rounding).
+  auto direct = kernels::make_backend("cpu");
+  direct->load(kernels::make_shard(tiny, 0, 2), {});
+  CHECK(direct->run(ids, {}).data == hidden.data);
+  auto bad = stage.run("tiny", net::encode_f32({1, 2}, std::vector<float>{0.5f, 1.0f}.data()));
+  CHECK_THAT(bad.error, Catch::Contains("bad input"));
+  CHECK_THAT(stage.run("nobody", "x").error, Catch::Contains("holds no shard of model 'nobody'"));
+}
+
+TEST_CASE("tensor_from_wire accepts integer token ids and rejects other dtypes") {
+  net::wire_tensor w;
+  w.dtype = "i32";
+  w.shape = {1, 3};
+  const int32_t ids[3] = {4, 0, 1023};
+  w.data.assign(reinterpret_cast<const char*>(ids), sizeof ids);
+  const auto t = actors::tensor_from_wire(net::encode_tensor(w));
+  CHECK(t.data == std::vector<float>{4.0f, 0.0f, 1023.0f});
+  w.dtype = "u8";
+  w.data = "abc";
+  CHECK_THROWS_WITH(actors::tensor_from_wire(net::encode_tensor(w)), Catch::Contains("u8"));
+}
+
+TEST_CASE("profiler: bert-tiny profile has every config, measured boundaries, and round-trips") {
+  actors::real_profile_options o;
+  o.batch_sizes = {1, 2};
+  o.ops = {1, 2, 3};     // 3 does not divide 4 heads: skipped
+  o.pps = {1, 2, 4, 8};  // 8 > 4 layers: skipped
+  o.seq = 16;
+  o.repeats = 1;
+  o.warmup = 0;
+  size_t last_total = 0;
+  o.progress = [&](size_t, size_t total, const std::string&) { last_total = total; };
+  const auto spec = actors::real_model_spec("bert-tiny", 0, "bert-tiny");
+  const auto r = actors::profile_real_model(spec, o);
+  CHECK(last_total == 2 * 2 * 4);  // ops x batches x layers
+  CHECK(r.skipped.size() == 2);
+  REQUIRE(r.profile.configs.size() == 6);
+  for (const auto& [pc, cp] : r.profile.configs) {
+    REQUIRE(cp.boundaries.size() == static_cast<size_t>(pc.pp + 1));
+    CHECK(cp.boundaries.front() == 0);
+    CHECK(cp.boundaries.back() == 4);
+    for (int b : {1, 2}) {
+      REQUIRE(cp.latency.at(b).size() == static_cast<size_t>(pc.pp));
+      for (double t : cp.latency.at(b)) CHECK(t > 0);
+    }
+    double w = 0;
+    for (double x : cp.weight_mem) w += x;
+    // fp32 weights: the whole model once per rank set; op 2 halves the layer GEMM weights.
+    if (pc.op == 1)
+      CHECK(w == Approx(kernels::shard_parameter_count(kernels::whole_model(spec)) * 4.0));
+    if (pc.op == 2) CHECK(w < kernels::shard_parameter_count(kernels::whole_model(spec)) * 4.0);
+  }
+  // The stage sums of a config equal the layer sums: the split prices what was measured.
+  const auto& one = r.profile.configs.at({1, 1, 1});
+  const auto& four = r.profile.configs.at({1, 1, 4});
+  double sum4 = 0;
+  for (double t : four.latency.at(1)) sum4 += t;
+  CHECK(sum4 == Approx(one.latency.at(1)[0]).epsilon(1e-9));
+
+  planner::profile_db db;
+  db.add(r.profile);
+  const auto back = planner::parse_profile_db(planner::profile_db_to_json(db), "mem.json");
+  CHECK(back.find("bert-tiny")->configs.at({1, 2, 2}).boundaries ==
+        r.profile.configs.at({1, 2, 2}).boundaries);
+  CHECK_THROWS_WITH(planner::parse_profile_db(
+                        R"({"models": [{"name": "x", "configs": [{"dp": 1, "op": 1, "pp": 2,
+              "weight_mem": [1, 1], "latency": {"1": [1, 1]}, "boundaries": [0, 3, 3]}]}]})",
+                        "b.json"),
+                    Catch::Contains("boundaries[2]") && Catch::Contains("increase"));
+}
