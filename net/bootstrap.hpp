@@ -34,6 +34,7 @@ struct runtime_settings {
   int heartbeat_interval_ms = 1000;          // 0 = off
   std::string profiling_output_file;         // non-empty: per-actor CPU/memory samples
   int profiling_resolution_ms = 100;
+  int middleman_workers = 0;  // CAF's BASP deserialization threads; 0 = on the I/O thread
 };
 
 // A config with every alpaserve message type registered and the middleman loaded.

@@ -45,14 +45,14 @@ enum class dispatch_verdict : uint8_t { admitted, no_replica, slo_unattainable }
 
 // One group that hosts the requested model, with that model's profiled per-stage latency there.
 struct dispatch_candidate {
-  int group = -1;                                 // index into the clocks vector
+  int group = -1;                                      // index into the clocks vector
   const std::vector<double>* stage_latency = nullptr;  // size == clocks[group].num_stages()
 };
 
 struct dispatch_decision {
   dispatch_verdict verdict = dispatch_verdict::no_replica;
-  int group = -1;                  // chosen group (also set when rejected: the best one)
-  double predicted_finish = 0.0;   // absolute seconds, including overheads
+  int group = -1;                 // chosen group (also set when rejected: the best one)
+  double predicted_finish = 0.0;  // absolute seconds, including overheads
 };
 
 // Predicted finish time of a request entering `clock`'s group at `now` (no state change).
@@ -85,9 +85,8 @@ void drop_full_groups(const dispatch_candidate* candidates, size_t count, int ma
 }
 
 // choose_group + commit_request when admitted: the whole rule in one call.
-dispatch_decision admit_or_reject(double now, double deadline,
-                                  const dispatch_candidate* candidates, size_t count,
-                                  std::vector<group_clock>& clocks,
+dispatch_decision admit_or_reject(double now, double deadline, const dispatch_candidate* candidates,
+                                  size_t count, std::vector<group_clock>& clocks,
                                   const dispatch_overheads& overheads,
                                   dispatch_strategy strategy) noexcept;
 

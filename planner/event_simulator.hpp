@@ -25,14 +25,15 @@
 
 namespace alpaserve::planner {
 
-// Starting points for the runtime's costs (one CAF message between processes on one machine is
-// ~0.1-0.3 ms, reference/toolchain.md); replace with what the runtime measures.
-inline constexpr double default_hop_seconds = 0.0002;
+// The runtime's costs as measured by `alpaserve bench --overhead` (2-stage pipeline over two
+// processes on loopback, sharing scheduler with 1 thread; docs/runtime.md "Overhead"): one CAF
+// message between processes ~0.15 ms, between actors of one process a few tens of µs.
+inline constexpr double default_hop_seconds = 0.00015;
 [[nodiscard]] constexpr dispatch_overheads default_runtime_overheads() noexcept {
   return dispatch_overheads{
-      2 * default_hop_seconds,  // dispatcher -> group manager -> stage-0 worker
-      default_hop_seconds,      // stage k worker -> stage k+1 worker
-      2 * default_hop_seconds,  // last stage -> group manager -> client
+      0.0002,               // dispatcher -> group manager (local) -> stage-0 worker
+      default_hop_seconds,  // stage k worker -> stage k+1 worker
+      default_hop_seconds,  // last stage worker -> client (it answers the client directly)
   };
 }
 

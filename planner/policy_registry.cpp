@@ -8,6 +8,7 @@
 #include "planner/policy_mp_greedy.hpp"
 #include "planner/policy_mp_round_robin.hpp"
 #include "planner/policy_mp_search.hpp"
+#include "planner/policy_ours.hpp"
 #include "planner/policy_sr_greedy.hpp"
 #include "planner/policy_sr_replace.hpp"
 #include "planner/policy_sr_search.hpp"
@@ -37,7 +38,7 @@ int positive_int(const std::string& s) {
 std::vector<std::string> policy_names() {
   return {"sr-greedy",          "sr-search",      "sr-replace-<seconds>",
           "mp-greedy-<stages>", "mp-round-robin", "mp-equal-<pp>-<op>",
-          "mp-search",          "mp-search-sep"};
+          "mp-search",          "mp-search-sep",      "ours"};
 }
 
 std::unique_ptr<placement_policy> make_policy(const std::string& name,
@@ -47,6 +48,7 @@ std::unique_ptr<placement_policy> make_policy(const std::string& name,
   if (name == "mp-round-robin") return std::make_unique<policy_mp_round_robin>(options);
   if (name == "mp-search") return std::make_unique<policy_mp_search>(false, options);
   if (name == "mp-search-sep") return std::make_unique<policy_mp_search>(true, options);
+  if (name == "ours") return std::make_unique<policy_ours>(options);
   std::smatch match;
   static const std::regex replace_re(R"(sr-replace-([0-9]+(\.[0-9]+)?))");
   static const std::regex greedy_re(R"(mp-greedy-([0-9]+))");

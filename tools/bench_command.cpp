@@ -29,8 +29,8 @@ struct bench_args {
   std::string workload_file;
   double duration_s = 60;
   double rate_scale = 1.0;
-  double total_rate = 0;  // >0: overrides the configured rates, split evenly
-  double cv = -1;         // >0: overrides the configured CVs
+  double total_rate = 0;                        // >0: overrides the configured rates, split evenly
+  double cv = -1;                               // >0: overrides the configured CVs
   std::string rate_distribution = "power-law";  // how --total-rate is split
   uint64_t seed = 1;
   std::string csv = "bench.csv";

@@ -35,8 +35,7 @@ void add_node(CLI::App& app, run_fn& run) {
   sub->callback([&run, args] {
     run = [args] {
       auto cfg = load_config_or_demo(args->config);
-      if (!args->profile_scheduler.empty())
-        cfg.caf.profiling_output_file = args->profile_scheduler;
+      if (!args->profile_scheduler.empty()) cfg.caf.profiling_output_file = args->profile_scheduler;
       auto launch = make_node_launch(cfg, args->name, args->placement);
       launch.startup_timeout_s = args->startup_timeout_s;
       return actors::run_node(launch);

@@ -44,7 +44,7 @@ struct plan_options {
   std::string rate_distribution = "power-law";
   double duration = 0;  // test workload seconds; 0 = the train duration
   double slo_scale = 5;
-  std::string policy = "mp-search-sep";
+  std::string policy = "ours";
   std::string out;
   bool json = false;
   bool quiet = false;
@@ -331,7 +331,7 @@ void add_plan(CLI::App& app, run_fn& run) {
   sub->add_option("--slo-scale", o->slo_scale, "SLO = scale x single-device latency (5)");
   sub->add_option("--policy", o->policy,
                   "sr-greedy, sr-search, sr-replace-<s>, mp-greedy-<k>, mp-round-robin, "
-                  "mp-equal-<pp>-<op>, mp-search, mp-search-sep (default)");
+                  "mp-equal-<pp>-<op>, mp-search, mp-search-sep, ours (default)");
   sub->add_option("--out", o->out, "write the placement JSON here (read by alpaserve simulate)");
   sub->add_option("--test-seed", o->test_seed,
                   "also predict attainment on a held-out workload seeded seed+i per model");

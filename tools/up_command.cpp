@@ -7,9 +7,9 @@
 #include <iostream>
 #include <thread>
 
-#include <spdlog/spdlog.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,7 +187,7 @@ int run_up(const up_args& a) {
           std::cout << "submit with:  alpaserve submit" << endpoint << " --model "
                     << (info.models.empty() ? "M" : info.models[0].name)
                     << "\nbench with:   alpaserve bench" << endpoint
-                    << " --duration 30\ninspect with: alpaserve inspect" << endpoint
+                    << " --duration 30\ninspect with: alpaserve inspect --config " << config_path
                     << "\nCtrl-C stops the cluster." << std::endl;
         } else if (info.state.rfind("failed", 0) == 0) {
           std::cerr << "cluster failed to start: " << info.state << "\n";

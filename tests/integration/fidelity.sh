@@ -5,12 +5,12 @@
 # `alpaserve simulate --mode event` predicts it from the same placement and trace. The SLO
 # attainments must agree within FIDELITY_POINTS (default 2) percentage points.
 #
-# Environment: FIDELITY_DURATION (s, default 60), FIDELITY_RATE (total requests/s, default 34),
+# Environment: FIDELITY_DURATION (s, default 60), FIDELITY_RATE (total requests/s, default 50: ~91% attainment),
 # FIDELITY_KEEP=dir keeps the files.
 set -u
 BIN=$(readlink -f "${1:?usage: fidelity.sh path/to/alpaserve}")
 DURATION=${FIDELITY_DURATION:-60}
-RATE=${FIDELITY_RATE:-34}
+RATE=${FIDELITY_RATE:-50}
 POINTS=${FIDELITY_POINTS:-2}
 WORK=$(mktemp -d /tmp/alpaserve-fidelity.XXXXXX)
 UP=""

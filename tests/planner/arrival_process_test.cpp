@@ -77,7 +77,7 @@ TEST_CASE("poisson process is the gamma process with CV 1, stream for stream") {
   REQUIRE(p.describe() == "poisson(rate=3)");
 }
 
-TEST_CASE("rate 0 gives no arrivals; bad parameters throw with the parameter named") {
+TEST_CASE("rate 0 gives no arrivals, and bad parameters throw with the parameter named") {
   REQUIRE(gamma_process(0.0, 2.0).generate_arrivals(0.0, 1e6, 1).empty());
   REQUIRE(deterministic_process(0.0).generate_arrivals(0.0, 1e6, 1).empty());
   REQUIRE(gamma_process(1.0, 2.0).generate_arrivals(0.0, 0.0, 1).empty());
@@ -114,7 +114,7 @@ TEST_CASE("uniform MMPP: exactly int(duration * mean rate) arrivals, mean rate f
   REQUIRE(t == p.generate_arrivals(5.0, 5000.0, 1));
 }
 
-TEST_CASE("uniform MMPP: one state is a Poisson process; on/off states make gaps burstier") {
+TEST_CASE("uniform MMPP: one state is a Poisson process, and on/off states make gaps burstier") {
   const auto poisson = uniform_mmpp({10.0}, {50.0}).generate_arrivals(0.0, 2000.0, 2);
   REQUIRE(gaps_of(poisson).cv == Approx(1.0).epsilon(0.03));
   const auto bursty = uniform_mmpp({1.0, 1.0}, {0.0, 100.0}).generate_arrivals(0.0, 2000.0, 2);

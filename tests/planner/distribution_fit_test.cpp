@@ -57,7 +57,7 @@ TEST_CASE("gamma MLE has no answer for equal, non-positive or missing samples") 
   REQUIRE(tight->shape > 1e10);
 }
 
-TEST_CASE("exponential MLE scale is the mean; pareto MLE shape is n / sum(log x)") {
+TEST_CASE("exponential MLE scale is the mean, and pareto MLE shape is n / sum(log x)") {
   REQUIRE(*fit_exponential_scale({1.0, 2.0, 6.0}) == Approx(3.0));
   REQUIRE(!fit_exponential_scale({}).has_value());
 

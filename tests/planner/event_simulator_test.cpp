@@ -121,7 +121,7 @@ TEST_CASE("a rejected request consumes no capacity") {
   REQUIRE(summarize(models, w, r).latency.count == 2);
 }
 
-TEST_CASE("the per-group queue cap rejects as overloaded; unknown and unplaced models too") {
+TEST_CASE("the per-group queue cap rejects as overloaded, and unknown and unplaced models too") {
   const std::vector<model_data> models = {make_model("a", 10.0, {1, 1, 1}, {1.0}),
                                           make_model("unplaced", 10.0, {1, 1, 1}, {1.0})};
   placement p{{{1, 1, 1}}, {{0}}};

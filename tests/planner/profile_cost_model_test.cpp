@@ -120,7 +120,7 @@ TEST_CASE("zoo_profile lists every allowed config and batch size, consistent wit
   for (const auto& [pc, cp] : p.configs) REQUIRE(cp.stage_latency(16)[0] > cp.stage_latency(1)[0]);
 }
 
-TEST_CASE("faster devices give faster profiles; zoo_profile_db rejects unknown names") {
+TEST_CASE("faster devices give faster profiles, and zoo_profile_db rejects unknown names") {
   const auto& arch = *find_zoo_model("bert-2.6b");
   const double v100 =
       zoo_profile(arch, device_preset("v100"), {1}, {1}, {1}).single_device_latency();

@@ -55,7 +55,7 @@ TEST_CASE("same seed gives the same stream, neighbouring seeds unrelated ones") 
   REQUIRE(equal_to_c == 0);
 }
 
-TEST_CASE("uniform draws lie in [0,1) / (0,1) with mean 1/2 and variance 1/12") {
+TEST_CASE("uniform draws lie in the unit interval with mean 1/2 and variance 1/12") {
   random_engine rng(1);
   double lo = 1, hi = 0;
   auto m = sample_moments(
