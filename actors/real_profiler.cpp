@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -34,23 +36,26 @@ struct unit_result {
   kernels::tensor output;
 };
 
-// Loads layer `layer` as op shards and times `warmup + repeats` runs on `input`; rank 0's
-// times and output are returned. op > 1: one thread per rank, all-reduce over Gloo.
-unit_result measure_unit(const kernels::model_spec& model, int layer, int op,
-                         const kernels::tensor& input, const real_profile_options& o) {
+// Loads layers [begin, end) as op shards and times `warmup + repeats` runs on `input`; rank 0's
+// times and output are returned. op > 1: one thread per rank, all-reduce over Gloo, and every run
+// starts as in the runtime: rank 0 hands the input to the other ranks, which wake up and join
+// (so a run pays the same start-up skew at its first all-reduce).
+unit_result measure_range(const kernels::model_spec& model, int begin, int end, int op,
+                          const kernels::tensor& input, const real_profile_options& o) {
   std::vector<std::unique_ptr<kernels::stage_backend>> ranks(static_cast<size_t>(op));
   kernels::load_options lo;
   lo.weights_path = o.weights;
   lo.max_batch = static_cast<int>(input.dim(0));
   for (int r = 0; r < op; ++r) {
     ranks[r] = kernels::make_backend(o.device);
-    ranks[r]->load(kernels::make_shard(model, layer, layer + 1, r, op), lo);
+    ranks[r]->load(kernels::make_shard(model, begin, end, r, op), lo);
   }
   unit_result out;
   out.weight = static_cast<double>(ranks[0]->weight_bytes());
   std::vector<double> times;
+  const int runs = o.warmup + o.repeats;
   if (op == 1) {
-    for (int i = 0; i < o.warmup + o.repeats; ++i) {
+    for (int i = 0; i < runs; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       out.output = ranks[0]->run(input, {});
       const auto t1 = std::chrono::steady_clock::now();
@@ -58,15 +63,28 @@ unit_result measure_unit(const kernels::model_spec& model, int layer, int op,
     }
   } else {
     const net::rendezvous_store store = net::make_local_store();
-    const std::string prefix = fmt::format("profile/l{}/op{}/b{}", layer, op, input.dim(0));
+    const std::string prefix = fmt::format("profile/{}-{}/op{}/b{}", begin, end, op, input.dim(0));
     std::vector<std::string> errors(static_cast<size_t>(op));
+    std::mutex mutex;
+    std::condition_variable cv;
+    int started = 0;  // runs rank 0 has handed out
     std::vector<std::thread> threads;
     for (int r = 0; r < op; ++r) {
       threads.emplace_back([&, r] {
         try {
           net::gloo_group group(r, op, "127.0.0.1", store, prefix);
           const auto fn = group.as_allreduce_fn();
-          for (int i = 0; i < o.warmup + o.repeats; ++i) {
+          for (int i = 0; i < runs; ++i) {
+            if (r == 0) {
+              {
+                std::lock_guard<std::mutex> lock(mutex);
+                started = i + 1;
+              }
+              cv.notify_all();
+            } else {
+              std::unique_lock<std::mutex> lock(mutex);
+              cv.wait(lock, [&] { return started > i; });
+            }
             const auto t0 = std::chrono::steady_clock::now();
             kernels::tensor y = ranks[r]->run(input, fn);
             const auto t1 = std::chrono::steady_clock::now();
@@ -77,13 +95,16 @@ unit_result measure_unit(const kernels::model_spec& model, int layer, int op,
           }
         } catch (const std::exception& e) {
           errors[r] = e.what();
+          std::lock_guard<std::mutex> lock(mutex);
+          started = runs;  // release waiting ranks
+          cv.notify_all();
         }
       });
     }
     for (auto& t : threads) t.join();
     for (const auto& e : errors)
       if (!e.empty())
-        throw std::runtime_error("profiling layer " + std::to_string(layer) + ": " + e);
+        throw std::runtime_error(fmt::format("profiling layers [{}, {}): {}", begin, end, e));
   }
   out.latency = median(times);
   return out;
@@ -139,7 +160,8 @@ real_profile profile_real_model(const kernels::model_spec& model, const real_pro
         x.data[i] = static_cast<float>((i * 7 + 3) % static_cast<size_t>(model.vocab));
       for (int l = 0; l < model.layers; ++l) {
         if (o.progress) o.progress(done, total, fmt::format("op {} batch {} layer {}", op, b, l));
-        unit_result r = measure_unit(model, l, op, x, o);
+        u.inputs.push_back(x);
+        unit_result r = measure_range(model, l, l + 1, op, x, o);
         u.latency_s.push_back(r.latency);
         u.weight_bytes.push_back(r.weight);
         u.output_bytes.push_back(static_cast<double>(r.output.numel() * sizeof(float)));
@@ -152,6 +174,11 @@ real_profile profile_real_model(const kernels::model_spec& model, const real_pro
   if (o.progress) o.progress(done, total, "partitioning");
 
   const planner::stage_overheads none;  // compute time only (see the header)
+  auto units_at = [&](int op, int b) -> const unit_measurement& {
+    for (const auto& u : result.units)
+      if (u.op == op && u.batch == b) return u;
+    throw std::logic_error("missing measurement");
+  };
   for (int op : ops) {
     auto units_of = [&](int b) {
       for (const auto& u : result.units)
@@ -170,15 +197,27 @@ real_profile profile_real_model(const kernels::model_spec& model, const real_pro
       cp.boundaries = split.boundaries;
       cp.weight_mem = split.stage_weight;
       for (int b : batches) {
-        const planner::stage_partition priced =
-            planner::evaluate_partition(units_of(b), split.boundaries, none);
+        // The split is chosen on the layer sums; the stage latency written is the whole stage
+        // measured as one shard (what a stage worker runs), which includes what layer-by-layer
+        // runs miss: weights of several layers competing for the caches.
+        const unit_measurement& u = units_at(op, b);
+        std::vector<double> stage_latency;
+        for (int s = 0; s < pp; ++s) {
+          const int first = split.boundaries[s], last = split.boundaries[s + 1];
+          if (o.progress)
+            o.progress(done, total, fmt::format("op {} pp {} batch {} stage {}", op, pp, b, s));
+          stage_latency.push_back(
+              last - first == 1
+                  ? u.latency_s[first]
+                  : measure_range(model, first, last, op, u.inputs[first], o).latency);
+        }
         std::vector<double> act;
         for (int s = 0; s < pp; ++s) {
           const auto shard =
               kernels::make_shard(model, split.boundaries[s], split.boundaries[s + 1], 0, op);
           act.push_back(static_cast<double>(kernels::activation_bytes(shard, b, sizeof(float))));
         }
-        cp.latency[b] = priced.stage_latency;
+        cp.latency[b] = std::move(stage_latency);
         cp.act_mem[b] = std::move(act);
       }
       result.profile.configs[{1, op, pp}] = std::move(cp);

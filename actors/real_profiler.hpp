@@ -8,16 +8,20 @@
 // degree and batch size every unit is loaded as its own shard and run `repeats` times on a chain
 // of real activations; the median is its latency. With op > 1 the op ranks run on their own
 // threads, each with its own shard, and all-reduce through a real Gloo group (TCP on
-// 127.0.0.1), so the unit time includes the collective. planner::partition_stages then splits
-// the units into pp stages on the batch-1 times (weights are placed once) and the split is priced
-// at every batch size. Stage overheads are zero: the profile predicts the stage workers' compute
-// time (what replies report as stage_run_s); messaging is the dispatcher's overhead model.
+// 127.0.0.1), so the unit time includes the collective; every run starts with rank 0 handing the
+// input to the other ranks, as in the runtime. planner::partition_stages then splits the units
+// into pp stages on the batch-1 times (weights are placed once), and each stage of the split is
+// measured again as one whole shard at every batch size (on the real activation entering it):
+// that is the stage latency written. Stage overheads are zero: the profile predicts the stage
+// workers' compute time (what replies report as stage_run_s); messaging is the dispatcher's
+// overhead model.
 
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "kernels/model_spec.hpp"
+#include "kernels/tensor.hpp"
 #include "planner/profile.hpp"
 
 namespace alpaserve::actors {
@@ -29,7 +33,7 @@ struct real_profile_options {
   std::vector<int> pps = {1, 2, 4};
   int seq = 0;          // tokens per request; 0 = the model's seq_len
   int repeats = 5;      // timed runs per unit (median)
-  int warmup = 1;       // untimed runs first
+  int warmup = 2;       // untimed runs first (caches, page faults)
   std::string weights;  // safetensors file; empty = seeded
   // (units measured so far, units in total, what is being measured)
   std::function<void(size_t, size_t, const std::string&)> progress;
@@ -39,9 +43,10 @@ struct real_profile_options {
 struct unit_measurement {
   int op = 1;
   int batch = 1;
-  std::vector<double> latency_s;     // per layer (embedding in 0, head in the last)
-  std::vector<double> weight_bytes;  // per layer, one rank
-  std::vector<double> output_bytes;  // per layer: the activation handed on
+  std::vector<double> latency_s;        // per layer (embedding in 0, head in the last)
+  std::vector<double> weight_bytes;     // per layer, one rank
+  std::vector<double> output_bytes;     // per layer: the activation handed on
+  std::vector<kernels::tensor> inputs;  // per layer: the real activation it was measured on
 };
 
 struct real_profile {

@@ -21,7 +21,7 @@ out=$("$BIN" profile --model bert-nope --out "$WORK/x.json" 2>&1); rc=$?
 [ $rc = 2 ] || fail "unknown model exited $rc: $out"
 grep -q "bert-nope" <<<"$out" || fail "message does not name the model: $out"
 
-"$BIN" profile --model bert-tiny --batch-sizes 1,2 --ops 1,2 --pps 1,2 --seq 32 --repeats 7 \
+"$BIN" profile --model bert-tiny --batch-sizes 1,2 --ops 1,2 --pps 1,2 --seq 32 --repeats 15 \
   --quiet --out "$WORK/p.json" >"$WORK/profile.log" 2>&1 || fail "profile failed"
 python3 - "$WORK/p.json" <<'PY' || fail "profile database malformed"
 import json, sys
