@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "planner/huge_pages.hpp"
 #include "planner/random.hpp"
 
 namespace alpaserve::planner {
@@ -52,7 +51,7 @@ std::vector<double> gamma_process::generate_arrivals(double start, double durati
   check_window("gamma_process", start, duration);
   std::vector<double> ticks;
   if (rate_ == 0.0 || duration == 0.0) return ticks;
-  reserve_huge(ticks, expected_capacity(rate_, duration));
+  ticks.reserve(expected_capacity(rate_, duration));
   random_engine rng(seed);
   const gamma_sampler gap(1.0 / (cv_ * cv_), cv_ * cv_ / rate_);
   const double end = start + duration;
@@ -91,7 +90,7 @@ std::vector<double> deterministic_process::generate_arrivals(double start, doubl
   if (rate_ == 0.0) return ticks;
   const auto n = static_cast<size_t>(duration * rate_);
   const double interval = 1.0 / rate_;
-  reserve_huge(ticks, n);
+  ticks.reserve(n);
   for (size_t i = 0; i < n; ++i) ticks.push_back(start + static_cast<double>(i) * interval);
   return ticks;
 }
@@ -134,7 +133,7 @@ std::vector<double> uniform_mmpp::generate_arrivals(double start, double duratio
   const auto n = static_cast<size_t>(duration * mean_rate_);
   std::vector<double> ticks;
   if (n == 0) return ticks;  // (the reference would loop forever here)
-  reserve_huge(ticks, n);
+  ticks.reserve(n);
   random_engine rng(seed);
   const size_t m = durations_.size();
   size_t state = 0;

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <memory>
 
-#include "planner/huge_pages.hpp"
 #include "planner/input_error.hpp"
 
 namespace alpaserve::planner {
@@ -17,7 +16,7 @@ std::string read_text_file(const std::string& path) {
   std::string text;
   if (std::fseek(file.get(), 0, SEEK_END) == 0) {
     const long size = std::ftell(file.get());
-    if (size > 0) reserve_huge(text, static_cast<size_t>(size) + 1);
+    if (size > 0) text.reserve(static_cast<size_t>(size) + 1);
     std::fseek(file.get(), 0, SEEK_SET);
   }
   char buffer[1 << 16];

@@ -1,6 +1,5 @@
 #include "planner/workload_gen.hpp"
 
-#include "planner/huge_pages.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -86,8 +85,6 @@ void merge_runs(const std::vector<sorted_run>& inputs, workload& out) {
   for (const auto& r : inputs) total += r.size;
   out.arrivals.clear();
   out.model.clear();
-  reserve_huge(out.arrivals, total);
-  reserve_huge(out.model, total);
   out.arrivals.resize(total);
   out.model.resize(total);
   if (inputs.empty()) return;
@@ -100,8 +97,6 @@ void merge_runs(const std::vector<sorted_run>& inputs, workload& out) {
   }
   std::unique_ptr<double[]> scratch_t(passes > 1 ? new double[total] : nullptr);
   std::unique_ptr<int32_t[]> scratch_m(passes > 1 ? new int32_t[total] : nullptr);
-  advise_huge_pages(scratch_t.get(), passes > 1 ? total * sizeof(double) : 0);
-  advise_huge_pages(scratch_m.get(), passes > 1 ? total * sizeof(int32_t) : 0);
   std::vector<sorted_run> runs = inputs;
   for (size_t pass = 0; pass < passes; ++pass) {
     const bool to_out = (passes - 1 - pass) % 2 == 0;
@@ -278,7 +273,7 @@ workload merge_workloads(const std::vector<workload>& workloads) {
       return remap[m];
     };
     auto& mod = renumbered[k];
-    reserve_huge(mod, w.size());
+    mod.reserve(w.size());
     if (std::is_sorted(w.arrivals.begin(), w.arrivals.end())) {
       for (size_t j = 0; j < w.size(); ++j) mod.push_back(mapped(j));
       runs.push_back({w.arrivals.data(), mod.data(), 0, w.size()});  // no copy of the times

@@ -13,7 +13,6 @@
 
 #include <fmt/format.h>
 
-#include "planner/huge_pages.hpp"
 #include "planner/input_error.hpp"
 #include "planner/text_file.hpp"
 
@@ -47,10 +46,10 @@ workload read_workload_csv(const std::string& path) {
     throw input_error(path, "", fmt::format("empty file: no '{}' header", csv_header));
 
   workload w;
-  // One request per remaining line at most: reserve once (and with huge pages, see there).
+  // One request per remaining line at most: reserve once.
   const auto lines_left = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
-  reserve_huge(w.arrivals, lines_left);
-  reserve_huge(w.model, lines_left);
+  w.arrivals.reserve(lines_left);
+  w.model.reserve(lines_left);
   std::unordered_map<std::string_view, int32_t> index_of;
   std::string_view last_name;  // most files repeat few names: skip the hash lookup when equal
   int32_t last_index = -1;
