@@ -1,6 +1,5 @@
 #include "planner/workload_gen.hpp"
 
-
 #include <algorithm>
 #include <cmath>
 #include <memory>
