@@ -1,53 +1,122 @@
 #include "actors/deployment.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace alpaserve::actors {
 
-std::vector<group_layout> layout_groups(const planner::placement& p,
-                                        const std::vector<node_devices>& nodes) {
-  struct slot {
-    int node;
-    int local;
-  };
-  std::vector<slot> devices;
-  for (size_t n = 0; n < nodes.size(); ++n)
-    for (int d = 0; d < nodes[n].num_devices; ++d) devices.push_back({static_cast<int>(n), d});
+namespace {
+
+struct device_slot {
+  int node;
+  int local;
+};
+
+group_layout empty_layout(const planner::placement& p, size_t g) {
+  group_layout layout;
+  layout.group = static_cast<int>(g);
+  layout.config = p.group_configs[g];
+  layout.models = p.group_models[g];
+  return layout;
+}
+
+// Groups take consecutive devices in node order. Fails (nullopt) when a stage's op devices
+// would straddle two nodes.
+std::optional<std::vector<group_layout>> sequential_layout(
+    const planner::placement& p, const std::vector<device_slot>& devices) {
   std::vector<group_layout> out;
   size_t next = 0;
   for (size_t g = 0; g < p.num_groups(); ++g) {
     const planner::parallel_config& c = p.group_configs[g];
-    const size_t need = static_cast<size_t>(c.num_devices());
-    if (next + need > devices.size()) {
-      throw std::invalid_argument(
-          fmt::format("placement needs {} devices but the registered nodes have {}",
-                      p.num_devices(), devices.size()));
-    }
-    group_layout layout;
-    layout.group = static_cast<int>(g);
-    layout.config = c;
-    layout.models = p.group_models[g];
+    group_layout layout = empty_layout(p, g);
     for (int k = 0; k < c.pp; ++k) {
       stage_layout stage;
       for (int o = 0; o < c.op * c.dp; ++o) {
-        const slot& s = devices[next + static_cast<size_t>(k * c.op * c.dp + o)];
+        const device_slot& s = devices[next + static_cast<size_t>(k * c.op * c.dp + o)];
         if (o == 0) stage.node = s.node;
-        if (s.node != stage.node) {
-          throw std::invalid_argument(fmt::format(
-              "group {} stage {}: its {} intra-op devices would straddle nodes {} and {}", g, k,
-              c.op, nodes[stage.node].name, nodes[s.node].name));
-        }
+        if (s.node != stage.node) return std::nullopt;
         stage.local_devices.push_back(s.local);
       }
       layout.stages.push_back(std::move(stage));
     }
-    next += need;
+    next += static_cast<size_t>(c.num_devices());
     out.push_back(std::move(layout));
   }
   return out;
+}
+
+// Every stage's op devices on one node: stages by size, largest first (stable), each on the
+// node where the group's previous stage went if it still has room, else on the node with the
+// fewest free devices that fit (best fit keeps large blocks whole for later large stages).
+std::vector<group_layout> packed_layout(const planner::placement& p,
+                                        const std::vector<node_devices>& nodes) {
+  std::vector<std::vector<int>> free_devices(nodes.size());
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (int d = nodes[n].num_devices - 1; d >= 0; --d) free_devices[n].push_back(d);
+  struct stage_ref {
+    size_t group;
+    int stage;
+    int size;
+  };
+  std::vector<stage_ref> order;
+  std::vector<group_layout> out;
+  for (size_t g = 0; g < p.num_groups(); ++g) {
+    const planner::parallel_config& c = p.group_configs[g];
+    out.push_back(empty_layout(p, g));
+    out.back().stages.resize(static_cast<size_t>(c.pp));
+    for (int k = 0; k < c.pp; ++k) order.push_back({g, k, c.op * c.dp});
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const stage_ref& a, const stage_ref& b) { return a.size > b.size; });
+  for (const stage_ref& r : order) {
+    const auto fits = [&](int n) {
+      return n >= 0 && free_devices[static_cast<size_t>(n)].size() >= static_cast<size_t>(r.size);
+    };
+    int node = r.stage > 0 ? out[r.group].stages[static_cast<size_t>(r.stage - 1)].node : -1;
+    if (!fits(node)) {
+      node = -1;
+      for (size_t n = 0; n < nodes.size(); ++n)
+        if (fits(static_cast<int>(n)) &&
+            (node < 0 || free_devices[n].size() < free_devices[static_cast<size_t>(node)].size()))
+          node = static_cast<int>(n);
+    }
+    if (node < 0) {
+      std::string free_list;
+      for (size_t n = 0; n < nodes.size(); ++n)
+        free_list += fmt::format("{}{} {}", n ? ", " : "", nodes[n].name, free_devices[n].size());
+      throw std::invalid_argument(fmt::format(
+          "group {} stage {}: no node has {} free devices for its intra-op devices (a stage's "
+          "op devices must share a node; free devices: {})",
+          r.group, r.stage, r.size, free_list));
+    }
+    stage_layout& stage = out[r.group].stages[static_cast<size_t>(r.stage)];
+    stage.node = node;
+    auto& pool = free_devices[static_cast<size_t>(node)];
+    for (int i = 0; i < r.size; ++i) {
+      stage.local_devices.push_back(pool.back());
+      pool.pop_back();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<group_layout> layout_groups(const planner::placement& p,
+                                        const std::vector<node_devices>& nodes) {
+  std::vector<device_slot> devices;
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (int d = 0; d < nodes[n].num_devices; ++d) devices.push_back({static_cast<int>(n), d});
+  if (static_cast<size_t>(p.num_devices()) > devices.size()) {
+    throw std::invalid_argument(
+        fmt::format("placement needs {} devices but the registered nodes have {}", p.num_devices(),
+                    devices.size()));
+  }
+  if (auto layout = sequential_layout(p, devices)) return std::move(*layout);
+  return packed_layout(p, nodes);
 }
 
 std::string describe_group(const group_layout& g, const std::vector<node_devices>& nodes) {

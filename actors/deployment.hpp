@@ -6,7 +6,10 @@
 // Device order: the cluster's devices are numbered node by node in config order (node 0's
 // devices, then node 1's, ...). Group g takes the next op*pp devices in that order, stage k the
 // op devices k*op .. k*op+op-1 of its range, so a group whose range crosses a node boundary is a
-// pipeline spanning nodes (its stages talk over the network).
+// pipeline spanning nodes (its stages talk over the network). When that order would split a
+// stage's op devices over two nodes (the planner sees devices, not nodes), stages are packed
+// instead: largest first, each kept on its group's previous stage's node when it fits, else
+// best fit over the nodes.
 
 #include <functional>
 #include <string>
@@ -36,8 +39,8 @@ struct group_layout {
   std::vector<int> models;           // model ids
 };
 
-// Throws std::invalid_argument when the placement needs more devices than the nodes have or a
-// stage's op devices would straddle two nodes (intra-op all-reduce stays inside one node).
+// Throws std::invalid_argument when the placement needs more devices than the nodes have or no
+// layout keeps every stage's op devices on one node (intra-op all-reduce stays inside a node).
 [[nodiscard]] std::vector<group_layout> layout_groups(const planner::placement& p,
                                                       const std::vector<node_devices>& nodes);
 
