@@ -92,6 +92,12 @@ dispatch_result dispatch_core::decide(std::string_view model, std::string_view p
     r.message = fmt::format("model '{}' is unavailable: {}", model, entry.unavailable);
     return r;
   }
+  if (entry.candidates.empty()) {  // a re-plan with more room may place it later
+    ++rejected_not_placed;
+    r.outcome = dispatch_outcome::not_placed;
+    r.message = fmt::format("model '{}' is not placed on any group", model);
+    return r;
+  }
   live_.clear();
   for (const auto& c : entry.candidates)
     if (alive_[c.group]) live_.push_back(c);
@@ -103,9 +109,7 @@ dispatch_result dispatch_core::decide(std::string_view model, std::string_view p
   if (!any_alive) {
     ++failed_no_group;
     r.outcome = dispatch_outcome::no_live_group;
-    r.message = entry.candidates.empty()
-                    ? fmt::format("model '{}' is not placed on any group", model)
-                    : fmt::format("every group serving '{}' was lost", model);
+    r.message = fmt::format("every group serving '{}' was lost", model);
     return r;
   }
   if (scratch_.empty()) {
@@ -137,14 +141,14 @@ void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
                                 const std::vector<double>& stage_end,
                                 const std::vector<double>& stage_run_s,
                                 const std::vector<double>& stage_nominal_s) {
-  const int s = slot_of(group);
-  if (s < 0) return;
-  if (outstanding_[s] > 0) --outstanding_[s];
   if (ok) {
     ++completed;
   } else {
     ++failed;
   }
+  const int s = slot_of(group);
+  if (s < 0) return;  // a group retired by a re-plan: counted, nothing to correct
+  if (outstanding_[s] > 0) --outstanding_[s];
   if (!ok || !alive_[s]) return;
   planner::group_clock& clock = clocks_[s];
   const size_t n = std::min({stage_end.size(), stage_run_s.size(), stage_nominal_s.size(),
@@ -158,6 +162,18 @@ void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
 void dispatch_core::set_unavailable(const std::string& model, std::string reason) {
   auto it = models_.find(model);
   if (it != models_.end()) it->second.unavailable = std::move(reason);
+}
+
+void dispatch_core::carry_counters_from(const dispatch_core& old) noexcept {
+  admitted = old.admitted;
+  rejected_slo = old.rejected_slo;
+  rejected_overloaded = old.rejected_overloaded;
+  rejected_unknown = old.rejected_unknown;
+  rejected_bad_input = old.rejected_bad_input;
+  failed_no_group = old.failed_no_group;
+  rejected_not_placed = old.rejected_not_placed;
+  completed = old.completed;
+  failed = old.failed;
 }
 
 void dispatch_core::on_group_down(int group) {

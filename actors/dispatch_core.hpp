@@ -39,6 +39,7 @@ enum class dispatch_outcome : uint8_t {
   overloaded,     // every live group is at its queue limit
   slo_unattainable,
   model_unavailable,  // placed nowhere because its shards failed to load
+  not_placed,         // configured, but the running placement has no room for it
 };
 
 struct dispatch_result {
@@ -82,7 +83,10 @@ class dispatch_core {
 
   // Counters (inspect).
   uint64_t admitted = 0, rejected_slo = 0, rejected_overloaded = 0, rejected_unknown = 0,
-           rejected_bad_input = 0, failed_no_group = 0, completed = 0, failed = 0;
+           rejected_bad_input = 0, failed_no_group = 0, completed = 0, failed = 0,
+           rejected_not_placed = 0;
+  // Keeps the counters of the core this one replaces (a new routing table after a re-plan).
+  void carry_counters_from(const dispatch_core& old) noexcept;
 
  private:
   struct model_entry {

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -22,6 +24,10 @@
 #include "net/gloo_group.hpp"
 #include "net/messages.hpp"
 #include "planner/model_zoo.hpp"
+#include "planner/placement_evaluator.hpp"
+#include "planner/replan_rule.hpp"
+#include "planner/traffic_meter.hpp"
+#include "planner/train_workload.hpp"
 
 namespace alpaserve::actors {
 
@@ -511,11 +517,23 @@ struct group_manager_state {
   };
   std::unordered_map<uint64_t, flight> flights;
   uint64_t next_seq = 0;
+  bool retiring = false;          // replaced by a re-plan: stop once drained
+  caf::response_promise retired;  // answered when the last in-flight request is
   bool broken = false;
   std::string broken_reason;
   uint64_t completed = 0, failed = 0, timed_out = 0;
   static inline const char* name = "group_manager";
 };
+
+// A retiring manager stops once nothing is in flight (its stage workers are stopped by their
+// node agents afterwards, on the controller's word).
+void finish_if_retired(caf::stateful_actor<group_manager_state>* self) {
+  auto& st = self->state;
+  if (!st.retiring || !st.flights.empty()) return;
+  st.retired.deliver(true);
+  for (const auto& s : st.stages) self->demonitor(s);
+  self->quit();
+}
 
 void fail_flight(caf::stateful_actor<group_manager_state>* self, uint64_t seq, reply_status status,
                  const std::string& why) {
@@ -530,6 +548,7 @@ void fail_flight(caf::stateful_actor<group_manager_state>* self, uint64_t seq, r
   self->send(st.dispatcher, std::move(fb));
   st.flights.erase(it);
   ++st.failed;
+  finish_if_retired(self);
 }
 
 caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std::string node,
@@ -608,6 +627,7 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
           self->send(st.dispatcher, std::move(fb));
           st.flights.erase(it);
           ++st.failed;
+          finish_if_retired(self);
           return;
         }
         if (t.reply_to) {  // the last stage did not answer the client (no reply address)
@@ -638,6 +658,17 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
         self->send(st.dispatcher, std::move(fb));
         st.flights.erase(it);
         ++st.completed;
+        finish_if_retired(self);
+      },
+      [=](net::group_retire) -> caf::result<bool> {
+        auto& st = self->state;
+        st.retiring = true;
+        st.retired = self->make_response_promise();
+        spdlog::info("{}: group {} retiring ({} requests in flight)", st.node, st.group,
+                     st.flights.size());
+        auto rp = st.retired;
+        finish_if_retired(self);
+        return rp;
       },
       [=](net::sweep_tick) {
         auto& st = self->state;
@@ -658,7 +689,8 @@ caf::behavior group_manager(caf::stateful_actor<group_manager_state>* self, std:
         a.node = st.node;
         a.role = "group-manager";
         a.name = fmt::format("group {} {}", st.group, st.description);
-        a.state = st.broken ? "broken: " + st.broken_reason : "serving";
+        a.state =
+            st.broken ? "broken: " + st.broken_reason : (st.retiring ? "retiring" : "serving");
         a.queue_length = static_cast<int64_t>(st.flights.size());
         a.counters = {{"completed", static_cast<double>(st.completed)},
                       {"failed", static_cast<double>(st.failed)},
@@ -674,6 +706,7 @@ struct dispatcher_state {
   std::string node;
   dispatcher_settings settings;
   dispatch_core core;
+  planner::traffic_meter traffic{monotonic_seconds()};  // arrivals, for re-planning
   std::unordered_map<int, caf::actor> managers;
   net::cluster_info info;
   static inline const char* name = "dispatcher";
@@ -693,6 +726,8 @@ net::reply_status status_of(dispatch_outcome o) {
       return reply_status::rejected_overloaded;
     case dispatch_outcome::model_unavailable:
       return reply_status::failed_model_unavailable;
+    case dispatch_outcome::not_placed:
+      return reply_status::rejected_not_placed;
     case dispatch_outcome::slo_unattainable:
       return reply_status::rejected_slo;
   }
@@ -711,6 +746,7 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
           return make_reply(req.request_id, reply_status::rejected_overloaded,
                             "cluster not ready: " + st.info.state);
         const double now = monotonic_seconds();
+        if (st.core.knows_model(req.model)) st.traffic.record(req.model, now);
         dispatch_result d = st.core.decide(req.model, req.payload, req.slo_s, now);
         if (d.outcome != dispatch_outcome::admitted) {
           auto r = make_reply(req.request_id, status_of(d.outcome), std::move(d.message), d.group);
@@ -749,7 +785,9 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
         }
         std::vector<std::pair<std::string, double>> slos;
         for (const auto& m : table.models) slos.emplace_back(m.name, m.slo_s);
-        st.core = dispatch_core(std::move(groups), std::move(slos), st.settings.core);
+        dispatch_core next(std::move(groups), std::move(slos), st.settings.core);
+        next.carry_counters_from(st.core);
+        st.core = std::move(next);
         for (const auto& m : table.models)
           if (!m.unavailable.empty()) st.core.set_unavailable(m.name, m.unavailable);
         st.info.models = table.models;
@@ -761,6 +799,17 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
       },
       [=](const std::string& not_ready_state) {  // controller progress before routing
         if (!self->state.info.ready) self->state.info.state = not_ready_state;
+      },
+      [=](net::traffic_query) {
+        const planner::traffic_window w = self->state.traffic.take(monotonic_seconds());
+        net::traffic_report r;
+        r.seconds = w.seconds;
+        for (const auto& m : w.models) {
+          r.models.push_back(m.model);
+          r.counts.push_back(m.count);
+          r.cvs.push_back(m.cv);
+        }
+        return r;
       },
       [=](net::cluster_info_query) { return self->state.info; },
       [=](net::status_query) {
@@ -781,7 +830,8 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
                       {"rejected_overloaded", static_cast<double>(c.rejected_overloaded)},
                       {"rejected_unknown_model", static_cast<double>(c.rejected_unknown)},
                       {"rejected_bad_input", static_cast<double>(c.rejected_bad_input)},
-                      {"failed_no_live_group", static_cast<double>(c.failed_no_group)}};
+                      {"failed_no_live_group", static_cast<double>(c.failed_no_group)},
+                      {"rejected_not_placed", static_cast<double>(c.rejected_not_placed)}};
         return net::cluster_status{{std::move(a)}};
       },
   };
@@ -790,6 +840,16 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
 // ---- controller ----------------------------------------------------------------------------
 // Waits for the configured nodes, places the models (injected solver or a fixed placement),
 // realizes the placement (stage workers load shards, group managers), then installs routing.
+
+// The result of a re-plan computed off the actor's thread (the policies take seconds).
+struct replan_job {
+  std::mutex mutex;
+  std::string reason;                       // the drift
+  std::vector<planner::model_data> models;  // with the observed traffic
+  std::optional<planner::placement> placement;
+  double running_score = 0, new_score = 0;
+  std::string error;
+};
 
 struct controller_state {
   std::string node;
@@ -803,6 +863,7 @@ struct controller_state {
   std::unordered_map<std::string, member> members;
   std::string state = "waiting for nodes";
   bool planning = false;
+  planner::cluster_env env;  // what the registered nodes offer
   std::vector<group_layout> layout;
   std::vector<node_devices> nodes;
   std::vector<std::vector<caf::actor>> stage_actors;  // [group][stage]
@@ -811,6 +872,21 @@ struct controller_state {
   caf::actor rendezvous;                                   // Gloo key-value store
   std::vector<std::string> failed_groups;                  // [group] why, "" = fine
   std::vector<std::map<std::string, std::string>> failed;  // [group] model -> load error
+  int next_group_id = 0;  // group ids are never reused, so a retired group's late messages
+                          // cannot be mistaken for a new group's
+  // Re-planning (docs/runtime.md "Re-planning").
+  std::vector<planner::model_data> planned;  // the traffic the running placement was made for
+  planner::placement running;
+  struct generation {
+    std::vector<group_layout> layout;
+    std::vector<std::vector<caf::actor>> stage_actors;
+    std::vector<caf::actor> managers;
+    planner::placement placement;
+  };
+  std::optional<generation> previous;  // serving while its replacement is realized
+  bool replanning = false;             // a re-plan is being computed or realized
+  std::shared_ptr<replan_job> job;     // the re-plan being computed
+  uint64_t replans = 0, replans_kept = 0;
   static inline const char* name = "controller";
 };
 
@@ -820,6 +896,62 @@ void set_state(controller_actor self, std::string s) {
   spdlog::info("{}: controller: {}", self->state.node, s);
   self->state.state = s;
   self->send(self->state.dispatcher, std::move(s));
+}
+
+void schedule_replan(controller_actor self) {
+  const double interval = self->state.settings.replan_interval_s;
+  if (interval > 0) self->delayed_send(self, seconds_span(interval), net::replan_tick{});
+}
+
+// Stops a generation's groups: each manager answers once its in-flight requests are answered
+// (accepted requests are never dropped), then the node agents stop the stage workers.
+void retire_generation(controller_actor self, controller_state::generation gen) {
+  auto& st = self->state;
+  for (size_t g = 0; g < gen.layout.size(); ++g) {
+    const int id = gen.layout[g].group;
+    std::vector<caf::actor> agents;
+    for (const auto& stage : gen.layout[g].stages) {
+      const auto it = st.members.find(st.nodes.at(static_cast<size_t>(stage.node)).name);
+      if (it != st.members.end() && it->second.alive) agents.push_back(it->second.agent);
+    }
+    auto stop_workers = [=] {
+      for (const auto& a : agents) self->send(a, net::retire_group{id});
+    };
+    const caf::actor manager = g < gen.managers.size() ? gen.managers[g] : caf::actor{};
+    if (!manager) {
+      stop_workers();
+      continue;
+    }
+    const double drain_s = self->state.settings.request_timeout_s + 5;
+    self->request(manager, seconds_span(drain_s), net::group_retire{})
+        .then([=](bool) { stop_workers(); },
+              [=](caf::error& e) {
+                spdlog::warn("{}: controller: group {} did not drain ({}); stopping it", st.node,
+                             id, self->system().render(e));
+                self->send_exit(manager, caf::exit_reason::user_shutdown);
+                stop_workers();
+              });
+  }
+}
+
+// A re-plan's new groups could not all be started: drop them and keep serving the old ones.
+void abort_replan(controller_actor self, const std::string& why) {
+  auto& st = self->state;
+  spdlog::error("{}: controller: re-plan abandoned, keeping the running placement: {}", st.node,
+                why);
+  controller_state::generation failed_gen{st.layout, st.stage_actors, st.managers, {}};
+  controller_state::generation& old = *st.previous;
+  st.layout = std::move(old.layout);
+  st.stage_actors = std::move(old.stage_actors);
+  st.managers = std::move(old.managers);
+  st.running = std::move(old.placement);
+  st.previous.reset();
+  st.failed_groups.assign(st.layout.size(), std::string());
+  st.failed.assign(st.layout.size(), {});
+  retire_generation(self, std::move(failed_gen));
+  st.replanning = false;
+  set_state(self, "serving");
+  schedule_replan(self);
 }
 
 void install_routing(controller_actor self) {
@@ -860,14 +992,41 @@ void install_routing(controller_actor self) {
     table.models.push_back(std::move(info));
   }
   self->request(st.dispatcher, 10s, std::move(table))
-      .then([=](bool) { set_state(self, "serving"); },
-            [=](caf::error& e) {
-              set_state(self, "failed: routing table not installed: " + self->system().render(e));
-            });
+      .then(
+          [=](bool) {
+            auto& st = self->state;
+            if (st.previous) {  // the new groups serve from now on; the old ones drain
+              controller_state::generation old = std::move(*st.previous);
+              st.previous.reset();
+              st.replanning = false;
+              ++st.replans;
+              spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
+                           st.node, st.layout.size(), old.layout.size());
+              retire_generation(self, std::move(old));
+              set_state(self, "serving");
+              schedule_replan(self);
+              return;
+            }
+            set_state(self, "serving");
+            schedule_replan(self);
+          },
+          [=](caf::error& e) {
+            const std::string why = "routing table not installed: " + self->system().render(e);
+            if (self->state.previous) return abort_replan(self, why);
+            set_state(self, "failed: " + why);
+          });
 }
 
 void wire_pipelines(controller_actor self) {
   auto& st = self->state;
+  if (st.previous) {  // a re-plan serves only when every new group loaded every shard
+    for (size_t g = 0; g < st.layout.size(); ++g) {
+      if (!st.failed_groups[g].empty()) return abort_replan(self, st.failed_groups[g]);
+      if (!st.failed[g].empty())
+        return abort_replan(self,
+                            st.failed[g].begin()->first + ": " + st.failed[g].begin()->second);
+    }
+  }
   st.managers.assign(st.layout.size(), caf::actor{});
   st.pending = 0;
   for (size_t g = 0; g < st.layout.size(); ++g) {
@@ -894,48 +1053,43 @@ void wire_pipelines(controller_actor self) {
                 if (--self->state.pending == 0) install_routing(self);
               },
               [=](caf::error& e) {
-                set_state(self, "failed: wiring group " + std::to_string(g) + ": " +
-                                    self->system().render(e));
+                const std::string why =
+                    "wiring group " + std::to_string(g) + ": " + self->system().render(e);
+                if (self->state.previous) return abort_replan(self, why);
+                set_state(self, "failed: " + why);
               });
     }
   }
 }
 
-void realize(controller_actor self) {
+// Lays the placement out on the nodes, has the node agents start its stage workers (they load
+// their shards), then wires the pipelines and installs the routing table. During a re-plan the
+// previous generation keeps serving until the new table is installed.
+void realize_placement(controller_actor self, const planner::placement& p) {
   auto& st = self->state;
-  st.planning = true;
-  st.nodes.clear();
-  for (const auto& name : st.settings.expected_nodes) st.nodes.push_back(st.members[name].devices);
-  planner::cluster_env env;
-  env.num_devices = 0;
-  env.mem_budget = st.nodes.empty() ? 0 : st.nodes.front().memory_bytes;
-  env.devices_per_node = 0;
-  for (const auto& n : st.nodes) {
-    env.num_devices += n.num_devices;
-    env.mem_budget = std::min(env.mem_budget, n.memory_bytes);
-    env.devices_per_node = std::max(env.devices_per_node, n.num_devices);
-  }
-  planner::placement p;
   try {
-    p = st.settings.fixed_placement ? *st.settings.fixed_placement
-                                    : st.settings.solver(st.settings.models, env);
-    auto problems = planner::placement_problems(p, st.settings.models, env);
+    auto problems = planner::placement_problems(p, st.settings.models, st.env);
     if (!problems.empty())
       throw std::invalid_argument(fmt::format("{}", fmt::join(problems, "; ")));
     st.layout = layout_groups(p, st.nodes);
-    for (const auto& g : st.layout)
+    for (auto& g : st.layout) {
+      g.group += st.next_group_id;
       for (int m : g.models) (void)group_stage_latency(g, st.settings.models[m]);
+    }
   } catch (const std::exception& e) {
+    if (st.previous) return abort_replan(self, std::string("placement: ") + e.what());
     set_state(self, std::string("failed: placement: ") + e.what());
     return;
   }
+  st.next_group_id += static_cast<int>(st.layout.size());
+  st.running = p;
   for (const auto& g : st.layout) {
     std::vector<std::string> names;
     for (int m : g.models) names.push_back(st.settings.models[m].name);
     spdlog::info("{}: group {} {}: {}", st.node, g.group, describe_group(g, st.nodes),
                  fmt::join(names, ", "));
   }
-  set_state(self, "loading shards");
+  set_state(self, st.previous ? "serving (re-sharding: loading shards)" : "loading shards");
   st.failed_groups.assign(st.layout.size(), std::string());
   st.failed.assign(st.layout.size(), {});
   st.stage_actors.assign(st.layout.size(), {});
@@ -1004,10 +1158,124 @@ void realize(controller_actor self) {
   }
 }
 
+void realize(controller_actor self) {
+  auto& st = self->state;
+  st.planning = true;
+  st.nodes.clear();
+  for (const auto& name : st.settings.expected_nodes) st.nodes.push_back(st.members[name].devices);
+  st.env = planner::cluster_env{};
+  st.env.num_devices = 0;
+  st.env.mem_budget = st.nodes.empty() ? 0 : st.nodes.front().memory_bytes;
+  st.env.devices_per_node = 0;
+  for (const auto& n : st.nodes) {
+    st.env.num_devices += n.num_devices;
+    st.env.mem_budget = std::min(st.env.mem_budget, n.memory_bytes);
+    st.env.devices_per_node = std::max(st.env.devices_per_node, n.num_devices);
+  }
+  st.planned = st.settings.models;
+  planner::placement p;
+  try {
+    p = st.settings.fixed_placement ? *st.settings.fixed_placement
+                                    : st.settings.solver(st.settings.models, st.env);
+  } catch (const std::exception& e) {
+    set_state(self, std::string("failed: placement: ") + e.what());
+    return;
+  }
+  realize_placement(self, p);
+}
+
+// Re-planning is for policy-placed clusters on emulated devices: a placement file is the
+// user's decision, and real backends would hold two generations' weights while switching.
+bool replanning_enabled(const controller_settings& s) {
+  return s.replan_interval_s > 0 && !s.fixed_placement && s.solver && s.backend == "emulated";
+}
+
+// Compares the dispatcher's observed traffic with the plan; on drift, re-plans on a background
+// thread (replan_done wakes the controller).
+void check_traffic(controller_actor self) {
+  auto& st = self->state;
+  if (st.replanning || st.state != "serving") return schedule_replan(self);
+  self->request(st.dispatcher, 10s, net::traffic_query{})
+      .then(
+          [=](net::traffic_report& r) {
+            auto& st = self->state;
+            planner::traffic_window w;
+            w.seconds = r.seconds;
+            for (size_t i = 0; i < r.models.size(); ++i) {
+              planner::model_traffic m;
+              m.model = r.models[i];
+              m.count = r.counts.at(i);
+              m.rate = r.seconds > 0 ? static_cast<double>(m.count) / r.seconds : 0;
+              m.cv = r.cvs.at(i);
+              w.models.push_back(std::move(m));
+            }
+            const auto drift = planner::detect_drift(st.planned, w, st.settings.replan);
+            if (!drift || st.replanning) return schedule_replan(self);
+            st.replanning = true;
+            auto job = std::make_shared<replan_job>();
+            job->reason = *drift;
+            job->models = planner::with_observed_traffic(st.planned, w, st.settings.replan);
+            spdlog::info("{}: controller: traffic drifted over {:.0f} s ({}); re-planning", st.node,
+                         w.seconds, job->reason);
+            set_state(self, "serving (re-planning)");
+            std::thread([job, solver = st.settings.solver, env = st.env, running = st.running,
+                         weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
+              std::lock_guard<std::mutex> lock(job->mutex);
+              try {
+                planner::placement p = solver(job->models, env);
+                const planner::workload w = planner::gen_train_workload(job->models);
+                const planner::placement_evaluator eval(job->models, w);
+                job->running_score = eval.score(running);
+                job->new_score = eval.score(p);
+                job->placement = std::move(p);
+              } catch (const std::exception& e) {
+                job->error = e.what();
+              }
+              if (auto strong = weak.lock())
+                caf::anon_send(caf::actor_cast<caf::actor>(strong), net::replan_done{});
+            }).detach();
+            st.job = job;
+          },
+          [=](caf::error& e) {
+            spdlog::warn("{}: controller: no traffic report: {}", self->state.node,
+                         self->system().render(e));
+            schedule_replan(self);
+          });
+}
+
+void on_replan_done(controller_actor self) {
+  auto& st = self->state;
+  auto job = std::move(st.job);
+  if (!job) return;
+  std::lock_guard<std::mutex> lock(job->mutex);
+  if (!job->error.empty()) {
+    spdlog::warn("{}: controller: re-plan failed: {}", st.node, job->error);
+    st.replanning = false;
+    set_state(self, "serving");
+    return schedule_replan(self);
+  }
+  st.planned = job->models;  // judged against this traffic from now on, switched or not
+  if (!planner::worth_switching(job->running_score, job->new_score, st.settings.replan)) {
+    ++st.replans_kept;
+    spdlog::info(
+        "{}: controller: keeping the running placement (predicted score {:.4f}, new {:.4f})",
+        st.node, job->running_score, job->new_score);
+    st.replanning = false;
+    set_state(self, "serving");
+    return schedule_replan(self);
+  }
+  spdlog::info("{}: controller: re-sharding (predicted score {:.4f} -> {:.4f})", st.node,
+               job->running_score, job->new_score);
+  st.previous = controller_state::generation{std::move(st.layout), std::move(st.stage_actors),
+                                             std::move(st.managers), st.running};
+  realize_placement(self, *job->placement);
+}
+
 caf::behavior controller(controller_actor self, std::string node, controller_settings settings,
                          caf::actor dispatcher) {
   self->state.node = std::move(node);
   self->state.settings = std::move(settings);
+  if (!replanning_enabled(self->state.settings)) self->state.settings.replan_interval_s = 0;
   self->state.dispatcher = std::move(dispatcher);
   self->state.rendezvous = self->spawn<caf::linked>(kv_store);
   set_state(self,
@@ -1049,6 +1317,8 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
         }
         return true;
       },
+      [=](net::replan_tick) { check_traffic(self); },
+      [=](net::replan_done) { on_replan_done(self); },
       [=](net::status_query) -> caf::result<net::cluster_status> {
         auto& st = self->state;
         auto g = std::make_shared<status_gather>();
@@ -1063,7 +1333,9 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
         a.counters = {{"nodes_registered", static_cast<double>(st.members.size())},
                       {"nodes_alive", static_cast<double>(alive)},
                       {"groups", static_cast<double>(st.layout.size())},
-                      {"models", static_cast<double>(st.settings.models.size())}};
+                      {"models", static_cast<double>(st.settings.models.size())},
+                      {"replans", static_cast<double>(st.replans)},
+                      {"replans_kept", static_cast<double>(st.replans_kept)}};
         g->collected.actors.push_back(std::move(a));
         gather_status(self, g, st.managers);
         return g->promise;
@@ -1080,6 +1352,7 @@ struct node_agent_state {
   std::string kind;
   caf::actor controller;
   std::vector<caf::actor> workers;
+  std::vector<int32_t> worker_groups;  // the group of workers[i]
   std::vector<caf::actor> local_actors;
   std::string host;
   bool registered = false;
@@ -1131,8 +1404,10 @@ caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::strin
                           spec.stage, e.what());
             return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
           }
+          const int32_t group = spec.group;
           auto w = self->spawn<caf::linked>(stage_worker, st.node, std::move(spec), shards);
           st.workers.push_back(w);
+          st.worker_groups.push_back(group);
           return net::stage_ready{w, {}, {}};
         }
         // One worker per op rank (device); rank 0 leads. Every rank loads its shards on its
@@ -1145,7 +1420,10 @@ caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::strin
         ranks[0] = self->spawn<caf::linked>(real_stage_worker, st.node, spec, 0,
                                             std::vector<caf::actor>(ranks.begin() + 1, ranks.end()),
                                             st.memory, st.host);
-        for (const auto& w : ranks) st.workers.push_back(w);
+        for (const auto& w : ranks) {
+          st.workers.push_back(w);
+          st.worker_groups.push_back(spec.group);
+        }
         struct gather {
           caf::response_promise promise;
           net::stage_ready ready;
@@ -1179,6 +1457,22 @@ caf::behavior node_agent(caf::stateful_actor<node_agent_state>* self, std::strin
                   });
         }
         return g->promise;
+      },
+      [=](net::retire_group& r) {
+        // Unlinked first: a linked worker's exit would take the agent down with it.
+        auto& st = self->state;
+        size_t stopped = 0;
+        for (size_t i = st.workers.size(); i-- > 0;) {
+          if (st.worker_groups[i] != r.group) continue;
+          self->unlink_from(st.workers[i]);
+          self->send_exit(st.workers[i], caf::exit_reason::user_shutdown);
+          st.workers.erase(st.workers.begin() + static_cast<std::ptrdiff_t>(i));
+          st.worker_groups.erase(st.worker_groups.begin() + static_cast<std::ptrdiff_t>(i));
+          ++stopped;
+        }
+        if (stopped > 0)
+          spdlog::info("{}: stopped {} stage workers of retired group {}", st.node, stopped,
+                       r.group);
       },
       [=](net::status_query) -> caf::result<net::cluster_status> {
         auto& st = self->state;

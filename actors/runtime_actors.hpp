@@ -14,6 +14,7 @@
 #include "actors/deployment.hpp"
 #include "actors/dispatch_core.hpp"
 #include "planner/placement.hpp"
+#include "planner/replan_rule.hpp"
 
 namespace alpaserve::actors {
 
@@ -38,6 +39,12 @@ struct controller_settings {
   // backend cpu / cuda: what each model computes, by model name (every placed model needs one).
   std::map<std::string, real_model_source> real_models;
   double spawn_timeout_s = 60;
+  // Re-planning on traffic drift (docs/runtime.md "Re-planning"): every replan_interval_s the
+  // observed traffic is compared with the plan; 0 = plan once. Only for policy-placed clusters
+  // on emulated devices (ignored with a fixed placement or a real backend).
+  double replan_interval_s = 0;
+  planner::replan_thresholds replan;
+  double request_timeout_s = 30;  // group managers' safety net; bounds a retiring group's drain
 };
 
 struct dispatcher_settings {

@@ -22,13 +22,16 @@ std::string to_string(reply_status s) {
       return "failed_timeout";
     case reply_status::failed_model_unavailable:
       return "failed_model_unavailable";
+    case reply_status::rejected_not_placed:
+      return "rejected_not_placed";
   }
   return "unknown";
 }
 
 bool is_rejection(reply_status s) noexcept {
   return s == reply_status::rejected_unknown_model || s == reply_status::rejected_slo ||
-         s == reply_status::rejected_overloaded || s == reply_status::rejected_bad_input;
+         s == reply_status::rejected_overloaded || s == reply_status::rejected_bad_input ||
+         s == reply_status::rejected_not_placed;
 }
 
 bool is_failure(reply_status s) noexcept {
@@ -60,6 +63,12 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stage_done_tick>("as_stage_done_tick");
   cfg.add_message_type<sweep_tick>("as_sweep_tick");
   cfg.add_message_type<plan_deadline_tick>("as_plan_deadline_tick");
+  cfg.add_message_type<replan_tick>("as_replan_tick");
+  cfg.add_message_type<replan_done>("as_replan_done");
+  cfg.add_message_type<traffic_query>("as_traffic_query");
+  cfg.add_message_type<traffic_report>("as_traffic_report");
+  cfg.add_message_type<group_retire>("as_group_retire");
+  cfg.add_message_type<retire_group>("as_retire_group");
   cfg.add_message_type<stage_ready>("as_stage_ready");
   cfg.add_message_type<stage_load>("as_stage_load");
   cfg.add_message_type<stage_run_done>("as_stage_run_done");

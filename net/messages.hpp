@@ -33,6 +33,9 @@ enum class reply_status : uint8_t {
   // Every group that would serve the model failed to load its shards (bad weights file, model
   // too large for the device); the message says which shard and why.
   failed_model_unavailable,
+  // The model is configured but the running placement has no room for it (a re-plan on
+  // changed traffic may place it); the request was never accepted.
+  rejected_not_placed,
 };
 [[nodiscard]] std::string to_string(reply_status s);
 [[nodiscard]] bool is_rejection(reply_status s) noexcept;
@@ -231,12 +234,31 @@ struct cluster_status {
   std::vector<actor_status> actors;
 };
 
+// Re-planning (docs/runtime.md "Re-planning"). controller -> dispatcher: the per-model
+// arrivals since the last query (the window restarts).
+struct traffic_query {};
+struct traffic_report {
+  double seconds = 0;
+  std::vector<std::string> models;
+  std::vector<int64_t> counts;
+  std::vector<double> cvs;
+};
+// controller -> retiring group manager: take nothing new, answer (true) once every in-flight
+// request has been answered, then stop.
+struct group_retire {};
+// controller -> node agent: stop the stage workers of a retired group.
+struct retire_group {
+  int32_t group = 0;
+};
+
 // Internal ticks (also registered: they are sent with delayed_send).
 struct stage_done_tick {
   uint64_t token = 0;
 };
 struct sweep_tick {};
 struct plan_deadline_tick {};
+struct replan_tick {};
+struct replan_done {};  // the controller's background re-plan finished
 
 void register_message_types(caf::actor_system_config& cfg);
 
@@ -359,6 +381,30 @@ typename Inspector::result_type inspect(Inspector& f, sweep_tick&) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plan_deadline_tick&) {
   return f(caf::meta::type_name("plan_deadline_tick"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replan_tick&) {
+  return f(caf::meta::type_name("replan_tick"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replan_done&) {
+  return f(caf::meta::type_name("replan_done"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traffic_query&) {
+  return f(caf::meta::type_name("traffic_query"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traffic_report& x) {
+  return f(caf::meta::type_name("traffic_report"), x.seconds, x.models, x.counts, x.cvs);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_retire&) {
+  return f(caf::meta::type_name("group_retire"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retire_group& x) {
+  return f(caf::meta::type_name("retire_group"), x.group);
 }
 
 }  // namespace alpaserve::net

@@ -27,6 +27,9 @@ std::vector<std::vector<parallel_config>> enumerate_group_configs_uneven(
       if (s % pp != 0) continue;
       const int op = s / pp;
       if (pp > limits.max_pp || op > limits.max_op) continue;
+      // A stage's op devices share a node (its all-reduce stays inside one). The reference
+      // never meets this: its op is at most 4 on 8-device nodes.
+      if (op > cluster.devices_per_node) continue;
       std::vector<parallel_config> configs(static_cast<size_t>(n), parallel_config{1, op, pp});
       for (int r : rest) configs.push_back(parallel_config{1, 1, r});
       candidates.push_back(std::move(configs));

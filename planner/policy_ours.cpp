@@ -115,13 +115,16 @@ bool contains(const std::vector<int>& g, int m) {
   return std::find(g.begin(), g.end(), m) != g.end();
 }
 
-// Configs (dp 1) any model is profiled for, within the limits, by device count.
+// Configs (dp 1) any model is profiled for, within the limits, by device count. A stage's op
+// devices share a node, so op never exceeds the node size.
 std::map<int, std::vector<parallel_config>> shapes_by_size(const std::vector<model_data>& models,
-                                                           const ours_options& o) {
+                                                           const ours_options& o,
+                                                           int devices_per_node) {
   std::set<parallel_config> all;
   for (const auto& m : models)
     for (const auto& [c, prof] : m.profile.configs)
-      if (c.dp == 1 && c.op <= o.max_op && c.pp <= o.max_pp) all.insert(c);
+      if (c.dp == 1 && c.op <= o.max_op && c.op <= devices_per_node && c.pp <= o.max_pp)
+        all.insert(c);
   std::map<int, std::vector<parallel_config>> out;
   for (const auto& c : all) out[c.num_devices()].push_back(c);
   return out;
@@ -306,7 +309,7 @@ local_search_report ours_local_search(const placement& start, const std::vector<
   auto out_of_time = [&] {
     return std::chrono::duration<double>(clock::now() - t0).count() >= options.time_budget_s;
   };
-  const auto shapes = shapes_by_size(models, options);
+  const auto shapes = shapes_by_size(models, options, cluster.devices_per_node);
   std::mt19937_64 rng(options.rng_seed);
   const size_t K = samples.size();
 

@@ -186,6 +186,7 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
     if (n.is_worker()) cs.expected_nodes.push_back(n.name);
   cs.models = resolve_models(cfg);
   cs.backend = cluster_backend(cfg);
+  cs.replan_interval_s = cfg.planner.replan_interval_s;
   if (cs.backend != "emulated") {
     for (size_t i = 0; i < cfg.models.size(); ++i) {
       const auto& m = cfg.models[i];

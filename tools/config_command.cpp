@@ -58,10 +58,7 @@ void print_summary(const config::cluster_config& cfg, std::ostream& out) {
   const auto& p = cfg.planner;
   out << fmt::format(
       "\nplanner: policy {}, re-plan {}, device preset {}, max batch {}, max pp {}, max op {}\n",
-      p.policy,
-      p.replan_interval_s > 0
-          ? fmt::format("every {:g} s (not implemented yet)", p.replan_interval_s)
-          : "off",
+      p.policy, p.replan_interval_s > 0 ? fmt::format("every {:g} s", p.replan_interval_s) : "off",
       p.device_preset.empty() ? "(from device kinds)" : p.device_preset, p.max_batch_size,
       p.max_pipeline_stages, p.max_intra_op);
   const auto& c = cfg.caf;

@@ -36,9 +36,11 @@ TEST_CASE("dispatch_core rejects unknown models and bad payloads explicitly") {
   r = core.decide("a", "garbage", 0, 0.0);
   CHECK(r.outcome == dispatch_outcome::bad_input);
   CHECK(r.message.find("malformed") != std::string::npos);
-  // "c" has an SLO but no group: the model exists, nothing serves it.
+  // "c" has an SLO but no group: the model exists, the placement left it out.
   r = core.decide("c", tensor(), 0, 0.0);
-  CHECK(r.outcome == dispatch_outcome::no_live_group);
+  CHECK(r.outcome == dispatch_outcome::not_placed);
+  CHECK(r.message.find("not placed") != std::string::npos);
+  CHECK(core.rejected_not_placed == 1);
   CHECK(core.rejected_unknown == 1);
   CHECK(core.rejected_bad_input == 1);
 }
