@@ -144,7 +144,18 @@ net::runtime_settings caf_settings(const config::cluster_config& cfg, const std:
   return s;
 }
 
+// TLS is validated by the config but not wired into CAF's transport (caf::openssl) yet. A
+// cluster configured for TLS must not silently run in plain text: refuse to start or connect.
+void require_supported_transport(const config::cluster_config& cfg) {
+  if (!cfg.tls.enabled) return;
+  throw planner::input_error(
+      cfg.source_file, "tls.enabled",
+      "TLS transport is not implemented yet (nodes and clients speak plain CAF/BASP over TCP); "
+      "set enabled = false and keep the cluster on a trusted network");
+}
+
 net::runtime_settings client_caf_settings(const config::cluster_config& cfg) {
+  require_supported_transport(cfg);
   net::runtime_settings s;
   s.scheduler_policy = cfg.caf.scheduler_policy;
   s.max_threads = 2;
@@ -154,6 +165,7 @@ net::runtime_settings client_caf_settings(const config::cluster_config& cfg) {
 
 actors::node_launch make_node_launch(const config::cluster_config& cfg, const std::string& name,
                                      const std::string& placement_file) {
+  require_supported_transport(cfg);
   const config::node_config* node = cfg.find_node(name);
   if (node == nullptr) {
     std::string names;

@@ -47,6 +47,9 @@ namespace alpaserve::tools {
                                                  const std::string& node_name);
 
 // Client-side CAF settings (few threads, no profiling) and the controller's endpoint.
+// Throws planner::input_error when the config asks for a transport this build does not have
+// (tls.enabled: TLS is not wired into CAF yet).
+void require_supported_transport(const config::cluster_config& cfg);
 [[nodiscard]] net::runtime_settings client_caf_settings(const config::cluster_config& cfg);
 
 }  // namespace alpaserve::tools
