@@ -844,7 +844,8 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::strin
 // The result of a re-plan computed off the actor's thread (the policies take seconds).
 struct replan_job {
   std::mutex mutex;
-  std::string reason;                       // the drift
+  std::string reason;                       // the drift, or the lost nodes
+  std::vector<std::string> lost_nodes;      // non-empty: re-placing after a node loss
   std::vector<planner::model_data> models;  // with the observed traffic
   std::optional<planner::placement> placement;
   double running_score = 0, new_score = 0;
@@ -882,9 +883,11 @@ struct controller_state {
     std::vector<std::vector<caf::actor>> stage_actors;
     std::vector<caf::actor> managers;
     planner::placement placement;
+    std::vector<node_devices> nodes;  // what layout's node indices refer to
   };
   std::optional<generation> previous;  // serving while its replacement is realized
   bool replanning = false;             // a re-plan is being computed or realized
+  bool loss_pending = false;           // a node was lost while a re-plan was under way
   std::shared_ptr<replan_job> job;     // the re-plan being computed
   uint64_t replans = 0, replans_kept = 0;
   static inline const char* name = "controller";
@@ -898,7 +901,11 @@ void set_state(controller_actor self, std::string s) {
   self->send(self->state.dispatcher, std::move(s));
 }
 
+void replan_after_loss(controller_actor self);
+
+// Called whenever a re-plan ends (or none ran): a node lost meanwhile is handled first.
 void schedule_replan(controller_actor self) {
+  if (self->state.loss_pending && !self->state.replanning) return replan_after_loss(self);
   const double interval = self->state.settings.replan_interval_s;
   if (interval > 0) self->delayed_send(self, seconds_span(interval), net::replan_tick{});
 }
@@ -911,7 +918,7 @@ void retire_generation(controller_actor self, controller_state::generation gen) 
     const int id = gen.layout[g].group;
     std::vector<caf::actor> agents;
     for (const auto& stage : gen.layout[g].stages) {
-      const auto it = st.members.find(st.nodes.at(static_cast<size_t>(stage.node)).name);
+      const auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
       if (it != st.members.end() && it->second.alive) agents.push_back(it->second.agent);
     }
     auto stop_workers = [=] {
@@ -934,13 +941,29 @@ void retire_generation(controller_actor self, controller_state::generation gen) 
   }
 }
 
+// What the policies see of a set of nodes: their devices, the smallest memory, the largest node.
+planner::cluster_env cluster_of(const std::vector<node_devices>& nodes) {
+  planner::cluster_env env;
+  env.num_devices = 0;
+  env.mem_budget = nodes.empty() ? 0 : nodes.front().memory_bytes;
+  env.devices_per_node = 0;
+  for (const auto& n : nodes) {
+    env.num_devices += n.num_devices;
+    env.mem_budget = std::min(env.mem_budget, n.memory_bytes);
+    env.devices_per_node = std::max(env.devices_per_node, n.num_devices);
+  }
+  return env;
+}
+
 // A re-plan's new groups could not all be started: drop them and keep serving the old ones.
 void abort_replan(controller_actor self, const std::string& why) {
   auto& st = self->state;
   spdlog::error("{}: controller: re-plan abandoned, keeping the running placement: {}", st.node,
                 why);
-  controller_state::generation failed_gen{st.layout, st.stage_actors, st.managers, {}};
+  controller_state::generation failed_gen{st.layout, st.stage_actors, st.managers, {}, st.nodes};
   controller_state::generation& old = *st.previous;
+  st.nodes = std::move(old.nodes);
+  st.env = cluster_of(st.nodes);
   st.layout = std::move(old.layout);
   st.stage_actors = std::move(old.stage_actors);
   st.managers = std::move(old.managers);
@@ -1163,15 +1186,7 @@ void realize(controller_actor self) {
   st.planning = true;
   st.nodes.clear();
   for (const auto& name : st.settings.expected_nodes) st.nodes.push_back(st.members[name].devices);
-  st.env = planner::cluster_env{};
-  st.env.num_devices = 0;
-  st.env.mem_budget = st.nodes.empty() ? 0 : st.nodes.front().memory_bytes;
-  st.env.devices_per_node = 0;
-  for (const auto& n : st.nodes) {
-    st.env.num_devices += n.num_devices;
-    st.env.mem_budget = std::min(st.env.mem_budget, n.memory_bytes);
-    st.env.devices_per_node = std::max(st.env.devices_per_node, n.num_devices);
-  }
+  st.env = cluster_of(st.nodes);
   st.planned = st.settings.models;
   planner::placement p;
   try {
@@ -1188,6 +1203,57 @@ void realize(controller_actor self) {
 // user's decision, and real backends would hold two generations' weights while switching.
 bool replanning_enabled(const controller_settings& s) {
   return s.replan_interval_s > 0 && !s.fixed_placement && s.solver && s.backend == "emulated";
+}
+
+// Runs the policy for `job` on a background thread (the policies take seconds); replan_done
+// wakes the controller.
+void start_replan(controller_actor self, std::shared_ptr<replan_job> job,
+                  planner::cluster_env env) {
+  auto& st = self->state;
+  st.replanning = true;
+  set_state(self, "serving (re-planning)");
+  std::thread([job, solver = st.settings.solver, env, running = self->state.running,
+               weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
+    std::lock_guard<std::mutex> lock(job->mutex);
+    try {
+      planner::placement p = solver(job->models, env);
+      const planner::workload w = planner::gen_train_workload(job->models);
+      const planner::placement_evaluator eval(job->models, w);
+      job->running_score = eval.score(running);
+      job->new_score = eval.score(p);
+      job->placement = std::move(p);
+    } catch (const std::exception& e) {
+      job->error = e.what();
+    }
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), net::replan_done{});
+  }).detach();
+  st.job = std::move(job);
+}
+
+// A node died: its groups are broken (their in-flight requests failed, the dispatcher stopped
+// routing to them); place every model again on the nodes left and re-shard onto them.
+void replan_after_loss(controller_actor self) {
+  auto& st = self->state;
+  st.loss_pending = false;
+  std::vector<node_devices> alive;
+  std::vector<std::string> lost;
+  for (const auto& n : st.nodes) {
+    if (st.members[n.name].alive)
+      alive.push_back(n);
+    else
+      lost.push_back(n.name);
+  }
+  if (lost.empty()) return schedule_replan(self);
+  if (alive.empty()) return set_state(self, "failed: every worker node was lost");
+  auto job = std::make_shared<replan_job>();
+  job->lost_nodes = lost;
+  job->reason = fmt::format("lost {}", fmt::join(lost, ", "));
+  job->models = st.planned;
+  const planner::cluster_env env = cluster_of(alive);
+  spdlog::warn("{}: controller: {}; re-placing every model on the {} devices left", st.node,
+               job->reason, env.num_devices);
+  start_replan(self, std::move(job), env);
 }
 
 // Compares the dispatcher's observed traffic with the plan; on drift, re-plans on a background
@@ -1211,30 +1277,12 @@ void check_traffic(controller_actor self) {
             }
             const auto drift = planner::detect_drift(st.planned, w, st.settings.replan);
             if (!drift || st.replanning) return schedule_replan(self);
-            st.replanning = true;
             auto job = std::make_shared<replan_job>();
             job->reason = *drift;
             job->models = planner::with_observed_traffic(st.planned, w, st.settings.replan);
             spdlog::info("{}: controller: traffic drifted over {:.0f} s ({}); re-planning", st.node,
                          w.seconds, job->reason);
-            set_state(self, "serving (re-planning)");
-            std::thread([job, solver = st.settings.solver, env = st.env, running = st.running,
-                         weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
-              std::lock_guard<std::mutex> lock(job->mutex);
-              try {
-                planner::placement p = solver(job->models, env);
-                const planner::workload w = planner::gen_train_workload(job->models);
-                const planner::placement_evaluator eval(job->models, w);
-                job->running_score = eval.score(running);
-                job->new_score = eval.score(p);
-                job->placement = std::move(p);
-              } catch (const std::exception& e) {
-                job->error = e.what();
-              }
-              if (auto strong = weak.lock())
-                caf::anon_send(caf::actor_cast<caf::actor>(strong), net::replan_done{});
-            }).detach();
-            st.job = job;
+            start_replan(self, job, st.env);
           },
           [=](caf::error& e) {
             spdlog::warn("{}: controller: no traffic report: {}", self->state.node,
@@ -1255,7 +1303,8 @@ void on_replan_done(controller_actor self) {
     return schedule_replan(self);
   }
   st.planned = job->models;  // judged against this traffic from now on, switched or not
-  if (!planner::worth_switching(job->running_score, job->new_score, st.settings.replan)) {
+  if (job->lost_nodes.empty() &&
+      !planner::worth_switching(job->running_score, job->new_score, st.settings.replan)) {
     ++st.replans_kept;
     spdlog::info(
         "{}: controller: keeping the running placement (predicted score {:.4f}, new {:.4f})",
@@ -1267,7 +1316,14 @@ void on_replan_done(controller_actor self) {
   spdlog::info("{}: controller: re-sharding (predicted score {:.4f} -> {:.4f})", st.node,
                job->running_score, job->new_score);
   st.previous = controller_state::generation{std::move(st.layout), std::move(st.stage_actors),
-                                             std::move(st.managers), st.running};
+                                             std::move(st.managers), st.running, st.nodes};
+  if (!job->lost_nodes.empty()) {  // the new placement lives on the surviving nodes only
+    std::vector<node_devices> alive;
+    for (const auto& n : st.nodes)
+      if (st.members[n.name].alive) alive.push_back(n);
+    st.nodes = std::move(alive);
+    st.env = cluster_of(st.nodes);
+  }
   realize_placement(self, *job->placement);
 }
 
@@ -1281,11 +1337,18 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
   set_state(self,
             fmt::format("waiting for nodes (0/{})", self->state.settings.expected_nodes.size()));
   self->set_down_handler([=](caf::down_msg& dm) {
-    for (auto& [name, m] : self->state.members) {
+    auto& st = self->state;
+    for (auto& [name, m] : st.members) {
       if (m.agent.address() == dm.source && m.alive) {
         m.alive = false;
-        spdlog::warn("{}: controller: node {} lost ({})", self->state.node, name,
+        spdlog::warn("{}: controller: node {} lost ({})", st.node, name,
                      self->system().render(dm.reason));
+        // Serving (or re-planning) with a policy: re-place on the nodes left.
+        if (replanning_enabled(st.settings) && st.settings.replan_interval_s > 0 &&
+            st.state.rfind("serving", 0) == 0) {
+          st.loss_pending = true;
+          if (!st.replanning) replan_after_loss(self);
+        }
       }
     }
   });

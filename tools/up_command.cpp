@@ -157,13 +157,19 @@ int run_up(const up_args& a) {
     for (auto& c : children) {
       int status = 0;
       if (c.pid > 0 && ::waitpid(c.pid, &status, WNOHANG) == c.pid) {
-        std::cerr << "node " << c.name << " exited ("
-                  << (WIFEXITED(status) ? "code " + std::to_string(WEXITSTATUS(status))
-                                        : "signal " + std::to_string(WTERMSIG(status)))
-                  << "); stopping the cluster\n";
+        const std::string how = WIFEXITED(status) ? "code " + std::to_string(WEXITSTATUS(status))
+                                                  : "signal " + std::to_string(WTERMSIG(status));
         c.pid = -1;
         rc = 1;
-        up_stop = SIGTERM;
+        // Once serving, a lost worker is the controller's to handle (it fails the node's
+        // in-flight requests and re-places its models); losing the controller, or any node
+        // before the cluster serves, ends the cluster.
+        if (announced && c.name != ctrl.name) {
+          std::cerr << "node " << c.name << " exited (" << how << "); the others keep serving\n";
+        } else {
+          std::cerr << "node " << c.name << " exited (" << how << "); stopping the cluster\n";
+          up_stop = SIGTERM;
+        }
       }
     }
     if (!announced && up_stop == 0) {

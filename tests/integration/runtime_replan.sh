@@ -84,4 +84,26 @@ echo "replies $total; a4-a7 ok before 3 s: $early_ok; after 16 s: $late_ok of $l
 out=$(timeout 30 "$BIN" inspect --config "$CFG") || fail "inspect: $out"
 grep -q "replans=1" <<<"$out" || fail "inspect does not count the re-plan: $out"
 grep -q "retiring" <<<"$out" && fail "a retired group is still listed: $out"
+
+# Node loss: node-1 dies; the controller re-places every model on node-0's two devices.
+before=$(grep -c "node-0: group [0-9]* (" "$WORK/up.log")
+pkill -9 -f -- "--config $CFG --name node-1"
+for _ in $(seq 1 100); do grep -q "re-sharded onto" <(sed -n "/lost node-1/,\$p" "$WORK/up.log") && break; sleep 0.2; done
+grep -q "lost node-1; re-placing every model on the 2 devices left" "$WORK/up.log" ||
+  fail "the controller did not re-place after losing node-1"
+sed -n "/lost node-1/,\$p" "$WORK/up.log" | grep -q "re-sharded onto" || fail "no re-shard after the loss"
+after=$(grep "node-0: group [0-9]* (" "$WORK/up.log" | sed -n "$((before + 1)),\$p")
+[ -n "$after" ] || fail "no groups placed after the loss"
+grep -q "node-1:" <<<"$after" && fail "groups placed on the lost node: $after"
+served=0
+for m in a4 a5 a6 a7; do
+  grep -q "$m" <<<"$after" || continue
+  out=$(timeout 20 "$BIN" submit --config "$CFG" --model $m) || fail "after the loss, $m: $out"
+  served=$((served + 1))
+done
+[ "$served" -ge 1 ] || fail "no hot model placed on the surviving node: $after"
+out=$(timeout 30 "$BIN" inspect --config "$CFG"); rc=$?
+echo "$out" >"$WORK/inspect-after-loss.txt"
+grep -q "replans=2" <<<"$out" || fail "inspect (rc $rc) does not count the second re-plan: $out"
+echo "after losing node-1: $(wc -l <<<"$after") groups on node-0, $served hot models served"
 echo PASS
