@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "planner/component_kernel.hpp"
 #include "planner/sim_stats.hpp"
 
 namespace alpaserve::planner {
@@ -238,124 +239,48 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
   return it->second;
 }
 
-namespace {
-
-// Where a model of a component can be dispatched: one hosting group.
-struct host_entry {
-  int32_t local_group;
-  int32_t offset;  // first stage clock of the group
-  int32_t last;    // last stage clock (dispatch compares it)
-  int32_t pp;
-  const double* latency;  // pp stage latencies (+inf when the config is unprofiled)
-  double latency0;        // latency[0], inline for the single-stage loop
+// A component simulation laid out for the kernel; the lane points into the vectors.
+struct placement_evaluator::prepared_sim {
+  std::shared_ptr<const request_stream> stream;
+  std::vector<double> clock;
+  std::vector<double> stage_end;
+  std::vector<double> infinite;  // latencies of unprofiled configs: +inf, always rejected
+  std::vector<double> padded;    // stage latencies padded to the kernel's stage count
+  std::vector<double> slo;
+  std::vector<host_entry> hosts;
+  component_outcome out;
+  component_lane lane;
+  int pp = 0;  // the kernel: 1, 2, 4 or 8 stages everywhere, 0 for any mix
 };
 
-struct kernel_result {
-  int64_t num_good = 0;
-  double latency_sum = 0;
-};
-
-// The reference's simulate_requests_mixed over one request stream. PP > 0: every group of the
-// component has PP stages (the loops unroll); PP == 0: any mix. Record: write per-request
-// outcomes. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum
-// adds 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
-template <int PP, bool Record>
-kernel_result run_stream(const double* arrival, const int32_t* local_model, const int32_t* index,
-                         size_t n, const host_entry* hosts, const int32_t* host_begin,
-                         const double* slo, double* clock, double* stage_end,
-                         int64_t* group_num_requests, int64_t* model_num_good, uint8_t* good_out,
-                         double* finish_out) {
-  constexpr double fixed_overhead = 0.011;
-  kernel_result out;
-  int64_t num_good = 0;
-  double latency_sum = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double a = arrival[i];
-    const int32_t lm = local_model[i];
-    const host_entry* h = hosts + host_begin[lm];
-    const host_entry* const end = hosts + host_begin[lm + 1];
-    if constexpr (PP == 1 && !Record) {
-      // Single-stage groups: select the clock slot, group and latency values directly, so no
-      // load waits on the outcome of the dispatch comparison.
-      int32_t best_slot = h->offset;
-      int32_t best_group = h->local_group;
-      double best_latency = h->latency0;
-      double best_clock = clock[best_slot];
-      for (++h; h < end; ++h) {
-        const double c = clock[h->offset];
-        const bool lower = c < best_clock;  // strict: the lowest group index wins ties
-        best_clock = lower ? c : best_clock;
-        best_slot = lower ? h->offset : best_slot;
-        best_group = lower ? h->local_group : best_group;
-        best_latency = lower ? h->latency0 : best_latency;
-      }
-      const double t = std::max(a, best_clock) + best_latency;
-      const double done = t + fixed_overhead;
-      const double latency = done - a;
-      ++group_num_requests[best_group];
-      const bool ok = latency <= slo[lm];
-      clock[best_slot] = ok ? t : best_clock;
-      model_num_good[lm] += ok;
-      num_good += ok;
-      latency_sum += ok ? latency : 0.0;
-      continue;
-    }
-    const host_entry* best = h;
-    double best_clock = clock[h->last];
-    for (++h; h < end; ++h) {
-      const double c = clock[h->last];
-      const bool lower = c < best_clock;  // strict: the lowest group index wins ties
-      best_clock = lower ? c : best_clock;
-      best = lower ? h : best;
-    }
-    double* const ck = clock + best->offset;
-    // A fixed stage count keeps the stage ends in registers.
-    double local_end[PP > 0 ? PP : 1];
-    double* const se = PP > 0 ? local_end : stage_end + best->offset;
-    const double* const lat = best->latency;
-    const int pp = PP > 0 ? PP : best->pp;
-    double t = a;
-    for (int k = 0; k < pp; ++k) {
-      t = std::max(t, ck[k]) + lat[k];
-      se[k] = t;
-    }
-    const double done = t + fixed_overhead;
-    const double latency = done - a;
-    ++group_num_requests[best->local_group];
-    const bool ok = latency <= slo[lm];
-    for (int k = 0; k < pp; ++k) ck[k] = ok ? se[k] : ck[k];
-    model_num_good[lm] += ok;
-    num_good += ok;
-    latency_sum += ok ? latency : 0.0;
-    if constexpr (Record) {
-      good_out[index[i]] = ok ? 1 : 0;
-      finish_out[index[i]] = ok ? done : a;
-    }
-  }
-  out.num_good = num_good;
-  out.latency_sum = latency_sum;
-  return out;
-}
-
-}  // namespace
-
-placement_evaluator::component_outcome placement_evaluator::simulate(
-    const placement& p, const component& c, std::vector<uint8_t>* good,
-    std::vector<double>* finish) const {
+void placement_evaluator::prepare(const placement& p, const component& c, bool record,
+                                  prepared_sim& s) const {
   const size_t num_local_groups = c.groups.size();
+  int uniform_pp = -1;
+  int max_pp = 1;
+  for (int g : c.groups) {
+    const int pp = std::max(p.group_configs[g].pp, 1);
+    uniform_pp = (uniform_pp == -1 || uniform_pp == pp) ? pp : 0;
+    max_pp = std::max(max_pp, pp);
+  }
+  // Without per-request records, a mix of stage counts runs as max_pp stages: shorter groups get
+  // trailing stages of latency 0, which is exact. Such a stage's clock always equals the group's
+  // last real clock (committed together), and t = max(t_last, that clock) + 0 = t_last since
+  // t_last >= the last real clock; so every t, dispatch clock and outcome is unchanged, and the
+  // fixed-stage kernels (no branches on the stage count) apply.
+  const bool pad = !record && uniform_pp == 0 && (max_pp == 2 || max_pp == 4 || max_pp == 8);
+  if (pad) uniform_pp = max_pp;
+  s.pp = record ? 0 : uniform_pp;
   // Stage clocks of every group of the component, flattened.
   std::vector<int32_t> clock_offset(num_local_groups + 1, 0);
-  int uniform_pp = -1;
   for (size_t lg = 0; lg < num_local_groups; ++lg) {
-    const int pp = std::max(p.group_configs[c.groups[lg]].pp, 1);
+    const int pp = pad ? max_pp : std::max(p.group_configs[c.groups[lg]].pp, 1);
     clock_offset[lg + 1] = clock_offset[lg] + pp;
-    uniform_pp = (uniform_pp == -1 || uniform_pp == pp) ? pp : 0;
   }
-  std::vector<double> clock(static_cast<size_t>(clock_offset.back()), 0.0);
-  std::vector<double> stage_end(clock.size(), 0.0);
-  // Latencies of unprofiled configs: +inf per stage, so the request is always rejected.
-  std::vector<double> infinite(static_cast<size_t>(std::max(clock_offset.back(), 1)),
-                               std::numeric_limits<double>::infinity());
+  s.clock.assign(static_cast<size_t>(clock_offset.back()), 0.0);
+  s.stage_end.assign(s.clock.size(), 0.0);
+  s.infinite.assign(static_cast<size_t>(std::max(clock_offset.back(), 1)),
+                    std::numeric_limits<double>::infinity());
 
   // Per model of the component: its hosting groups, ascending.
   std::vector<int32_t> local_model(models_.size(), -1);
@@ -367,78 +292,74 @@ placement_evaluator::component_outcome placement_evaluator::simulate(
     for (int m : p.group_models[g]) ++host_count[local_model[m]];
   const int32_t width =
       host_count.empty() ? 1 : *std::max_element(host_count.begin(), host_count.end());
-  std::vector<int32_t> host_begin(c.models.size() + 1, 0);
-  for (size_t i = 0; i < c.models.size(); ++i) host_begin[i + 1] = host_begin[i] + width;
   const int32_t never = clock_offset.back();  // the +inf clock slot
-  clock.push_back(std::numeric_limits<double>::infinity());
-  stage_end.push_back(0.0);
-  std::vector<host_entry> hosts(
-      static_cast<size_t>(host_begin.back()),
-      host_entry{0, never, never, 1, infinite.data(), std::numeric_limits<double>::infinity()});
-  std::vector<int32_t> fill(host_begin.begin(), host_begin.end() - 1);
+  s.clock.push_back(std::numeric_limits<double>::infinity());
+  s.stage_end.push_back(0.0);
+  s.hosts.assign(
+      c.models.size() * static_cast<size_t>(width),
+      host_entry{0, never, never, 1, s.infinite.data(), std::numeric_limits<double>::infinity()});
+  std::vector<int32_t> fill(c.models.size());
+  for (size_t i = 0; i < c.models.size(); ++i) fill[i] = static_cast<int32_t>(i) * width;
+  // Padded latencies (pad only): per host entry max_pp values, the real ones then zeros.
+  s.padded.assign(pad ? s.hosts.size() * static_cast<size_t>(max_pp) : 0, 0.0);
   for (size_t lg = 0; lg < num_local_groups; ++lg) {
     const int g = c.groups[lg];
     const int pp = clock_offset[lg + 1] - clock_offset[lg];
     for (int m : p.group_models[g]) {
       const auto& lat = stage_latency(m, p.group_configs[g]);
       const bool ok = static_cast<int>(lat.size()) == p.group_configs[g].pp;
-      hosts[static_cast<size_t>(fill[local_model[m]]++)] = {
-          static_cast<int32_t>(lg),          clock_offset[lg],
-          clock_offset[lg + 1] - 1,          pp,
-          ok ? lat.data() : infinite.data(), ok ? lat[0] : std::numeric_limits<double>::infinity()};
+      const int32_t slot = fill[local_model[m]]++;
+      const double* stage = ok ? lat.data() : s.infinite.data();
+      if (pad && ok) {
+        double* dst = s.padded.data() + static_cast<size_t>(slot) * static_cast<size_t>(max_pp);
+        std::copy(lat.begin(), lat.end(), dst);
+        stage = dst;
+      }
+      s.hosts[static_cast<size_t>(slot)] = {static_cast<int32_t>(lg),
+                                            clock_offset[lg],
+                                            clock_offset[lg + 1] - 1,
+                                            pp,
+                                            stage,
+                                            ok ? lat[0] : std::numeric_limits<double>::infinity()};
     }
   }
-  std::vector<double> slo(c.models.size());
-  for (size_t i = 0; i < c.models.size(); ++i) slo[i] = model_slo_[c.models[i]];
+  s.slo.resize(c.models.size());
+  for (size_t i = 0; i < c.models.size(); ++i) s.slo[i] = model_slo_[c.models[i]];
 
-  const std::shared_ptr<const request_stream> stream = stream_of(c.models);
-  const size_t n = stream->arrival.size();
+  s.stream = stream_of(c.models);
+  s.out.models = c.models;
+  s.out.model_num_good.assign(c.models.size(), 0);
+  s.out.group_num_requests.assign(num_local_groups, 0);
+  component_lane& lane = s.lane;
+  lane.arrival = s.stream->arrival.data();
+  lane.local_model = s.stream->local_model.data();
+  lane.n = s.stream->arrival.size();
+  lane.hosts = s.hosts.data();
+  lane.width = width;
+  lane.slo = s.slo.data();
+  lane.clock = s.clock.data();
+  lane.stage_end = s.stage_end.data();
+  lane.group_num_requests = s.out.group_num_requests.data();
+  lane.model_num_good = s.out.model_num_good.data();
+}
 
-  component_outcome out;
-  out.models = c.models;
-  out.model_num_good.assign(c.models.size(), 0);
-  out.group_num_requests.assign(num_local_groups, 0);
-  kernel_result k;
-  auto run = [&](auto pp_tag, auto record_tag) {
-    constexpr int pp = decltype(pp_tag)::value;
-    constexpr bool record = decltype(record_tag)::value;
-    return run_stream<pp, record>(
-        stream->arrival.data(), stream->local_model.data(), stream->index.data(), n, hosts.data(),
-        host_begin.data(), slo.data(), clock.data(), stage_end.data(),
-        out.group_num_requests.data(), out.model_num_good.data(),
-        good != nullptr ? good->data() : nullptr, finish != nullptr ? finish->data() : nullptr);
-  };
-  using no = std::false_type;
-  using yes = std::true_type;
-  if (good != nullptr) {
-    k = run(std::integral_constant<int, 0>{}, yes{});
-  } else {
-    switch (uniform_pp) {
-      case 1:
-        k = run(std::integral_constant<int, 1>{}, no{});
-        break;
-      case 2:
-        k = run(std::integral_constant<int, 2>{}, no{});
-        break;
-      case 4:
-        k = run(std::integral_constant<int, 4>{}, no{});
-        break;
-      case 8:
-        k = run(std::integral_constant<int, 8>{}, no{});
-        break;
-      default:
-        k = run(std::integral_constant<int, 0>{}, no{});
-        break;
-    }
-  }
-  out.num_good = k.num_good;
-  out.latency_sum = k.latency_sum;
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    ++counters_.component_sims;
-    counters_.requests_simulated += static_cast<int64_t>(n);
-  }
-  return out;
+void placement_evaluator::finish(prepared_sim& s) const {
+  s.out.num_good = s.lane.num_good;
+  s.out.latency_sum = s.lane.latency_sum;
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  ++counters_.component_sims;
+  counters_.requests_simulated += static_cast<int64_t>(s.lane.n);
+}
+
+placement_evaluator::component_outcome placement_evaluator::simulate(
+    const placement& p, const component& c, std::vector<uint8_t>* good,
+    std::vector<double>* finish_out) const {
+  prepared_sim s;
+  prepare(p, c, good != nullptr, s);
+  run_component(s.lane, s.pp, s.stream->index.data(), good != nullptr ? good->data() : nullptr,
+                finish_out != nullptr ? finish_out->data() : nullptr);
+  finish(s);
+  return std::move(s.out);
 }
 
 placement_stats placement_evaluator::assemble(
@@ -534,6 +455,22 @@ std::vector<placement_stats> placement_evaluator::stats_many(
   std::unique_lock<std::mutex> pool_lock(pool_busy_, std::defer_lock);
   if (pool_ && jobs.size() > 1 && pool_lock.try_lock()) {
     pool_->parallel_for(jobs.size(), run_job);
+  } else if (jobs.size() > 1) {
+    // One thread: the kernels interleave independent simulations of the same stage count.
+    std::vector<prepared_sim> sims(jobs.size());
+    for (size_t j = 0; j < jobs.size(); ++j)
+      prepare(candidates[jobs[j].candidate], comps[jobs[j].candidate][jobs[j].component], false,
+              sims[j]);
+    for (int pp : {0, 1, 2, 4, 8}) {
+      std::vector<component_lane*> lanes;
+      for (auto& sim : sims)
+        if (sim.pp == pp) lanes.push_back(&sim.lane);
+      if (!lanes.empty()) run_components(lanes.data(), lanes.size(), pp);
+    }
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      finish(sims[j]);
+      job_out[j] = std::make_shared<const component_outcome>(std::move(sims[j].out));
+    }
   } else {
     for (size_t j = 0; j < jobs.size(); ++j) run_job(j);
   }

@@ -126,7 +126,13 @@ class placement_evaluator {
     size_t operator()(const std::vector<int32_t>& k) const noexcept;
   };
 
+  struct prepared_sim;  // one simulation laid out for the kernel (defined in the .cpp)
+
   [[nodiscard]] std::vector<component> decompose(const placement& p) const;
+  // Lays out the simulation of component c; record: for per-request outcomes.
+  void prepare(const placement& p, const component& c, bool record, prepared_sim& s) const;
+  // Moves the kernel's totals into s.out and counts the simulation.
+  void finish(prepared_sim& s) const;
   [[nodiscard]] component_outcome simulate(const placement& p, const component& c,
                                            std::vector<uint8_t>* good,
                                            std::vector<double>* finish) const;

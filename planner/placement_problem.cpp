@@ -19,7 +19,10 @@ placement placement_problem::to_global(const placement& local) const {
 }
 
 placement_stats placement_problem::stats(const placement& local) const {
-  placement_stats s = evaluator_->stats(to_global(local));
+  return localize(evaluator_->stats(to_global(local)));
+}
+
+placement_stats placement_problem::localize(placement_stats s) const {
   if (global_ids_.empty()) return s;
   std::vector<int64_t> n(models_.size()), good(models_.size());
   for (size_t i = 0; i < models_.size(); ++i) {

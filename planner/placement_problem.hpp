@@ -31,6 +31,8 @@ class placement_problem {
   [[nodiscard]] placement to_global(const placement& local) const;
   // fast_stats with per-model arrays indexed by local id (group arrays by group).
   [[nodiscard]] placement_stats stats(const placement& local) const;
+  // Stats of to_global(local) from the evaluator, re-indexed by local model id.
+  [[nodiscard]] placement_stats localize(placement_stats global) const;
   [[nodiscard]] std::vector<double> scores(const std::vector<placement>& local) const;
   [[nodiscard]] double score(const placement& local) const;
 

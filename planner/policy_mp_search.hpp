@@ -26,6 +26,12 @@ namespace alpaserve::planner {
                                               const group_enumeration_limits& limits,
                                               thread_pool* pool);
 
+// solve_group_partition for several problems (sharing one evaluator) at once, on this thread:
+// all their candidates are filled in lockstep (greedy_replica_fill_many). Same results.
+[[nodiscard]] std::vector<placement> solve_group_partitions(
+    const std::vector<const placement_problem*>& problems, const std::vector<cluster_env>& clusters,
+    const group_enumeration_limits& limits);
+
 class policy_mp_search final : public placement_policy {
  public:
   explicit policy_mp_search(bool use_separation, policy_options options = {},
