@@ -1,6 +1,7 @@
 #include "planner/component_kernel.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <emmintrin.h>
@@ -222,7 +223,12 @@ void run_component(component_lane& lane, int pp, const int32_t* index, uint8_t* 
   }
 }
 
-void run_components(component_lane* const* lanes, size_t count, int pp) {
+void run_components(component_lane* const* given, size_t count, int pp) {
+  // Longest first: the lanes still running when the queue runs dry are then short ones.
+  std::vector<component_lane*> order(given, given + count);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const component_lane* x, const component_lane* y) { return x->n > y->n; });
+  component_lane* const* lanes = order.data();
   switch (pp) {
     case 1:
       run_lanes<1, lanes_at_once>(lanes, count);

@@ -455,7 +455,7 @@ std::vector<placement_stats> placement_evaluator::stats_many(
   std::unique_lock<std::mutex> pool_lock(pool_busy_, std::defer_lock);
   if (pool_ && jobs.size() > 1 && pool_lock.try_lock()) {
     pool_->parallel_for(jobs.size(), run_job);
-  } else if (jobs.size() > 1) {
+  } else if (jobs.size() > 1 && options_.interleave) {
     // One thread: the kernels interleave independent simulations of the same stage count.
     std::vector<prepared_sim> sims(jobs.size());
     for (size_t j = 0; j < jobs.size(); ++j)

@@ -13,7 +13,10 @@
 //   the lowest group index). When a search adds model m to group g, only the component that now
 //   holds both is simulated again; every other component is a cache hit;
 // * parallel scoring: scores() simulates the distinct uncached components of a candidate list on
-//   a small thread pool (options.threads; 1 = inline, what the benchmarks use).
+//   a small thread pool (options.threads; 1 = inline, what the benchmarks use);
+// * interleaving: on one thread, a call's uncached components run several at a time in one loop
+//   (planner/component_kernel.hpp), so stats_many() of many placements (a beam's candidates, the
+//   greedy fills of planner/greedy_replica_fill.hpp in lockstep) is much faster than one by one.
 // Whole placements are memoised as well (by normalized content), for single stats()/score() calls.
 //
 // Outcomes are per request identical to the reference approximate simulator (the same rule as
@@ -41,6 +44,8 @@ struct evaluator_options {
   int threads = 1;        // worker threads for scores(); 1 = run inline
   bool decompose = true;  // simulate connected components separately (false: one whole run)
   bool memoize = true;    // cache component and placement outcomes
+  // One thread: simulate a call's independent components interleaved (false: one at a time).
+  bool interleave = true;
 };
 
 // The reference's fast_stats of one placement on the train workload.
