@@ -179,14 +179,18 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
   auto stream = std::make_shared<request_stream>();
   size_t total = 0;
   for (int m : models) total += model_requests_[m].size();
-  stream->arrival.reserve(total);
-  stream->local_model.reserve(total);
-  stream->index.reserve(total);
+  // Uninitialised buffers: every slot is written below (zero-filling them costs more than the
+  // gathering itself). One slot more for the dense pass.
+  stream->size = total;
+  stream->arrival.reset(new double[total + 1]);
+  stream->local_model.reset(new int32_t[total + 1]);
+  double* const arrival = stream->arrival.get();
+  int32_t* const local_model = stream->local_model.get();
   if (models.size() == 1) {
+    size_t at = 0;
     for (int32_t r : model_requests_[models[0]]) {
-      stream->arrival.push_back(request_arrival_[r]);
-      stream->local_model.push_back(0);
-      stream->index.push_back(r);
+      arrival[at] = request_arrival_[r];
+      local_model[at++] = 0;
     }
   } else if (total * 8 >= request_model_.size()) {
     // Dense set: one pass over the workload with a membership table.
@@ -194,20 +198,13 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
     // (whether a request belongs is unpredictable). Slot [total] takes the last non-member writes.
     std::vector<int32_t> local(models_.size() + 1, -1);  // [0] for unregistered (-1) requests
     for (size_t i = 0; i < models.size(); ++i) local[models[i] + 1] = static_cast<int32_t>(i);
-    stream->arrival.resize(total + 1);
-    stream->local_model.resize(total + 1);
-    stream->index.resize(total + 1);
     size_t next = 0;
     for (size_t i = 0; i < request_model_.size(); ++i) {
       const int32_t lm = local[request_model_[i] + 1];
-      stream->arrival[next] = request_arrival_[i];
-      stream->local_model[next] = lm;
-      stream->index[next] = static_cast<int32_t>(i);
+      arrival[next] = request_arrival_[i];
+      local_model[next] = lm;
       next += lm >= 0 ? 1 : 0;
     }
-    stream->arrival.resize(total);
-    stream->local_model.resize(total);
-    stream->index.resize(total);
   } else {
     // Sparse set: k-way merge of the per-model lists.
     using head = std::pair<int32_t, int32_t>;  // (request index, local model)
@@ -216,17 +213,17 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
     for (size_t i = 0; i < models.size(); ++i)
       if (!model_requests_[models[i]].empty())
         heap.push({model_requests_[models[i]][0], static_cast<int32_t>(i)});
+    size_t at = 0;
     while (!heap.empty()) {
       const auto [r, lm] = heap.top();
       heap.pop();
-      stream->arrival.push_back(request_arrival_[r]);
-      stream->local_model.push_back(lm);
-      stream->index.push_back(r);
+      arrival[at] = request_arrival_[r];
+      local_model[at++] = lm;
       const auto& list = model_requests_[models[lm]];
       if (++pos[lm] < list.size()) heap.push({list[pos[lm]], lm});
     }
   }
-  const size_t bytes = total * (sizeof(double) + 2 * sizeof(int32_t));
+  const size_t bytes = total * (sizeof(double) + sizeof(int32_t));
   std::lock_guard<std::mutex> lock(stream_mutex_);
   // Bounded: a search only revisits a handful of model sets at a time.
   const size_t limit = std::max<size_t>(size_t{256} << 20, 4 * bytes);
@@ -331,9 +328,9 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   s.out.model_num_good.assign(c.models.size(), 0);
   s.out.group_num_requests.assign(num_local_groups, 0);
   component_lane& lane = s.lane;
-  lane.arrival = s.stream->arrival.data();
-  lane.local_model = s.stream->local_model.data();
-  lane.n = s.stream->arrival.size();
+  lane.arrival = s.stream->arrival.get();
+  lane.local_model = s.stream->local_model.get();
+  lane.n = s.stream->size;
   lane.hosts = s.hosts.data();
   lane.width = width;
   lane.slo = s.slo.data();
@@ -356,7 +353,16 @@ placement_evaluator::component_outcome placement_evaluator::simulate(
     std::vector<double>* finish_out) const {
   prepared_sim s;
   prepare(p, c, good != nullptr, s);
-  run_component(s.lane, s.pp, s.stream->index.data(), good != nullptr ? good->data() : nullptr,
+  // Per-request records need each stream entry's workload index: the requests of the model set
+  // in workload order, as the stream holds them.
+  std::vector<int32_t> index;
+  if (good != nullptr) {
+    std::vector<uint8_t> member(models_.size() + 1, 0);
+    for (int m : c.models) member[m + 1] = 1;
+    for (size_t i = 0; i < request_model_.size(); ++i)
+      if (member[request_model_[i] + 1]) index.push_back(static_cast<int32_t>(i));
+  }
+  run_component(s.lane, s.pp, index.data(), good != nullptr ? good->data() : nullptr,
                 finish_out != nullptr ? finish_out->data() : nullptr);
   finish(s);
   return std::move(s.out);

@@ -123,9 +123,9 @@ class placement_evaluator {
   struct component;  // groups and models of one component (defined in the .cpp)
   // The requests of one set of models in workload order, laid out for the simulation loop.
   struct request_stream {
-    std::vector<double> arrival;
-    std::vector<int32_t> local_model;  // index into the (ascending) model set
-    std::vector<int32_t> index;        // request index in the workload
+    std::unique_ptr<double[]> arrival;
+    std::unique_ptr<int32_t[]> local_model;  // index into the (ascending) model set
+    size_t size = 0;
   };
   struct key_hash {
     size_t operator()(const std::vector<int32_t>& k) const noexcept;
