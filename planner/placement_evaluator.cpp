@@ -25,27 +25,37 @@ constexpr double fixed_overhead = 0.011;
 constexpr double stage_penalty = 0.009;
 constexpr double reference_inf = 1e100;
 
-// Union-find over groups [0, G) and models [G, G + M).
-struct disjoint_sets {
-  std::vector<int> parent;
-  explicit disjoint_sets(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
-  int find(int x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  }
-  void unite(int a, int b) {
-    a = find(a);
-    b = find(b);
-    if (a != b) parent[std::max(a, b)] = std::min(a, b);
-  }
+}  // namespace
+
+namespace {
+
+// A read-only run of values (the evaluator's component views).
+template <typename T>
+struct view {
+  const T* first = nullptr;
+  size_t count = 0;
+  [[nodiscard]] const T* begin() const noexcept { return first; }
+  [[nodiscard]] const T* end() const noexcept { return first + count; }
+  [[nodiscard]] size_t size() const noexcept { return count; }
+  [[nodiscard]] const T& operator[](size_t i) const noexcept { return first[i]; }
 };
 
 }  // namespace
 
+// One connected component: views into its decomposition's arrays.
 struct placement_evaluator::component {
-  std::vector<int> groups;   // global group indices, ascending
-  std::vector<int> models;   // model ids, ascending
-  std::vector<int32_t> key;  // exact content: per group op, pp, dp, count, sorted model ids
+  view<int> groups;   // global group indices, ascending
+  view<int> models;   // model ids, ascending
+  view<int32_t> key;  // exact content: per group op, pp, dp, count, sorted model ids
+};
+
+// All components of one placement in four allocations (candidates are decomposed by the
+// hundred thousand, and per-component vectors made allocation a fifth of sr-search).
+struct placement_evaluator::decomposition {
+  std::vector<int> groups;  // per component, one after another
+  std::vector<int> models;
+  std::vector<int32_t> keys;
+  std::vector<component> comps;
 };
 
 size_t placement_evaluator::key_hash::operator()(const std::vector<int32_t>& k) const noexcept {
@@ -119,54 +129,97 @@ void placement_evaluator::check(const placement& p) const {
         throw std::invalid_argument("placement: model id " + std::to_string(m) + " out of range");
 }
 
-std::vector<placement_evaluator::component> placement_evaluator::decompose(
-    const placement& p) const {
+void placement_evaluator::decompose(const placement& p, bool whole, std::vector<int>& scratch,
+                                    decomposition& out) const {
   const int num_groups = static_cast<int>(p.num_groups());
-  std::vector<component> comps;
-  if (!options_.decompose) {
-    component all;
-    std::vector<uint8_t> placed(models_.size(), 0);
-    for (int g = 0; g < num_groups; ++g) {
-      if (p.group_models[g].empty()) continue;
-      all.groups.push_back(g);
-      for (int m : p.group_models[g]) placed[m] = 1;
+  const int num_models = static_cast<int>(models_.size());
+  // scratch: union-find parents, then per root its component, per group and model its component.
+  scratch.assign(2 * static_cast<size_t>(num_groups + num_models), -1);
+  int* const parent = scratch.data();
+  int* const comp_of = scratch.data() + num_groups + num_models;
+  auto find = [parent](int x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  auto unite = [&](int a, int b) {
+    a = find(a);
+    b = find(b);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
+  };
+  for (int x = 0; x < num_groups + num_models; ++x) parent[x] = x;
+  for (int g = 0; g < num_groups; ++g)
+    for (int m : p.group_models[g]) {
+      unite(g, num_groups + m);
+      if (whole) unite(g, 0);  // one component of every placed group and model
     }
-    for (size_t m = 0; m < models_.size(); ++m)
-      if (placed[m]) all.models.push_back(static_cast<int>(m));
-    if (!all.groups.empty()) comps.push_back(std::move(all));
-  } else {
-    disjoint_sets sets(static_cast<size_t>(num_groups) + models_.size());
-    for (int g = 0; g < num_groups; ++g)
-      for (int m : p.group_models[g]) sets.unite(g, num_groups + m);
-    std::vector<int> comp_of_root(static_cast<size_t>(num_groups) + models_.size(), -1);
-    for (int g = 0; g < num_groups; ++g) {
-      if (p.group_models[g].empty()) continue;
-      const int root = sets.find(g);
-      if (comp_of_root[root] < 0) {
-        comp_of_root[root] = static_cast<int>(comps.size());
-        comps.emplace_back();
-      }
-      comps[comp_of_root[root]].groups.push_back(g);
+  // Components in order of their first group; groups and models ascending within each.
+  std::vector<int32_t> group_count;
+  std::vector<int32_t> model_count;
+  for (int g = 0; g < num_groups; ++g) {
+    if (p.group_models[g].empty()) continue;
+    const int root = find(g);
+    if (comp_of[root] < 0) {
+      comp_of[root] = static_cast<int>(group_count.size());
+      group_count.push_back(0);
     }
-    for (size_t m = 0; m < models_.size(); ++m) {
-      const int root = sets.find(num_groups + static_cast<int>(m));
-      if (comp_of_root[root] >= 0) comps[comp_of_root[root]].models.push_back(static_cast<int>(m));
+    ++group_count[comp_of[root]];
+  }
+  const size_t num_comps = group_count.size();
+  model_count.assign(num_comps, 0);
+  size_t placed_groups = 0;
+  size_t placed_models = 0;
+  size_t key_size = 0;
+  for (int g = 0; g < num_groups; ++g) {
+    if (p.group_models[g].empty()) continue;
+    ++placed_groups;
+    key_size += 4 + p.group_models[g].size();
+  }
+  for (int m = 0; m < num_models; ++m) {
+    const int c = comp_of[find(num_groups + m)];
+    if (c >= 0) {
+      ++model_count[c];
+      ++placed_models;
     }
   }
-  for (auto& c : comps) {
+  out.groups.resize(placed_groups);
+  out.models.resize(placed_models);
+  out.keys.resize(key_size);
+  out.comps.resize(num_comps);
+  std::vector<size_t> group_at(num_comps);
+  std::vector<size_t> model_at(num_comps);
+  size_t ga = 0;
+  size_t ma = 0;
+  for (size_t c = 0; c < num_comps; ++c) {
+    group_at[c] = ga;
+    model_at[c] = ma;
+    out.comps[c].groups = {out.groups.data() + ga, static_cast<size_t>(group_count[c])};
+    out.comps[c].models = {out.models.data() + ma, static_cast<size_t>(model_count[c])};
+    ga += static_cast<size_t>(group_count[c]);
+    ma += static_cast<size_t>(model_count[c]);
+  }
+  for (int g = 0; g < num_groups; ++g)
+    if (!p.group_models[g].empty()) out.groups[group_at[comp_of[find(g)]]++] = g;
+  for (int m = 0; m < num_models; ++m) {
+    const int c = comp_of[find(num_groups + m)];
+    if (c >= 0) out.models[model_at[c]++] = m;
+  }
+  size_t at = 0;
+  for (auto& c : out.comps) {
+    const size_t first = at;
     for (int g : c.groups) {
       const auto& cfg = p.group_configs[g];
-      c.key.push_back(cfg.op);
-      c.key.push_back(cfg.pp);
-      c.key.push_back(cfg.dp);
       const auto& ms = p.group_models[g];
-      c.key.push_back(static_cast<int32_t>(ms.size()));
-      const size_t at = c.key.size();
-      c.key.insert(c.key.end(), ms.begin(), ms.end());
-      std::sort(c.key.begin() + static_cast<std::ptrdiff_t>(at), c.key.end());
+      out.keys[at++] = cfg.op;
+      out.keys[at++] = cfg.pp;
+      out.keys[at++] = cfg.dp;
+      out.keys[at++] = static_cast<int32_t>(ms.size());
+      std::copy(ms.begin(), ms.end(), out.keys.begin() + static_cast<std::ptrdiff_t>(at));
+      std::sort(out.keys.begin() + static_cast<std::ptrdiff_t>(at),
+                out.keys.begin() + static_cast<std::ptrdiff_t>(at + ms.size()));
+      at += ms.size();
     }
+    c.key = {out.keys.data() + first, at - first};
   }
-  return comps;
 }
 
 std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::stream_of(
@@ -323,8 +376,8 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   s.slo.resize(c.models.size());
   for (size_t i = 0; i < c.models.size(); ++i) s.slo[i] = model_slo_[c.models[i]];
 
-  s.stream = stream_of(c.models);
-  s.out.models = c.models;
+  s.out.models.assign(c.models.begin(), c.models.end());
+  s.stream = stream_of(s.out.models);
   s.out.model_num_good.assign(c.models.size(), 0);
   s.out.group_num_requests.assign(num_local_groups, 0);
   component_lane& lane = s.lane;
@@ -368,22 +421,27 @@ placement_evaluator::component_outcome placement_evaluator::simulate(
   return std::move(s.out);
 }
 
-placement_stats placement_evaluator::assemble(
-    const placement& p, const std::vector<component>& comps,
-    const std::vector<const component_outcome*>& outs) const {
+placement_stats placement_evaluator::assemble(const placement& p,
+                                              const std::vector<component>& comps,
+                                              const std::vector<const component_outcome*>& outs,
+                                              bool per_model) const {
   placement_stats s;
-  s.model_num_requests.resize(models_.size());
-  for (size_t m = 0; m < models_.size(); ++m)
-    s.model_num_requests[m] = static_cast<int64_t>(model_requests_[m].size());
-  s.model_num_good.assign(models_.size(), 0);
-  s.group_num_requests.assign(p.num_groups(), 0);
+  if (per_model) {
+    s.model_num_requests.resize(models_.size());
+    for (size_t m = 0; m < models_.size(); ++m)
+      s.model_num_requests[m] = static_cast<int64_t>(model_requests_[m].size());
+    s.model_num_good.assign(models_.size(), 0);
+    s.group_num_requests.assign(p.num_groups(), 0);
+  }
   s.num_requests = static_cast<int64_t>(request_arrival_.size());
   for (size_t i = 0; i < comps.size(); ++i) {
     const component_outcome& o = *outs[i];
-    for (size_t lg = 0; lg < comps[i].groups.size(); ++lg)
-      s.group_num_requests[comps[i].groups[lg]] = o.group_num_requests[lg];
-    for (size_t j = 0; j < o.models.size(); ++j)
-      s.model_num_good[o.models[j]] = o.model_num_good[j];
+    if (per_model) {
+      for (size_t lg = 0; lg < comps[i].groups.size(); ++lg)
+        s.group_num_requests[comps[i].groups[lg]] = o.group_num_requests[lg];
+      for (size_t j = 0; j < o.models.size(); ++j)
+        s.model_num_good[o.models[j]] = o.model_num_good[j];
+    }
     s.num_good += o.num_good;
     s.latency_sum += o.latency_sum;
   }
@@ -393,12 +451,24 @@ placement_stats placement_evaluator::assemble(
 
 std::vector<placement_stats> placement_evaluator::stats_many(
     const std::vector<placement>& candidates) const {
+  return evaluate(candidates, true);
+}
+
+std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<placement>& candidates,
+                                                           bool per_model) const {
   for (const auto& p : candidates) check(p);
   const size_t n = candidates.size();
+  per_model = per_model || n == 1;  // single calls fill the placement cache
   std::vector<placement_stats> result(n);
   std::vector<std::vector<int32_t>> placement_keys(n);
   std::vector<uint8_t> done(n, 0);
-  std::vector<std::vector<component>> comps(n);
+  std::vector<decomposition> decs(n);
+  std::vector<int> scratch;
+  std::vector<int32_t> probe;  // a component's key as the caches' key type, without allocating
+  auto probe_of = [&probe](const component& c) -> const std::vector<int32_t>& {
+    probe.assign(c.key.begin(), c.key.end());
+    return probe;
+  };
   // Distinct uncached components, each simulated once.
   struct job {
     size_t candidate;
@@ -435,19 +505,21 @@ std::vector<placement_stats> placement_evaluator::stats_many(
         continue;
       }
     }
-    comps[i] = decompose(p);
-    outs[i].resize(comps[i].size());
+    decompose(p, !options_.decompose, scratch, decs[i]);
+    const std::vector<component>& comps = decs[i].comps;
+    outs[i].resize(comps.size());
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    for (size_t c = 0; c < comps[i].size(); ++c) {
+    for (size_t c = 0; c < comps.size(); ++c) {
       if (options_.memoize) {
-        auto it = component_cache_.find(comps[i][c].key);
+        const std::vector<int32_t>& key = probe_of(comps[c]);
+        auto it = component_cache_.find(key);
         if (it != component_cache_.end()) {
           outs[i][c] = it->second;
           ++counters_.component_hits;
           continue;
         }
-        if (job_of_key.count(comps[i][c].key)) continue;  // filled after the jobs run
-        job_of_key.emplace(comps[i][c].key, jobs.size());
+        if (job_of_key.count(key)) continue;  // filled after the jobs run
+        job_of_key.emplace(key, jobs.size());
       }
       jobs.push_back({i, c});
     }
@@ -455,8 +527,8 @@ std::vector<placement_stats> placement_evaluator::stats_many(
   std::vector<std::shared_ptr<const component_outcome>> job_out(jobs.size());
   auto run_job = [&](size_t j) {
     const job& jb = jobs[j];
-    job_out[j] = std::make_shared<const component_outcome>(
-        simulate(candidates[jb.candidate], comps[jb.candidate][jb.component], nullptr, nullptr));
+    job_out[j] = std::make_shared<const component_outcome>(simulate(
+        candidates[jb.candidate], decs[jb.candidate].comps[jb.component], nullptr, nullptr));
   };
   std::unique_lock<std::mutex> pool_lock(pool_busy_, std::defer_lock);
   if (pool_ && jobs.size() > 1 && pool_lock.try_lock()) {
@@ -465,8 +537,8 @@ std::vector<placement_stats> placement_evaluator::stats_many(
     // One thread: the kernels interleave independent simulations of the same stage count.
     std::vector<prepared_sim> sims(jobs.size());
     for (size_t j = 0; j < jobs.size(); ++j)
-      prepare(candidates[jobs[j].candidate], comps[jobs[j].candidate][jobs[j].component], false,
-              sims[j]);
+      prepare(candidates[jobs[j].candidate], decs[jobs[j].candidate].comps[jobs[j].component],
+              false, sims[j]);
     for (int pp : {0, 1, 2, 4, 8}) {
       std::vector<component_lane*> lanes;
       for (auto& sim : sims)
@@ -483,19 +555,21 @@ std::vector<placement_stats> placement_evaluator::stats_many(
   if (options_.memoize) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     for (size_t j = 0; j < jobs.size(); ++j)
-      component_cache_.emplace(comps[jobs[j].candidate][jobs[j].component].key, job_out[j]);
+      component_cache_.emplace(probe_of(decs[jobs[j].candidate].comps[jobs[j].component]),
+                               job_out[j]);
   } else {
     for (size_t j = 0; j < jobs.size(); ++j)
       outs[jobs[j].candidate][jobs[j].component] = job_out[j];
   }
   for (size_t i = 0; i < n; ++i) {
     if (done[i]) continue;
-    std::vector<const component_outcome*> ptrs(comps[i].size());
-    for (size_t c = 0; c < comps[i].size(); ++c) {
-      if (!outs[i][c]) outs[i][c] = job_out[job_of_key.at(comps[i][c].key)];
+    const std::vector<component>& comps = decs[i].comps;
+    std::vector<const component_outcome*> ptrs(comps.size());
+    for (size_t c = 0; c < comps.size(); ++c) {
+      if (!outs[i][c]) outs[i][c] = job_out[job_of_key.at(probe_of(comps[c]))];
       ptrs[c] = outs[i][c].get();
     }
-    result[i] = assemble(candidates[i], comps[i], ptrs);
+    result[i] = assemble(candidates[i], comps, ptrs, per_model);
     if (memoize_placements) {
       std::lock_guard<std::mutex> lock(cache_mutex_);
       placement_cache_.emplace(std::move(placement_keys[i]),
@@ -512,7 +586,7 @@ placement_stats placement_evaluator::stats(const placement& p) const {
 std::vector<double> placement_evaluator::scores(const std::vector<placement>& candidates) const {
   std::vector<double> out;
   out.reserve(candidates.size());
-  for (const auto& s : stats_many(candidates)) out.push_back(s.score());
+  for (const auto& s : evaluate(candidates, false)) out.push_back(s.score());
   return out;
 }
 
@@ -521,17 +595,11 @@ void placement_evaluator::simulate_requests(const placement& p, std::vector<uint
   check(p);
   good.assign(request_arrival_.size(), 0);
   finish = request_arrival_;
-  component all;
-  std::vector<uint8_t> placed(models_.size(), 0);
-  for (size_t g = 0; g < p.num_groups(); ++g) {
-    if (p.group_models[g].empty()) continue;
-    all.groups.push_back(static_cast<int>(g));
-    for (int m : p.group_models[g]) placed[m] = 1;
-  }
-  for (size_t m = 0; m < models_.size(); ++m)
-    if (placed[m]) all.models.push_back(static_cast<int>(m));
-  if (all.groups.empty()) return;
-  (void)simulate(p, all, &good, &finish);
+  decomposition all;
+  std::vector<int> scratch;
+  decompose(p, true, scratch, all);
+  if (all.comps.empty()) return;
+  (void)simulate(p, all.comps.front(), &good, &finish);
 }
 
 }  // namespace alpaserve::planner

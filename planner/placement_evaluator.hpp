@@ -120,7 +120,8 @@ class placement_evaluator {
   };
 
  private:
-  struct component;  // groups and models of one component (defined in the .cpp)
+  struct component;      // groups and models of one component (defined in the .cpp)
+  struct decomposition;  // the components of one placement
   // The requests of one set of models in workload order, laid out for the simulation loop.
   struct request_stream {
     std::unique_ptr<double[]> arrival;
@@ -133,7 +134,10 @@ class placement_evaluator {
 
   struct prepared_sim;  // one simulation laid out for the kernel (defined in the .cpp)
 
-  [[nodiscard]] std::vector<component> decompose(const placement& p) const;
+  // The connected components of p (whole: one of every placed group and model); scratch is
+  // working memory a caller reuses across calls.
+  void decompose(const placement& p, bool whole, std::vector<int>& scratch,
+                 decomposition& out) const;
   // Lays out the simulation of component c; record: for per-request outcomes.
   void prepare(const placement& p, const component& c, bool record, prepared_sim& s) const;
   // Moves the kernel's totals into s.out and counts the simulation.
@@ -146,8 +150,12 @@ class placement_evaluator {
   // the same set of linked models many times).
   [[nodiscard]] std::shared_ptr<const request_stream> stream_of(
       const std::vector<int>& models) const;
+  // per_model: fill the per-model and per-group arrays too (scores need only the totals).
   [[nodiscard]] placement_stats assemble(const placement& p, const std::vector<component>& comps,
-                                         const std::vector<const component_outcome*>& outs) const;
+                                         const std::vector<const component_outcome*>& outs,
+                                         bool per_model) const;
+  [[nodiscard]] std::vector<placement_stats> evaluate(const std::vector<placement>& candidates,
+                                                      bool per_model) const;
   void check(const placement& p) const;
 
   std::vector<model_data> models_;
