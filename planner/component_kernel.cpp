@@ -3,19 +3,18 @@
 #include <algorithm>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
+#include <cstring>
 
 namespace alpaserve::planner {
 namespace {
 
 constexpr double fixed_overhead = 0.011;  // section 4.2
 
-// Branch-free selects. Which host wins a dispatch and whether a request is accepted are
-// unpredictable, and with several lanes unrolled GCC turns plain ?: into branches, so on x86-64
-// they are spelled out: a conditional move for integers and pointers, an SSE2 mask for doubles.
-// less(x, y, a, b) = x < y ? a : b; not_greater(x, y, a, b) = x <= y ? a : b.
+// Branch-free selects, spelled out on x86-64 (with several lanes unrolled GCC turns plain ?:,
+// std::min and std::max into branches, and which host wins a dispatch and whether a request is
+// accepted are unpredictable).
+
+// x < y ? a : b for 4- or 8-byte integers and pointers: a conditional move.
 template <typename T>
 [[gnu::always_inline]] inline T less(double x, double y, T a, T b) {
 #if defined(__x86_64__)
@@ -30,40 +29,63 @@ template <typename T>
   return x < y ? a : b;
 #endif
 }
-#if defined(__x86_64__)
-[[gnu::always_inline]] inline double blend(__m128d mask, double a, double b) {
-  return _mm_cvtsd_f64(
-      _mm_or_pd(_mm_and_pd(mask, _mm_set_sd(a)), _mm_andnot_pd(mask, _mm_set_sd(b))));
-}
-#endif
-// y < x ? y : x and x < y ? y : x (minsd and maxsd: GCC may branch on std::min and std::max).
+
+// std::min(x, y) = y < x ? y : x (minsd y, x).
 [[gnu::always_inline]] inline double min_of(double x, double y) {
 #if defined(__x86_64__)
-  return _mm_cvtsd_f64(_mm_min_sd(_mm_set_sd(y), _mm_set_sd(x)));
+  asm("minsd %[x], %[y]" : [y] "+x"(y) : [x] "x"(x));
+  return y;
 #else
   return std::min(x, y);
 #endif
 }
+
+// std::max(x, y) = x < y ? y : x (maxsd y, x).
 [[gnu::always_inline]] inline double max_of(double x, double y) {
 #if defined(__x86_64__)
-  return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(y), _mm_set_sd(x)));
+  asm("maxsd %[x], %[y]" : [y] "+x"(y) : [x] "x"(x));
+  return y;
 #else
   return std::max(x, y);
 #endif
 }
-[[gnu::always_inline]] inline double less(double x, double y, double a, double b) {
+
+// Acceptance as a mask: all bits set when latency <= slo, else 0 (cmplesd; NaN gives 0).
+struct accept_mask {
+  double bits;
+};
+[[gnu::always_inline]] inline accept_mask accepted(double latency, double slo) {
 #if defined(__x86_64__)
-  return blend(_mm_cmplt_sd(_mm_set_sd(x), _mm_set_sd(y)), a, b);
+  asm("cmplesd %[s], %[l]" : [l] "+x"(latency) : [s] "x"(slo));
+  return {latency};
 #else
-  return x < y ? a : b;
+  uint64_t b = latency <= slo ? ~uint64_t{0} : 0;
+  double out;
+  std::memcpy(&out, &b, sizeof out);
+  return {out};
 #endif
 }
-[[gnu::always_inline]] inline double not_greater(double x, double y, double a, double b) {
+
+// accepted ? x : +0.0 (andpd).
+[[gnu::always_inline]] inline double masked(double x, accept_mask m) {
 #if defined(__x86_64__)
-  return blend(_mm_cmple_sd(_mm_set_sd(x), _mm_set_sd(y)), a, b);
+  asm("andpd %[m], %[x]" : [x] "+x"(x) : [m] "x"(m.bits));
+  return x;
 #else
-  return x <= y ? a : b;
+  uint64_t a;
+  uint64_t b;
+  std::memcpy(&a, &x, sizeof a);
+  std::memcpy(&b, &m.bits, sizeof b);
+  a &= b;
+  std::memcpy(&x, &a, sizeof x);
+  return x;
 #endif
+}
+
+// accepted ? end : clock, for end >= clock >= +0.0 (a stage end never precedes its clock, and
+// clocks start at 0 and only take stage ends): max(clock, accepted ? end : +0.0).
+[[gnu::always_inline]] inline double commit(double clock, double end, accept_mask m) {
+  return max_of(clock, masked(end, m));
 }
 
 // One request of one lane. PP > 0: every group has PP stages (the loops unroll); PP == 0: any
@@ -91,10 +113,11 @@ template <int PP, bool Record>
     ++lane.group_num_requests[best->local_group];
     const double slo = lane.slo[lm];
     const bool ok = latency <= slo;
-    clock[best->offset] = not_greater(latency, slo, t, best_clock);
+    const accept_mask m = accepted(latency, slo);
+    clock[best->offset] = commit(best_clock, t, m);
     lane.model_num_good[lm] += ok;
     lane.num_good += ok;
-    lane.latency_sum += not_greater(latency, slo, latency, 0.0);
+    lane.latency_sum += masked(latency, m);
   } else {
     double* const ck = clock + best->offset;
     // A fixed stage count keeps the stage ends in registers.
@@ -112,10 +135,11 @@ template <int PP, bool Record>
     ++lane.group_num_requests[best->local_group];
     const double slo = lane.slo[lm];
     const bool ok = latency <= slo;
-    for (int k = 0; k < pp; ++k) ck[k] = not_greater(latency, slo, se[k], ck[k]);
+    const accept_mask m = accepted(latency, slo);
+    for (int k = 0; k < pp; ++k) ck[k] = commit(ck[k], se[k], m);
     lane.model_num_good[lm] += ok;
     lane.num_good += ok;
-    lane.latency_sum += not_greater(latency, slo, latency, 0.0);
+    lane.latency_sum += masked(latency, m);
     if constexpr (Record) {
       good_out[index[i]] = ok ? 1 : 0;
       finish_out[index[i]] = ok ? done : a;

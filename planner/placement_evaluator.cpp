@@ -110,6 +110,9 @@ const std::vector<double>& placement_evaluator::stage_latency(int model,
       if (prof == nullptr || prof->latency.count(1) == 0) continue;
       for (double l : prof->stage_latency(1)) {
         // Penalised in float64, stored as float32, used as float64: as the reference does.
+        // The kernels rely on stage ends never preceding their clocks (component_kernel.cpp).
+        if (!(l >= 0))
+          throw std::invalid_argument("negative or NaN stage latency: " + models_[m].name);
         const double penalised = l * (1.0 + stage_penalty * c.pp);
         table[m].push_back(static_cast<double>(static_cast<float>(penalised)));
       }

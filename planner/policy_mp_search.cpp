@@ -106,7 +106,7 @@ policy_result policy_mp_search::solve(const std::vector<model_data>& models,
     } else {
       // One thread: the sub-problems' fills run in lockstep, a few sub-problems at a time (more
       // would only grow the evaluator's working set).
-      constexpr size_t per_batch = 16;
+      constexpr size_t per_batch = 94;
       for (size_t at = 0; at < todo.size(); at += per_batch) {
         const size_t count = std::min(per_batch, todo.size() - at);
         std::vector<placement_problem> subs;
