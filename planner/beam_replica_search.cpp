@@ -42,6 +42,9 @@ placement beam_replica_search(const placement& init, const placement_problem& pr
   const int num_models = problem.num_models();
   for (;;) {
     std::vector<placement> candidates;
+    size_t most = 0;  // reserved up front: a reallocation would move thousands of placements
+    for (const placement& sol : beam) most += sol.num_groups() * static_cast<size_t>(num_models);
+    candidates.reserve(most);
     for (const placement& sol : beam) {
       for (size_t g = 0; g < sol.num_groups(); ++g) {
         const auto& cfg = sol.group_configs[g];
