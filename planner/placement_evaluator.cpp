@@ -304,6 +304,11 @@ struct placement_evaluator::prepared_sim {
   component_outcome out;
   component_lane lane;
   int pp = 0;  // the kernel: 1, 2, 4 or 8 stages everywhere, 0 for any mix
+  // Working memory of prepare().
+  std::vector<int32_t> clock_offset;
+  std::vector<int32_t> local_model;
+  std::vector<int32_t> host_count;
+  std::vector<int32_t> fill;
 };
 
 void placement_evaluator::prepare(const placement& p, const component& c, bool record,
@@ -325,7 +330,8 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   if (pad) uniform_pp = max_pp;
   s.pp = record ? 0 : uniform_pp;
   // Stage clocks of every group of the component, flattened.
-  std::vector<int32_t> clock_offset(num_local_groups + 1, 0);
+  std::vector<int32_t>& clock_offset = s.clock_offset;
+  clock_offset.assign(num_local_groups + 1, 0);
   for (size_t lg = 0; lg < num_local_groups; ++lg) {
     const int pp = pad ? max_pp : std::max(p.group_configs[c.groups[lg]].pp, 1);
     clock_offset[lg + 1] = clock_offset[lg] + pp;
@@ -336,11 +342,13 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
                     std::numeric_limits<double>::infinity());
 
   // Per model of the component: its hosting groups, ascending.
-  std::vector<int32_t> local_model(models_.size(), -1);
+  std::vector<int32_t>& local_model = s.local_model;
+  local_model.assign(models_.size(), -1);
   for (size_t i = 0; i < c.models.size(); ++i) local_model[c.models[i]] = static_cast<int32_t>(i);
   // Host lists padded to one length per component so the dispatch loop has a fixed trip count
   // (a predictable branch); padding points at a clock slot holding +inf, which never wins.
-  std::vector<int32_t> host_count(c.models.size(), 0);
+  std::vector<int32_t>& host_count = s.host_count;
+  host_count.assign(c.models.size(), 0);
   for (int g : c.groups)
     for (int m : p.group_models[g]) ++host_count[local_model[m]];
   const int32_t width =
@@ -351,7 +359,8 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   s.hosts.assign(
       c.models.size() * static_cast<size_t>(width),
       host_entry{0, never, never, 1, s.infinite.data(), std::numeric_limits<double>::infinity()});
-  std::vector<int32_t> fill(c.models.size());
+  std::vector<int32_t>& fill = s.fill;
+  fill.resize(c.models.size());
   for (size_t i = 0; i < c.models.size(); ++i) fill[i] = static_cast<int32_t>(i) * width;
   // Padded latencies (pad only): per host entry max_pp values, the real ones then zeros.
   s.padded.assign(pad ? s.hosts.size() * static_cast<size_t>(max_pp) : 0, 0.0);
@@ -384,6 +393,7 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   s.out.model_num_good.assign(c.models.size(), 0);
   s.out.group_num_requests.assign(num_local_groups, 0);
   component_lane& lane = s.lane;
+  lane = component_lane{};  // a reused layout starts its counters at 0 again
   lane.arrival = s.stream->arrival.get();
   lane.local_model = s.stream->local_model.get();
   lane.n = s.stream->size;
@@ -538,19 +548,23 @@ std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<pla
     pool_->parallel_for(jobs.size(), run_job);
   } else if (jobs.size() > 1 && options_.interleave) {
     // One thread: the kernels interleave independent simulations of the same stage count.
-    std::vector<prepared_sim> sims(jobs.size());
+    // Their layouts are kept per thread, so the buffers are reused from call to call.
+    thread_local std::vector<prepared_sim> sims;
+    if (sims.size() < jobs.size()) sims.resize(jobs.size());
     for (size_t j = 0; j < jobs.size(); ++j)
       prepare(candidates[jobs[j].candidate], decs[jobs[j].candidate].comps[jobs[j].component],
               false, sims[j]);
     for (int pp : {0, 1, 2, 4, 8}) {
       std::vector<component_lane*> lanes;
-      for (auto& sim : sims)
-        if (sim.pp == pp) lanes.push_back(&sim.lane);
+      for (size_t j = 0; j < jobs.size(); ++j)
+        if (sims[j].pp == pp) lanes.push_back(&sims[j].lane);
       if (!lanes.empty()) run_components(lanes.data(), lanes.size(), pp);
     }
     for (size_t j = 0; j < jobs.size(); ++j) {
       finish(sims[j]);
       job_out[j] = std::make_shared<const component_outcome>(std::move(sims[j].out));
+      sims[j].out = {};
+      sims[j].stream.reset();  // do not pin streams the cache has dropped
     }
   } else {
     for (size_t j = 0; j < jobs.size(); ++j) run_job(j);
