@@ -104,9 +104,10 @@ policy_result policy_mp_search::solve(const std::vector<model_data>& models,
     if (pool != nullptr) {
       pool->parallel_for(todo.size(), solve_sub);
     } else {
-      // One thread: the sub-problems' fills run in lockstep, a few sub-problems at a time (more
-      // would only grow the evaluator's working set).
-      constexpr size_t per_batch = 94;
+      // One thread: the sub-problems' fills run in lockstep, up to 128 sub-problems (~1500
+      // fills) at a time: many fills per round keep the interleaved kernels' lanes full (fewer
+      // lone tail simulations); the bound keeps the per-round working set moderate.
+      constexpr size_t per_batch = 128;
       for (size_t at = 0; at < todo.size(); at += per_batch) {
         const size_t count = std::min(per_batch, todo.size() - at);
         std::vector<placement_problem> subs;

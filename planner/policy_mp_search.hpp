@@ -9,8 +9,9 @@
 //   it scores strictly higher.
 // Faster than the reference without changing its answer: a bucket's solution depends only on
 // (bucket, devices), so each is solved once however many splits use it; the evaluator re-simulates
-// only the part of the placement a step changed; with threads > 1 candidates and sub-problems are
-// solved concurrently (results are the same as with one thread).
+// only the part of the placement a step changed; with one thread all candidates (of every
+// sub-problem) are filled in lockstep so the evaluator interleaves their simulations; with
+// threads > 1 candidates and sub-problems are solved concurrently (the same results either way).
 
 #include "planner/group_config_enumeration.hpp"
 #include "planner/placement_policy.hpp"
