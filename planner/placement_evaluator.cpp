@@ -328,7 +328,9 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   // fixed-stage kernels (no branches on the stage count) apply.
   const bool pad = !record && uniform_pp == 0 && (max_pp == 2 || max_pp == 4 || max_pp == 8);
   if (pad) uniform_pp = max_pp;
-  s.pp = record ? 0 : uniform_pp;
+  // The kernel: fixed-stage for 1, 2, 4 or 8 stages everywhere, else the general one (0).
+  const bool fixed = uniform_pp == 1 || uniform_pp == 2 || uniform_pp == 4 || uniform_pp == 8;
+  s.pp = record || !fixed ? 0 : uniform_pp;
   // Stage clocks of every group of the component, flattened.
   std::vector<int32_t>& clock_offset = s.clock_offset;
   clock_offset.assign(num_local_groups + 1, 0);
@@ -554,12 +556,17 @@ std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<pla
     for (size_t j = 0; j < jobs.size(); ++j)
       prepare(candidates[jobs[j].candidate], decs[jobs[j].candidate].comps[jobs[j].component],
               false, sims[j]);
+    // By kernel; every job has exactly one (prepare() gives 0, 1, 2, 4 or 8).
+    std::vector<component_lane*> lanes;
+    size_t ran = 0;
     for (int pp : {0, 1, 2, 4, 8}) {
-      std::vector<component_lane*> lanes;
+      lanes.clear();
       for (size_t j = 0; j < jobs.size(); ++j)
         if (sims[j].pp == pp) lanes.push_back(&sims[j].lane);
       if (!lanes.empty()) run_components(lanes.data(), lanes.size(), pp);
+      ran += lanes.size();
     }
+    if (ran != jobs.size()) throw std::logic_error("placement_evaluator: a simulation did not run");
     for (size_t j = 0; j < jobs.size(); ++j) {
       finish(sims[j]);
       job_out[j] = std::make_shared<const component_outcome>(std::move(sims[j].out));

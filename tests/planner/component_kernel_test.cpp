@@ -16,7 +16,8 @@ using namespace alpaserve::planner;
 
 namespace {
 
-// Models with profiles for pp 1, 2, 4; some also for pp 8, so mixes of 1 to 8 stages occur.
+// Models with profiles for pp 1, 2, 4; some also for pp 8 or 16, so mixes of 1 to 16 stages
+// occur (16 stages, as a 48-device remainder group has, runs the general kernel).
 std::vector<model_data> kernel_models(int n, std::mt19937& rng) {
   std::vector<model_data> models;
   for (int i = 0; i < n; ++i) {
@@ -26,6 +27,9 @@ std::vector<model_data> kernel_models(int n, std::mt19937& rng) {
     if (i % 2 == 0)
       p.configs[{1, 1, 8}].add_result(1, std::vector<double>(8, lat / 8),
                                       std::vector<double>(8, gib / 8));
+    if (i % 3 == 0)
+      p.configs[{1, 1, 16}].add_result(1, std::vector<double>(16, lat / 16),
+                                       std::vector<double>(16, gib / 16));
     models.push_back({name, lat * (2 + rng() % 4), 1.0 + rng() % 6, 3.0, p});
   }
   return models;
@@ -34,12 +38,14 @@ std::vector<model_data> kernel_models(int n, std::mt19937& rng) {
 placement random_mix(int num_models, std::mt19937& rng) {
   placement p;
   const int groups = 1 + static_cast<int>(rng() % 6);
-  // (1,2,1) is unprofiled: infinite latency; (1,1,8) only for even models.
-  const parallel_config kinds[] = {{1, 1, 1}, {1, 1, 2}, {1, 1, 4}, {1, 1, 8}, {1, 2, 1}};
+  // (1,2,1) is unprofiled: infinite latency; (1,1,8) only for even models, (1,1,16) for every
+  // third.
+  const parallel_config kinds[] = {{1, 1, 1}, {1, 1, 2},  {1, 1, 4},
+                                   {1, 1, 8}, {1, 1, 16}, {1, 2, 1}};
   const bool uniform = rng() % 3 == 0;
-  const parallel_config one = kinds[rng() % 5];
+  const parallel_config one = kinds[rng() % 6];
   for (int g = 0; g < groups; ++g) {
-    p.group_configs.push_back(uniform ? one : kinds[rng() % 5]);
+    p.group_configs.push_back(uniform ? one : kinds[rng() % 6]);
     std::vector<int> ms;
     for (int m = 0; m < num_models; ++m)
       if (rng() % 3 == 0) ms.push_back(m);
@@ -131,6 +137,8 @@ TEST_CASE("greedy fills in lockstep equal the fills one after another") {
                                                                  {{1, 1, 2}, {1, 1, 2}},
                                                                  {{1, 1, 4}, {1, 1, 1}, {1, 1, 2}},
                                                                  {{1, 1, 8}},
+                                                                 {{1, 1, 8}, {1, 1, 16}},
+                                                                 {{1, 1, 16}, {1, 1, 16}},
                                                                  {{1, 1, 2}, {1, 2, 1}}};
   placement_evaluator shared(models, w);
   const placement_problem whole(models, budget, shared);
