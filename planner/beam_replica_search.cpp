@@ -1,6 +1,7 @@
 #include "planner/beam_replica_search.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <unordered_set>
 
@@ -31,6 +32,39 @@ std::vector<int32_t> flat_models(const placement& p) {
   return key;
 }
 
+// flat_models(normalize(sol.add_model(g, m))) for a normalized sol, built without copying sol
+// (half the candidates a step generates were visited already). The other groups keep their
+// order; g's new list goes where the stable sort puts it: before the first other group whose
+// (list, index) is greater.
+void child_key(const placement& sol, size_t g, int m, std::vector<int>& list,
+               std::vector<int32_t>& key) {
+  const auto& hosted = sol.group_models[g];
+  list.assign(hosted.begin(), hosted.end());
+  list.insert(std::upper_bound(list.begin(), list.end(), m), m);
+  key.clear();
+  auto emit = [&key](const std::vector<int>& models) {
+    key.push_back(static_cast<int32_t>(models.size()));
+    key.insert(key.end(), models.begin(), models.end());
+  };
+  bool placed = false;
+  for (size_t h = 0; h < sol.num_groups(); ++h) {
+    if (h == g) continue;
+    const auto& other = sol.group_models[h];
+    if (!placed && (list < other || (list == other && g < h))) {
+      emit(list);
+      placed = true;
+    }
+    emit(other);
+  }
+  if (!placed) emit(list);
+}
+
+bool is_normalized(const placement& p) {
+  for (const auto& g : p.group_models)
+    if (!std::is_sorted(g.begin(), g.end())) return false;
+  return std::is_sorted(p.group_models.begin(), p.group_models.end());
+}
+
 }  // namespace
 
 placement beam_replica_search(const placement& init, const placement_problem& problem,
@@ -42,7 +76,13 @@ placement beam_replica_search(const placement& init, const placement_problem& pr
   const int num_models = problem.num_models();
   for (;;) {
     std::vector<placement> candidates;
+    size_t most = 0;  // reserved up front: a reallocation would move thousands of placements
+    for (const placement& sol : beam) most += sol.num_groups() * static_cast<size_t>(num_models);
+    candidates.reserve(most);
+    std::vector<int> list;
+    std::vector<int32_t> key;
     for (const placement& sol : beam) {
+      const bool normalized = is_normalized(sol);
       for (size_t g = 0; g < sol.num_groups(); ++g) {
         const auto& cfg = sol.group_configs[g];
         const auto& hosted = sol.group_models[g];
@@ -51,9 +91,15 @@ placement beam_replica_search(const placement& init, const placement_problem& pr
         for (int m = 0; m < num_models; ++m) {
           if (!(used + problem.weight(m, cfg) < problem.mem_budget())) continue;
           if (std::find(hosted.begin(), hosted.end(), m) != hosted.end()) continue;
+          if (normalized) {
+            child_key(sol, g, m, list, key);
+            if (visited.count(key)) continue;
+          }
           placement next = sol.add_model(static_cast<int>(g), m);
           next.normalize();
-          if (visited.insert(flat_models(next)).second) candidates.push_back(std::move(next));
+          assert(!normalized || flat_models(next) == key);
+          if (visited.insert(normalized ? key : flat_models(next)).second)
+            candidates.push_back(std::move(next));
         }
       }
     }

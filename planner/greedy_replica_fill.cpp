@@ -1,6 +1,7 @@
 #include "planner/greedy_replica_fill.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "planner/numpy_argsort.hpp"
 
@@ -39,6 +40,39 @@ placement greedy_replica_fill(placement init, const placement_problem& problem) 
     sol = sol.add_model(next.group, next.model);
     sol.normalize();
   }
+}
+
+std::vector<placement> greedy_replica_fill_many(
+    std::vector<placement> inits, const std::vector<const placement_problem*>& problems) {
+  if (inits.size() != problems.size())
+    throw std::invalid_argument("greedy_replica_fill_many: one problem per placement");
+  if (problems.empty()) return inits;
+  const placement_evaluator& evaluator = problems.front()->evaluator();
+  for (const placement_problem* p : problems)
+    if (&p->evaluator() != &evaluator)
+      throw std::invalid_argument("greedy_replica_fill_many: problems use different evaluators");
+  std::vector<placement> sols = std::move(inits);
+  std::vector<size_t> live(sols.size());
+  for (size_t i = 0; i < live.size(); ++i) live[i] = i;
+  while (!live.empty()) {
+    std::vector<placement> global;
+    global.reserve(live.size());
+    for (size_t i : live) global.push_back(problems[i]->to_global(sols[i]));
+    std::vector<placement_stats> stats = evaluator.stats_many(global);
+    std::vector<size_t> still;
+    for (size_t k = 0; k < live.size(); ++k) {
+      const size_t i = live[k];
+      const placement_problem& problem = *problems[i];
+      const replica_choice next =
+          greedy_next_replica(sols[i], problem, problem.localize(std::move(stats[k])));
+      if (next.group < 0) continue;
+      sols[i] = sols[i].add_model(next.group, next.model);
+      sols[i].normalize();
+      still.push_back(i);
+    }
+    live = std::move(still);
+  }
+  return sols;
 }
 
 }  // namespace alpaserve::planner

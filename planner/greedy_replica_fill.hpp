@@ -12,6 +12,8 @@
 // Memory check: sum of per-device weights <= budget. After each addition the placement is
 // normalized.
 
+#include <vector>
+
 #include "planner/placement.hpp"
 #include "planner/placement_problem.hpp"
 
@@ -19,6 +21,13 @@ namespace alpaserve::planner {
 
 // Returns the filled placement (local model ids of `problem`); `init` keeps its groups and models.
 [[nodiscard]] placement greedy_replica_fill(placement init, const placement_problem& problem);
+
+// One fill per (inits[i], *problems[i]), run in lockstep: each round takes the stats of every
+// unfinished fill's placement from one evaluator call, so their simulations can interleave
+// (planner/component_kernel.hpp). Each result equals greedy_replica_fill(inits[i], *problems[i]).
+// All problems must share one evaluator (std::invalid_argument otherwise).
+[[nodiscard]] std::vector<placement> greedy_replica_fill_many(
+    std::vector<placement> inits, const std::vector<const placement_problem*>& problems);
 
 // The (group, model) the greedy adds next given the current stats, or {-1, -1} when nothing fits.
 // Exposed so tests can check the tie rules without a simulator.

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "planner/component_kernel.hpp"
 #include "planner/sim_stats.hpp"
 
 namespace alpaserve::planner {
@@ -24,27 +25,37 @@ constexpr double fixed_overhead = 0.011;
 constexpr double stage_penalty = 0.009;
 constexpr double reference_inf = 1e100;
 
-// Union-find over groups [0, G) and models [G, G + M).
-struct disjoint_sets {
-  std::vector<int> parent;
-  explicit disjoint_sets(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
-  int find(int x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  }
-  void unite(int a, int b) {
-    a = find(a);
-    b = find(b);
-    if (a != b) parent[std::max(a, b)] = std::min(a, b);
-  }
+}  // namespace
+
+namespace {
+
+// A read-only run of values (the evaluator's component views).
+template <typename T>
+struct view {
+  const T* first = nullptr;
+  size_t count = 0;
+  [[nodiscard]] const T* begin() const noexcept { return first; }
+  [[nodiscard]] const T* end() const noexcept { return first + count; }
+  [[nodiscard]] size_t size() const noexcept { return count; }
+  [[nodiscard]] const T& operator[](size_t i) const noexcept { return first[i]; }
 };
 
 }  // namespace
 
+// One connected component: views into its decomposition's arrays.
 struct placement_evaluator::component {
-  std::vector<int> groups;   // global group indices, ascending
-  std::vector<int> models;   // model ids, ascending
-  std::vector<int32_t> key;  // exact content: per group op, pp, dp, count, sorted model ids
+  view<int> groups;   // global group indices, ascending
+  view<int> models;   // model ids, ascending
+  view<int32_t> key;  // exact content: per group op, pp, dp, count, sorted model ids
+};
+
+// All components of one placement in four allocations (candidates are decomposed by the
+// hundred thousand, and per-component vectors made allocation a fifth of sr-search).
+struct placement_evaluator::decomposition {
+  std::vector<int> groups;  // per component, one after another
+  std::vector<int> models;
+  std::vector<int32_t> keys;
+  std::vector<component> comps;
 };
 
 size_t placement_evaluator::key_hash::operator()(const std::vector<int32_t>& k) const noexcept {
@@ -99,6 +110,9 @@ const std::vector<double>& placement_evaluator::stage_latency(int model,
       if (prof == nullptr || prof->latency.count(1) == 0) continue;
       for (double l : prof->stage_latency(1)) {
         // Penalised in float64, stored as float32, used as float64: as the reference does.
+        // The kernels rely on stage ends never preceding their clocks (component_kernel.cpp).
+        if (!(l >= 0))
+          throw std::invalid_argument("negative or NaN stage latency: " + models_[m].name);
         const double penalised = l * (1.0 + stage_penalty * c.pp);
         table[m].push_back(static_cast<double>(static_cast<float>(penalised)));
       }
@@ -118,54 +132,97 @@ void placement_evaluator::check(const placement& p) const {
         throw std::invalid_argument("placement: model id " + std::to_string(m) + " out of range");
 }
 
-std::vector<placement_evaluator::component> placement_evaluator::decompose(
-    const placement& p) const {
+void placement_evaluator::decompose(const placement& p, bool whole, std::vector<int>& scratch,
+                                    decomposition& out) const {
   const int num_groups = static_cast<int>(p.num_groups());
-  std::vector<component> comps;
-  if (!options_.decompose) {
-    component all;
-    std::vector<uint8_t> placed(models_.size(), 0);
-    for (int g = 0; g < num_groups; ++g) {
-      if (p.group_models[g].empty()) continue;
-      all.groups.push_back(g);
-      for (int m : p.group_models[g]) placed[m] = 1;
+  const int num_models = static_cast<int>(models_.size());
+  // scratch: union-find parents, then per root its component, per group and model its component.
+  scratch.assign(2 * static_cast<size_t>(num_groups + num_models), -1);
+  int* const parent = scratch.data();
+  int* const comp_of = scratch.data() + num_groups + num_models;
+  auto find = [parent](int x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  auto unite = [&](int a, int b) {
+    a = find(a);
+    b = find(b);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
+  };
+  for (int x = 0; x < num_groups + num_models; ++x) parent[x] = x;
+  for (int g = 0; g < num_groups; ++g)
+    for (int m : p.group_models[g]) {
+      unite(g, num_groups + m);
+      if (whole) unite(g, 0);  // one component of every placed group and model
     }
-    for (size_t m = 0; m < models_.size(); ++m)
-      if (placed[m]) all.models.push_back(static_cast<int>(m));
-    if (!all.groups.empty()) comps.push_back(std::move(all));
-  } else {
-    disjoint_sets sets(static_cast<size_t>(num_groups) + models_.size());
-    for (int g = 0; g < num_groups; ++g)
-      for (int m : p.group_models[g]) sets.unite(g, num_groups + m);
-    std::vector<int> comp_of_root(static_cast<size_t>(num_groups) + models_.size(), -1);
-    for (int g = 0; g < num_groups; ++g) {
-      if (p.group_models[g].empty()) continue;
-      const int root = sets.find(g);
-      if (comp_of_root[root] < 0) {
-        comp_of_root[root] = static_cast<int>(comps.size());
-        comps.emplace_back();
-      }
-      comps[comp_of_root[root]].groups.push_back(g);
+  // Components in order of their first group; groups and models ascending within each.
+  std::vector<int32_t> group_count;
+  std::vector<int32_t> model_count;
+  for (int g = 0; g < num_groups; ++g) {
+    if (p.group_models[g].empty()) continue;
+    const int root = find(g);
+    if (comp_of[root] < 0) {
+      comp_of[root] = static_cast<int>(group_count.size());
+      group_count.push_back(0);
     }
-    for (size_t m = 0; m < models_.size(); ++m) {
-      const int root = sets.find(num_groups + static_cast<int>(m));
-      if (comp_of_root[root] >= 0) comps[comp_of_root[root]].models.push_back(static_cast<int>(m));
+    ++group_count[comp_of[root]];
+  }
+  const size_t num_comps = group_count.size();
+  model_count.assign(num_comps, 0);
+  size_t placed_groups = 0;
+  size_t placed_models = 0;
+  size_t key_size = 0;
+  for (int g = 0; g < num_groups; ++g) {
+    if (p.group_models[g].empty()) continue;
+    ++placed_groups;
+    key_size += 4 + p.group_models[g].size();
+  }
+  for (int m = 0; m < num_models; ++m) {
+    const int c = comp_of[find(num_groups + m)];
+    if (c >= 0) {
+      ++model_count[c];
+      ++placed_models;
     }
   }
-  for (auto& c : comps) {
+  out.groups.resize(placed_groups);
+  out.models.resize(placed_models);
+  out.keys.resize(key_size);
+  out.comps.resize(num_comps);
+  std::vector<size_t> group_at(num_comps);
+  std::vector<size_t> model_at(num_comps);
+  size_t ga = 0;
+  size_t ma = 0;
+  for (size_t c = 0; c < num_comps; ++c) {
+    group_at[c] = ga;
+    model_at[c] = ma;
+    out.comps[c].groups = {out.groups.data() + ga, static_cast<size_t>(group_count[c])};
+    out.comps[c].models = {out.models.data() + ma, static_cast<size_t>(model_count[c])};
+    ga += static_cast<size_t>(group_count[c]);
+    ma += static_cast<size_t>(model_count[c]);
+  }
+  for (int g = 0; g < num_groups; ++g)
+    if (!p.group_models[g].empty()) out.groups[group_at[comp_of[find(g)]]++] = g;
+  for (int m = 0; m < num_models; ++m) {
+    const int c = comp_of[find(num_groups + m)];
+    if (c >= 0) out.models[model_at[c]++] = m;
+  }
+  size_t at = 0;
+  for (auto& c : out.comps) {
+    const size_t first = at;
     for (int g : c.groups) {
       const auto& cfg = p.group_configs[g];
-      c.key.push_back(cfg.op);
-      c.key.push_back(cfg.pp);
-      c.key.push_back(cfg.dp);
       const auto& ms = p.group_models[g];
-      c.key.push_back(static_cast<int32_t>(ms.size()));
-      const size_t at = c.key.size();
-      c.key.insert(c.key.end(), ms.begin(), ms.end());
-      std::sort(c.key.begin() + static_cast<std::ptrdiff_t>(at), c.key.end());
+      out.keys[at++] = cfg.op;
+      out.keys[at++] = cfg.pp;
+      out.keys[at++] = cfg.dp;
+      out.keys[at++] = static_cast<int32_t>(ms.size());
+      std::copy(ms.begin(), ms.end(), out.keys.begin() + static_cast<std::ptrdiff_t>(at));
+      std::sort(out.keys.begin() + static_cast<std::ptrdiff_t>(at),
+                out.keys.begin() + static_cast<std::ptrdiff_t>(at + ms.size()));
+      at += ms.size();
     }
+    c.key = {out.keys.data() + first, at - first};
   }
-  return comps;
 }
 
 std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::stream_of(
@@ -178,14 +235,18 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
   auto stream = std::make_shared<request_stream>();
   size_t total = 0;
   for (int m : models) total += model_requests_[m].size();
-  stream->arrival.reserve(total);
-  stream->local_model.reserve(total);
-  stream->index.reserve(total);
+  // Uninitialised buffers: every slot is written below (zero-filling them costs more than the
+  // gathering itself). One slot more for the dense pass.
+  stream->size = total;
+  stream->arrival.reset(new double[total + 1]);
+  stream->local_model.reset(new int32_t[total + 1]);
+  double* const arrival = stream->arrival.get();
+  int32_t* const local_model = stream->local_model.get();
   if (models.size() == 1) {
+    size_t at = 0;
     for (int32_t r : model_requests_[models[0]]) {
-      stream->arrival.push_back(request_arrival_[r]);
-      stream->local_model.push_back(0);
-      stream->index.push_back(r);
+      arrival[at] = request_arrival_[r];
+      local_model[at++] = 0;
     }
   } else if (total * 8 >= request_model_.size()) {
     // Dense set: one pass over the workload with a membership table.
@@ -193,20 +254,13 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
     // (whether a request belongs is unpredictable). Slot [total] takes the last non-member writes.
     std::vector<int32_t> local(models_.size() + 1, -1);  // [0] for unregistered (-1) requests
     for (size_t i = 0; i < models.size(); ++i) local[models[i] + 1] = static_cast<int32_t>(i);
-    stream->arrival.resize(total + 1);
-    stream->local_model.resize(total + 1);
-    stream->index.resize(total + 1);
     size_t next = 0;
     for (size_t i = 0; i < request_model_.size(); ++i) {
       const int32_t lm = local[request_model_[i] + 1];
-      stream->arrival[next] = request_arrival_[i];
-      stream->local_model[next] = lm;
-      stream->index[next] = static_cast<int32_t>(i);
+      arrival[next] = request_arrival_[i];
+      local_model[next] = lm;
       next += lm >= 0 ? 1 : 0;
     }
-    stream->arrival.resize(total);
-    stream->local_model.resize(total);
-    stream->index.resize(total);
   } else {
     // Sparse set: k-way merge of the per-model lists.
     using head = std::pair<int32_t, int32_t>;  // (request index, local model)
@@ -215,17 +269,17 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
     for (size_t i = 0; i < models.size(); ++i)
       if (!model_requests_[models[i]].empty())
         heap.push({model_requests_[models[i]][0], static_cast<int32_t>(i)});
+    size_t at = 0;
     while (!heap.empty()) {
       const auto [r, lm] = heap.top();
       heap.pop();
-      stream->arrival.push_back(request_arrival_[r]);
-      stream->local_model.push_back(lm);
-      stream->index.push_back(r);
+      arrival[at] = request_arrival_[r];
+      local_model[at++] = lm;
       const auto& list = model_requests_[models[lm]];
       if (++pos[lm] < list.size()) heap.push({list[pos[lm]], lm});
     }
   }
-  const size_t bytes = total * (sizeof(double) + 2 * sizeof(int32_t));
+  const size_t bytes = total * (sizeof(double) + sizeof(int32_t));
   std::lock_guard<std::mutex> lock(stream_mutex_);
   // Bounded: a search only revisits a handful of model sets at a time.
   const size_t limit = std::max<size_t>(size_t{256} << 20, 4 * bytes);
@@ -238,225 +292,171 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
   return it->second;
 }
 
-namespace {
-
-// Where a model of a component can be dispatched: one hosting group.
-struct host_entry {
-  int32_t local_group;
-  int32_t offset;  // first stage clock of the group
-  int32_t last;    // last stage clock (dispatch compares it)
-  int32_t pp;
-  const double* latency;  // pp stage latencies (+inf when the config is unprofiled)
-  double latency0;        // latency[0], inline for the single-stage loop
+// A component simulation laid out for the kernel; the lane points into the vectors.
+struct placement_evaluator::prepared_sim {
+  std::shared_ptr<const request_stream> stream;
+  std::vector<double> clock;
+  std::vector<double> stage_end;
+  std::vector<double> infinite;  // latencies of unprofiled configs: +inf, always rejected
+  std::vector<double> padded;    // stage latencies padded to the kernel's stage count
+  std::vector<double> slo;
+  std::vector<host_entry> hosts;
+  component_outcome out;
+  component_lane lane;
+  int pp = 0;  // the kernel: 1, 2, 4 or 8 stages everywhere, 0 for any mix
+  // Working memory of prepare().
+  std::vector<int32_t> clock_offset;
+  std::vector<int32_t> local_model;
+  std::vector<int32_t> host_count;
+  std::vector<int32_t> fill;
 };
 
-struct kernel_result {
-  int64_t num_good = 0;
-  double latency_sum = 0;
-};
-
-// The reference's simulate_requests_mixed over one request stream. PP > 0: every group of the
-// component has PP stages (the loops unroll); PP == 0: any mix. Record: write per-request
-// outcomes. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum
-// adds 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
-template <int PP, bool Record>
-kernel_result run_stream(const double* arrival, const int32_t* local_model, const int32_t* index,
-                         size_t n, const host_entry* hosts, const int32_t* host_begin,
-                         const double* slo, double* clock, double* stage_end,
-                         int64_t* group_num_requests, int64_t* model_num_good, uint8_t* good_out,
-                         double* finish_out) {
-  constexpr double fixed_overhead = 0.011;
-  kernel_result out;
-  int64_t num_good = 0;
-  double latency_sum = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double a = arrival[i];
-    const int32_t lm = local_model[i];
-    const host_entry* h = hosts + host_begin[lm];
-    const host_entry* const end = hosts + host_begin[lm + 1];
-    if constexpr (PP == 1 && !Record) {
-      // Single-stage groups: select the clock slot, group and latency values directly, so no
-      // load waits on the outcome of the dispatch comparison.
-      int32_t best_slot = h->offset;
-      int32_t best_group = h->local_group;
-      double best_latency = h->latency0;
-      double best_clock = clock[best_slot];
-      for (++h; h < end; ++h) {
-        const double c = clock[h->offset];
-        const bool lower = c < best_clock;  // strict: the lowest group index wins ties
-        best_clock = lower ? c : best_clock;
-        best_slot = lower ? h->offset : best_slot;
-        best_group = lower ? h->local_group : best_group;
-        best_latency = lower ? h->latency0 : best_latency;
-      }
-      const double t = std::max(a, best_clock) + best_latency;
-      const double done = t + fixed_overhead;
-      const double latency = done - a;
-      ++group_num_requests[best_group];
-      const bool ok = latency <= slo[lm];
-      clock[best_slot] = ok ? t : best_clock;
-      model_num_good[lm] += ok;
-      num_good += ok;
-      latency_sum += ok ? latency : 0.0;
-      continue;
-    }
-    const host_entry* best = h;
-    double best_clock = clock[h->last];
-    for (++h; h < end; ++h) {
-      const double c = clock[h->last];
-      const bool lower = c < best_clock;  // strict: the lowest group index wins ties
-      best_clock = lower ? c : best_clock;
-      best = lower ? h : best;
-    }
-    double* const ck = clock + best->offset;
-    // A fixed stage count keeps the stage ends in registers.
-    double local_end[PP > 0 ? PP : 1];
-    double* const se = PP > 0 ? local_end : stage_end + best->offset;
-    const double* const lat = best->latency;
-    const int pp = PP > 0 ? PP : best->pp;
-    double t = a;
-    for (int k = 0; k < pp; ++k) {
-      t = std::max(t, ck[k]) + lat[k];
-      se[k] = t;
-    }
-    const double done = t + fixed_overhead;
-    const double latency = done - a;
-    ++group_num_requests[best->local_group];
-    const bool ok = latency <= slo[lm];
-    for (int k = 0; k < pp; ++k) ck[k] = ok ? se[k] : ck[k];
-    model_num_good[lm] += ok;
-    num_good += ok;
-    latency_sum += ok ? latency : 0.0;
-    if constexpr (Record) {
-      good_out[index[i]] = ok ? 1 : 0;
-      finish_out[index[i]] = ok ? done : a;
-    }
-  }
-  out.num_good = num_good;
-  out.latency_sum = latency_sum;
-  return out;
-}
-
-}  // namespace
-
-placement_evaluator::component_outcome placement_evaluator::simulate(
-    const placement& p, const component& c, std::vector<uint8_t>* good,
-    std::vector<double>* finish) const {
+void placement_evaluator::prepare(const placement& p, const component& c, bool record,
+                                  prepared_sim& s) const {
   const size_t num_local_groups = c.groups.size();
-  // Stage clocks of every group of the component, flattened.
-  std::vector<int32_t> clock_offset(num_local_groups + 1, 0);
   int uniform_pp = -1;
-  for (size_t lg = 0; lg < num_local_groups; ++lg) {
-    const int pp = std::max(p.group_configs[c.groups[lg]].pp, 1);
-    clock_offset[lg + 1] = clock_offset[lg] + pp;
+  int max_pp = 1;
+  for (int g : c.groups) {
+    const int pp = std::max(p.group_configs[g].pp, 1);
     uniform_pp = (uniform_pp == -1 || uniform_pp == pp) ? pp : 0;
+    max_pp = std::max(max_pp, pp);
   }
-  std::vector<double> clock(static_cast<size_t>(clock_offset.back()), 0.0);
-  std::vector<double> stage_end(clock.size(), 0.0);
-  // Latencies of unprofiled configs: +inf per stage, so the request is always rejected.
-  std::vector<double> infinite(static_cast<size_t>(std::max(clock_offset.back(), 1)),
-                               std::numeric_limits<double>::infinity());
+  // Without per-request records, a mix of stage counts runs as max_pp stages: shorter groups get
+  // trailing stages of latency 0, which is exact. Such a stage's clock always equals the group's
+  // last real clock (committed together), and t = max(t_last, that clock) + 0 = t_last since
+  // t_last >= the last real clock; so every t, dispatch clock and outcome is unchanged, and the
+  // fixed-stage kernels (no branches on the stage count) apply.
+  const bool pad = !record && uniform_pp == 0 && (max_pp == 2 || max_pp == 4 || max_pp == 8);
+  if (pad) uniform_pp = max_pp;
+  // The kernel: fixed-stage for 1, 2, 4 or 8 stages everywhere, else the general one (0).
+  const bool fixed = uniform_pp == 1 || uniform_pp == 2 || uniform_pp == 4 || uniform_pp == 8;
+  s.pp = record || !fixed ? 0 : uniform_pp;
+  // Stage clocks of every group of the component, flattened.
+  std::vector<int32_t>& clock_offset = s.clock_offset;
+  clock_offset.assign(num_local_groups + 1, 0);
+  for (size_t lg = 0; lg < num_local_groups; ++lg) {
+    const int pp = pad ? max_pp : std::max(p.group_configs[c.groups[lg]].pp, 1);
+    clock_offset[lg + 1] = clock_offset[lg] + pp;
+  }
+  s.clock.assign(static_cast<size_t>(clock_offset.back()), 0.0);
+  s.stage_end.assign(s.clock.size(), 0.0);
+  s.infinite.assign(static_cast<size_t>(std::max(clock_offset.back(), 1)),
+                    std::numeric_limits<double>::infinity());
 
   // Per model of the component: its hosting groups, ascending.
-  std::vector<int32_t> local_model(models_.size(), -1);
+  std::vector<int32_t>& local_model = s.local_model;
+  local_model.assign(models_.size(), -1);
   for (size_t i = 0; i < c.models.size(); ++i) local_model[c.models[i]] = static_cast<int32_t>(i);
   // Host lists padded to one length per component so the dispatch loop has a fixed trip count
   // (a predictable branch); padding points at a clock slot holding +inf, which never wins.
-  std::vector<int32_t> host_count(c.models.size(), 0);
+  std::vector<int32_t>& host_count = s.host_count;
+  host_count.assign(c.models.size(), 0);
   for (int g : c.groups)
     for (int m : p.group_models[g]) ++host_count[local_model[m]];
   const int32_t width =
       host_count.empty() ? 1 : *std::max_element(host_count.begin(), host_count.end());
-  std::vector<int32_t> host_begin(c.models.size() + 1, 0);
-  for (size_t i = 0; i < c.models.size(); ++i) host_begin[i + 1] = host_begin[i] + width;
   const int32_t never = clock_offset.back();  // the +inf clock slot
-  clock.push_back(std::numeric_limits<double>::infinity());
-  stage_end.push_back(0.0);
-  std::vector<host_entry> hosts(
-      static_cast<size_t>(host_begin.back()),
-      host_entry{0, never, never, 1, infinite.data(), std::numeric_limits<double>::infinity()});
-  std::vector<int32_t> fill(host_begin.begin(), host_begin.end() - 1);
+  s.clock.push_back(std::numeric_limits<double>::infinity());
+  s.stage_end.push_back(0.0);
+  s.hosts.assign(
+      c.models.size() * static_cast<size_t>(width),
+      host_entry{0, never, never, 1, s.infinite.data(), std::numeric_limits<double>::infinity()});
+  std::vector<int32_t>& fill = s.fill;
+  fill.resize(c.models.size());
+  for (size_t i = 0; i < c.models.size(); ++i) fill[i] = static_cast<int32_t>(i) * width;
+  // Padded latencies (pad only): per host entry max_pp values, the real ones then zeros.
+  s.padded.assign(pad ? s.hosts.size() * static_cast<size_t>(max_pp) : 0, 0.0);
   for (size_t lg = 0; lg < num_local_groups; ++lg) {
     const int g = c.groups[lg];
     const int pp = clock_offset[lg + 1] - clock_offset[lg];
     for (int m : p.group_models[g]) {
       const auto& lat = stage_latency(m, p.group_configs[g]);
       const bool ok = static_cast<int>(lat.size()) == p.group_configs[g].pp;
-      hosts[static_cast<size_t>(fill[local_model[m]]++)] = {
-          static_cast<int32_t>(lg),          clock_offset[lg],
-          clock_offset[lg + 1] - 1,          pp,
-          ok ? lat.data() : infinite.data(), ok ? lat[0] : std::numeric_limits<double>::infinity()};
+      const int32_t slot = fill[local_model[m]]++;
+      const double* stage = ok ? lat.data() : s.infinite.data();
+      if (pad && ok) {
+        double* dst = s.padded.data() + static_cast<size_t>(slot) * static_cast<size_t>(max_pp);
+        std::copy(lat.begin(), lat.end(), dst);
+        stage = dst;
+      }
+      s.hosts[static_cast<size_t>(slot)] = {static_cast<int32_t>(lg),
+                                            clock_offset[lg],
+                                            clock_offset[lg + 1] - 1,
+                                            pp,
+                                            stage,
+                                            ok ? lat[0] : std::numeric_limits<double>::infinity()};
     }
   }
-  std::vector<double> slo(c.models.size());
-  for (size_t i = 0; i < c.models.size(); ++i) slo[i] = model_slo_[c.models[i]];
+  s.slo.resize(c.models.size());
+  for (size_t i = 0; i < c.models.size(); ++i) s.slo[i] = model_slo_[c.models[i]];
 
-  const std::shared_ptr<const request_stream> stream = stream_of(c.models);
-  const size_t n = stream->arrival.size();
-
-  component_outcome out;
-  out.models = c.models;
-  out.model_num_good.assign(c.models.size(), 0);
-  out.group_num_requests.assign(num_local_groups, 0);
-  kernel_result k;
-  auto run = [&](auto pp_tag, auto record_tag) {
-    constexpr int pp = decltype(pp_tag)::value;
-    constexpr bool record = decltype(record_tag)::value;
-    return run_stream<pp, record>(
-        stream->arrival.data(), stream->local_model.data(), stream->index.data(), n, hosts.data(),
-        host_begin.data(), slo.data(), clock.data(), stage_end.data(),
-        out.group_num_requests.data(), out.model_num_good.data(),
-        good != nullptr ? good->data() : nullptr, finish != nullptr ? finish->data() : nullptr);
-  };
-  using no = std::false_type;
-  using yes = std::true_type;
-  if (good != nullptr) {
-    k = run(std::integral_constant<int, 0>{}, yes{});
-  } else {
-    switch (uniform_pp) {
-      case 1:
-        k = run(std::integral_constant<int, 1>{}, no{});
-        break;
-      case 2:
-        k = run(std::integral_constant<int, 2>{}, no{});
-        break;
-      case 4:
-        k = run(std::integral_constant<int, 4>{}, no{});
-        break;
-      case 8:
-        k = run(std::integral_constant<int, 8>{}, no{});
-        break;
-      default:
-        k = run(std::integral_constant<int, 0>{}, no{});
-        break;
-    }
-  }
-  out.num_good = k.num_good;
-  out.latency_sum = k.latency_sum;
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    ++counters_.component_sims;
-    counters_.requests_simulated += static_cast<int64_t>(n);
-  }
-  return out;
+  s.out.models.assign(c.models.begin(), c.models.end());
+  s.stream = stream_of(s.out.models);
+  s.out.model_num_good.assign(c.models.size(), 0);
+  s.out.group_num_requests.assign(num_local_groups, 0);
+  component_lane& lane = s.lane;
+  lane = component_lane{};  // a reused layout starts its counters at 0 again
+  lane.arrival = s.stream->arrival.get();
+  lane.local_model = s.stream->local_model.get();
+  lane.n = s.stream->size;
+  lane.hosts = s.hosts.data();
+  lane.width = width;
+  lane.slo = s.slo.data();
+  lane.clock = s.clock.data();
+  lane.stage_end = s.stage_end.data();
+  lane.group_num_requests = s.out.group_num_requests.data();
+  lane.model_num_good = s.out.model_num_good.data();
 }
 
-placement_stats placement_evaluator::assemble(
-    const placement& p, const std::vector<component>& comps,
-    const std::vector<const component_outcome*>& outs) const {
+void placement_evaluator::finish(prepared_sim& s) const {
+  s.out.num_good = s.lane.num_good;
+  s.out.latency_sum = s.lane.latency_sum;
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  ++counters_.component_sims;
+  counters_.requests_simulated += static_cast<int64_t>(s.lane.n);
+}
+
+placement_evaluator::component_outcome placement_evaluator::simulate(
+    const placement& p, const component& c, std::vector<uint8_t>* good,
+    std::vector<double>* finish_out) const {
+  prepared_sim s;
+  prepare(p, c, good != nullptr, s);
+  // Per-request records need each stream entry's workload index: the requests of the model set
+  // in workload order, as the stream holds them.
+  std::vector<int32_t> index;
+  if (good != nullptr) {
+    std::vector<uint8_t> member(models_.size() + 1, 0);
+    for (int m : c.models) member[m + 1] = 1;
+    for (size_t i = 0; i < request_model_.size(); ++i)
+      if (member[request_model_[i] + 1]) index.push_back(static_cast<int32_t>(i));
+  }
+  run_component(s.lane, s.pp, index.data(), good != nullptr ? good->data() : nullptr,
+                finish_out != nullptr ? finish_out->data() : nullptr);
+  finish(s);
+  return std::move(s.out);
+}
+
+placement_stats placement_evaluator::assemble(const placement& p,
+                                              const std::vector<component>& comps,
+                                              const std::vector<const component_outcome*>& outs,
+                                              bool per_model) const {
   placement_stats s;
-  s.model_num_requests.resize(models_.size());
-  for (size_t m = 0; m < models_.size(); ++m)
-    s.model_num_requests[m] = static_cast<int64_t>(model_requests_[m].size());
-  s.model_num_good.assign(models_.size(), 0);
-  s.group_num_requests.assign(p.num_groups(), 0);
+  if (per_model) {
+    s.model_num_requests.resize(models_.size());
+    for (size_t m = 0; m < models_.size(); ++m)
+      s.model_num_requests[m] = static_cast<int64_t>(model_requests_[m].size());
+    s.model_num_good.assign(models_.size(), 0);
+    s.group_num_requests.assign(p.num_groups(), 0);
+  }
   s.num_requests = static_cast<int64_t>(request_arrival_.size());
   for (size_t i = 0; i < comps.size(); ++i) {
     const component_outcome& o = *outs[i];
-    for (size_t lg = 0; lg < comps[i].groups.size(); ++lg)
-      s.group_num_requests[comps[i].groups[lg]] = o.group_num_requests[lg];
-    for (size_t j = 0; j < o.models.size(); ++j)
-      s.model_num_good[o.models[j]] = o.model_num_good[j];
+    if (per_model) {
+      for (size_t lg = 0; lg < comps[i].groups.size(); ++lg)
+        s.group_num_requests[comps[i].groups[lg]] = o.group_num_requests[lg];
+      for (size_t j = 0; j < o.models.size(); ++j)
+        s.model_num_good[o.models[j]] = o.model_num_good[j];
+    }
     s.num_good += o.num_good;
     s.latency_sum += o.latency_sum;
   }
@@ -466,12 +466,24 @@ placement_stats placement_evaluator::assemble(
 
 std::vector<placement_stats> placement_evaluator::stats_many(
     const std::vector<placement>& candidates) const {
+  return evaluate(candidates, true);
+}
+
+std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<placement>& candidates,
+                                                           bool per_model) const {
   for (const auto& p : candidates) check(p);
   const size_t n = candidates.size();
+  per_model = per_model || n == 1;  // single calls fill the placement cache
   std::vector<placement_stats> result(n);
   std::vector<std::vector<int32_t>> placement_keys(n);
   std::vector<uint8_t> done(n, 0);
-  std::vector<std::vector<component>> comps(n);
+  std::vector<decomposition> decs(n);
+  std::vector<int> scratch;
+  std::vector<int32_t> probe;  // a component's key as the caches' key type, without allocating
+  auto probe_of = [&probe](const component& c) -> const std::vector<int32_t>& {
+    probe.assign(c.key.begin(), c.key.end());
+    return probe;
+  };
   // Distinct uncached components, each simulated once.
   struct job {
     size_t candidate;
@@ -508,19 +520,21 @@ std::vector<placement_stats> placement_evaluator::stats_many(
         continue;
       }
     }
-    comps[i] = decompose(p);
-    outs[i].resize(comps[i].size());
+    decompose(p, !options_.decompose, scratch, decs[i]);
+    const std::vector<component>& comps = decs[i].comps;
+    outs[i].resize(comps.size());
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    for (size_t c = 0; c < comps[i].size(); ++c) {
+    for (size_t c = 0; c < comps.size(); ++c) {
       if (options_.memoize) {
-        auto it = component_cache_.find(comps[i][c].key);
+        const std::vector<int32_t>& key = probe_of(comps[c]);
+        auto it = component_cache_.find(key);
         if (it != component_cache_.end()) {
           outs[i][c] = it->second;
           ++counters_.component_hits;
           continue;
         }
-        if (job_of_key.count(comps[i][c].key)) continue;  // filled after the jobs run
-        job_of_key.emplace(comps[i][c].key, jobs.size());
+        if (job_of_key.count(key)) continue;  // filled after the jobs run
+        job_of_key.emplace(key, jobs.size());
       }
       jobs.push_back({i, c});
     }
@@ -528,31 +542,58 @@ std::vector<placement_stats> placement_evaluator::stats_many(
   std::vector<std::shared_ptr<const component_outcome>> job_out(jobs.size());
   auto run_job = [&](size_t j) {
     const job& jb = jobs[j];
-    job_out[j] = std::make_shared<const component_outcome>(
-        simulate(candidates[jb.candidate], comps[jb.candidate][jb.component], nullptr, nullptr));
+    job_out[j] = std::make_shared<const component_outcome>(simulate(
+        candidates[jb.candidate], decs[jb.candidate].comps[jb.component], nullptr, nullptr));
   };
   std::unique_lock<std::mutex> pool_lock(pool_busy_, std::defer_lock);
   if (pool_ && jobs.size() > 1 && pool_lock.try_lock()) {
     pool_->parallel_for(jobs.size(), run_job);
+  } else if (jobs.size() > 1 && options_.interleave) {
+    // One thread: the kernels interleave independent simulations of the same stage count.
+    // Their layouts are kept per thread, so the buffers are reused from call to call.
+    thread_local std::vector<prepared_sim> sims;
+    if (sims.size() < jobs.size()) sims.resize(jobs.size());
+    for (size_t j = 0; j < jobs.size(); ++j)
+      prepare(candidates[jobs[j].candidate], decs[jobs[j].candidate].comps[jobs[j].component],
+              false, sims[j]);
+    // By kernel; every job has exactly one (prepare() gives 0, 1, 2, 4 or 8).
+    std::vector<component_lane*> lanes;
+    size_t ran = 0;
+    for (int pp : {0, 1, 2, 4, 8}) {
+      lanes.clear();
+      for (size_t j = 0; j < jobs.size(); ++j)
+        if (sims[j].pp == pp) lanes.push_back(&sims[j].lane);
+      if (!lanes.empty()) run_components(lanes.data(), lanes.size(), pp);
+      ran += lanes.size();
+    }
+    if (ran != jobs.size()) throw std::logic_error("placement_evaluator: a simulation did not run");
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      finish(sims[j]);
+      job_out[j] = std::make_shared<const component_outcome>(std::move(sims[j].out));
+      sims[j].out = {};
+      sims[j].stream.reset();  // do not pin streams the cache has dropped
+    }
   } else {
     for (size_t j = 0; j < jobs.size(); ++j) run_job(j);
   }
   if (options_.memoize) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     for (size_t j = 0; j < jobs.size(); ++j)
-      component_cache_.emplace(comps[jobs[j].candidate][jobs[j].component].key, job_out[j]);
+      component_cache_.emplace(probe_of(decs[jobs[j].candidate].comps[jobs[j].component]),
+                               job_out[j]);
   } else {
     for (size_t j = 0; j < jobs.size(); ++j)
       outs[jobs[j].candidate][jobs[j].component] = job_out[j];
   }
   for (size_t i = 0; i < n; ++i) {
     if (done[i]) continue;
-    std::vector<const component_outcome*> ptrs(comps[i].size());
-    for (size_t c = 0; c < comps[i].size(); ++c) {
-      if (!outs[i][c]) outs[i][c] = job_out[job_of_key.at(comps[i][c].key)];
+    const std::vector<component>& comps = decs[i].comps;
+    std::vector<const component_outcome*> ptrs(comps.size());
+    for (size_t c = 0; c < comps.size(); ++c) {
+      if (!outs[i][c]) outs[i][c] = job_out[job_of_key.at(probe_of(comps[c]))];
       ptrs[c] = outs[i][c].get();
     }
-    result[i] = assemble(candidates[i], comps[i], ptrs);
+    result[i] = assemble(candidates[i], comps, ptrs, per_model);
     if (memoize_placements) {
       std::lock_guard<std::mutex> lock(cache_mutex_);
       placement_cache_.emplace(std::move(placement_keys[i]),
@@ -569,7 +610,7 @@ placement_stats placement_evaluator::stats(const placement& p) const {
 std::vector<double> placement_evaluator::scores(const std::vector<placement>& candidates) const {
   std::vector<double> out;
   out.reserve(candidates.size());
-  for (const auto& s : stats_many(candidates)) out.push_back(s.score());
+  for (const auto& s : evaluate(candidates, false)) out.push_back(s.score());
   return out;
 }
 
@@ -578,17 +619,11 @@ void placement_evaluator::simulate_requests(const placement& p, std::vector<uint
   check(p);
   good.assign(request_arrival_.size(), 0);
   finish = request_arrival_;
-  component all;
-  std::vector<uint8_t> placed(models_.size(), 0);
-  for (size_t g = 0; g < p.num_groups(); ++g) {
-    if (p.group_models[g].empty()) continue;
-    all.groups.push_back(static_cast<int>(g));
-    for (int m : p.group_models[g]) placed[m] = 1;
-  }
-  for (size_t m = 0; m < models_.size(); ++m)
-    if (placed[m]) all.models.push_back(static_cast<int>(m));
-  if (all.groups.empty()) return;
-  (void)simulate(p, all, &good, &finish);
+  decomposition all;
+  std::vector<int> scratch;
+  decompose(p, true, scratch, all);
+  if (all.comps.empty()) return;
+  (void)simulate(p, all.comps.front(), &good, &finish);
 }
 
 }  // namespace alpaserve::planner

@@ -13,7 +13,10 @@
 //   the lowest group index). When a search adds model m to group g, only the component that now
 //   holds both is simulated again; every other component is a cache hit;
 // * parallel scoring: scores() simulates the distinct uncached components of a candidate list on
-//   a small thread pool (options.threads; 1 = inline, what the benchmarks use).
+//   a small thread pool (options.threads; 1 = inline, what the benchmarks use);
+// * interleaving: on one thread, a call's uncached components run several at a time in one loop
+//   (planner/component_kernel.hpp), so stats_many() of many placements (a beam's candidates, the
+//   greedy fills of planner/greedy_replica_fill.hpp in lockstep) is much faster than one by one.
 // Whole placements are memoised as well (by normalized content), for single stats()/score() calls.
 //
 // Outcomes are per request identical to the reference approximate simulator (the same rule as
@@ -41,6 +44,8 @@ struct evaluator_options {
   int threads = 1;        // worker threads for scores(); 1 = run inline
   bool decompose = true;  // simulate connected components separately (false: one whole run)
   bool memoize = true;    // cache component and placement outcomes
+  // One thread: simulate a call's independent components interleaved (false: one at a time).
+  bool interleave = true;
 };
 
 // The reference's fast_stats of one placement on the train workload.
@@ -115,18 +120,28 @@ class placement_evaluator {
   };
 
  private:
-  struct component;  // groups and models of one component (defined in the .cpp)
+  struct component;      // groups and models of one component (defined in the .cpp)
+  struct decomposition;  // the components of one placement
   // The requests of one set of models in workload order, laid out for the simulation loop.
   struct request_stream {
-    std::vector<double> arrival;
-    std::vector<int32_t> local_model;  // index into the (ascending) model set
-    std::vector<int32_t> index;        // request index in the workload
+    std::unique_ptr<double[]> arrival;
+    std::unique_ptr<int32_t[]> local_model;  // index into the (ascending) model set
+    size_t size = 0;
   };
   struct key_hash {
     size_t operator()(const std::vector<int32_t>& k) const noexcept;
   };
 
-  [[nodiscard]] std::vector<component> decompose(const placement& p) const;
+  struct prepared_sim;  // one simulation laid out for the kernel (defined in the .cpp)
+
+  // The connected components of p (whole: one of every placed group and model); scratch is
+  // working memory a caller reuses across calls.
+  void decompose(const placement& p, bool whole, std::vector<int>& scratch,
+                 decomposition& out) const;
+  // Lays out the simulation of component c; record: for per-request outcomes.
+  void prepare(const placement& p, const component& c, bool record, prepared_sim& s) const;
+  // Moves the kernel's totals into s.out and counts the simulation.
+  void finish(prepared_sim& s) const;
   [[nodiscard]] component_outcome simulate(const placement& p, const component& c,
                                            std::vector<uint8_t>* good,
                                            std::vector<double>* finish) const;
@@ -135,8 +150,12 @@ class placement_evaluator {
   // the same set of linked models many times).
   [[nodiscard]] std::shared_ptr<const request_stream> stream_of(
       const std::vector<int>& models) const;
+  // per_model: fill the per-model and per-group arrays too (scores need only the totals).
   [[nodiscard]] placement_stats assemble(const placement& p, const std::vector<component>& comps,
-                                         const std::vector<const component_outcome*>& outs) const;
+                                         const std::vector<const component_outcome*>& outs,
+                                         bool per_model) const;
+  [[nodiscard]] std::vector<placement_stats> evaluate(const std::vector<placement>& candidates,
+                                                      bool per_model) const;
   void check(const placement& p) const;
 
   std::vector<model_data> models_;

@@ -8,7 +8,19 @@ placement_problem::placement_problem(std::vector<model_data> models, double mem_
     : models_(std::move(models)),
       mem_budget_(mem_budget),
       evaluator_(&evaluator),
-      global_ids_(std::move(global_ids)) {}
+      global_ids_(std::move(global_ids)) {
+  for (const auto& m : models_)
+    for (const auto& entry : m.profile.configs) {
+      const parallel_config& c = entry.first;
+      bool known = false;
+      for (const auto& w : weights_) known = known || w.first == c;
+      if (known) continue;
+      std::vector<double> weights;
+      weights.reserve(models_.size());
+      for (const auto& other : models_) weights.push_back(other.profile.weight_per_device(c));
+      weights_.emplace_back(c, std::move(weights));
+    }
+}
 
 placement placement_problem::to_global(const placement& local) const {
   if (global_ids_.empty()) return local;
@@ -19,7 +31,10 @@ placement placement_problem::to_global(const placement& local) const {
 }
 
 placement_stats placement_problem::stats(const placement& local) const {
-  placement_stats s = evaluator_->stats(to_global(local));
+  return localize(evaluator_->stats(to_global(local)));
+}
+
+placement_stats placement_problem::localize(placement_stats s) const {
   if (global_ids_.empty()) return s;
   std::vector<int64_t> n(models_.size()), good(models_.size());
   for (size_t i = 0; i < models_.size(); ++i) {

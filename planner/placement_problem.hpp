@@ -5,6 +5,7 @@
 // model then count as unregistered, exactly as when the reference solves a bucket on the full
 // train workload.
 
+#include <utility>
 #include <vector>
 
 #include "planner/placement.hpp"
@@ -24,13 +25,18 @@ class placement_problem {
   [[nodiscard]] const placement_evaluator& evaluator() const noexcept { return *evaluator_; }
 
   // Memory one device of a group with config c needs for local model m (+inf: unprofiled).
+  // From a table of every profiled config (the searches ask for it per group and model).
   [[nodiscard]] double weight(int m, const parallel_config& c) const noexcept {
+    for (const auto& [config, weights] : weights_)
+      if (config == c) return weights[static_cast<size_t>(m)];
     return models_[m].profile.weight_per_device(c);
   }
   // The same placement in the evaluator's model ids.
   [[nodiscard]] placement to_global(const placement& local) const;
   // fast_stats with per-model arrays indexed by local id (group arrays by group).
   [[nodiscard]] placement_stats stats(const placement& local) const;
+  // Stats of to_global(local) from the evaluator, re-indexed by local model id.
+  [[nodiscard]] placement_stats localize(placement_stats global) const;
   [[nodiscard]] std::vector<double> scores(const std::vector<placement>& local) const;
   [[nodiscard]] double score(const placement& local) const;
 
@@ -39,6 +45,8 @@ class placement_problem {
   double mem_budget_;
   const placement_evaluator* evaluator_;
   std::vector<int> global_ids_;
+  // Per config profiled by some model: weight_per_device of every model.
+  std::vector<std::pair<parallel_config, std::vector<double>>> weights_;
 };
 
 }  // namespace alpaserve::planner

@@ -1,5 +1,6 @@
 #include "planner/policy_mp_search.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,21 +12,47 @@ namespace alpaserve::planner {
 
 placement solve_group_partition(const placement_problem& problem, const cluster_env& cluster,
                                 const group_enumeration_limits& limits, thread_pool* pool) {
+  if (pool == nullptr) return solve_group_partitions({&problem}, {cluster}, limits).front();
   const auto candidates = enumerate_group_configs_uneven(cluster, limits);
   if (candidates.empty()) return {};
   std::vector<placement> filled(candidates.size());
-  auto fill = [&](size_t i) {
+  pool->parallel_for(candidates.size(), [&](size_t i) {
     filled[i] = greedy_replica_fill(empty_placement(candidates[i]), problem);
-  };
-  if (pool != nullptr)
-    pool->parallel_for(candidates.size(), fill);
-  else
-    for (size_t i = 0; i < candidates.size(); ++i) fill(i);
+  });
   const std::vector<double> scores = problem.scores(filled);
   size_t best = 0;
   for (size_t i = 1; i < scores.size(); ++i)
     if (scores[i] > scores[best]) best = i;
   return filled[best];
+}
+
+std::vector<placement> solve_group_partitions(const std::vector<const placement_problem*>& problems,
+                                              const std::vector<cluster_env>& clusters,
+                                              const group_enumeration_limits& limits) {
+  // Every candidate of every problem is filled in one lockstep run.
+  std::vector<placement> inits;
+  std::vector<const placement_problem*> owners;
+  std::vector<size_t> first(problems.size() + 1, 0);
+  for (size_t j = 0; j < problems.size(); ++j) {
+    for (const auto& configs : enumerate_group_configs_uneven(clusters.at(j), limits)) {
+      inits.push_back(empty_placement(configs));
+      owners.push_back(problems[j]);
+    }
+    first[j + 1] = inits.size();
+  }
+  const std::vector<placement> filled = greedy_replica_fill_many(std::move(inits), owners);
+  std::vector<placement> out(problems.size());
+  for (size_t j = 0; j < problems.size(); ++j) {
+    if (first[j] == first[j + 1]) continue;
+    const std::vector<placement> mine(filled.begin() + static_cast<std::ptrdiff_t>(first[j]),
+                                      filled.begin() + static_cast<std::ptrdiff_t>(first[j + 1]));
+    const std::vector<double> scores = problems[j]->scores(mine);
+    size_t best = 0;
+    for (size_t i = 1; i < scores.size(); ++i)
+      if (scores[i] > scores[best]) best = i;
+    out[j] = mine[best];
+  }
+  return out;
 }
 
 std::string policy_mp_search::name() const {
@@ -77,9 +104,28 @@ policy_result policy_mp_search::solve(const std::vector<model_data>& models,
     if (pool != nullptr) {
       pool->parallel_for(todo.size(), solve_sub);
     } else {
-      for (size_t i = 0; i < todo.size(); ++i) {
-        solve_sub(i);
-        report(progress, 1 + (done * seps.separations.size()) / todo.size(), total,
+      // One thread: the sub-problems' fills run in lockstep, up to 128 sub-problems (~1500
+      // fills) at a time: many fills per round keep the interleaved kernels' lanes full (fewer
+      // lone tail simulations); the bound keeps the per-round working set moderate.
+      constexpr size_t per_batch = 128;
+      for (size_t at = 0; at < todo.size(); at += per_batch) {
+        const size_t count = std::min(per_batch, todo.size() - at);
+        std::vector<placement_problem> subs;
+        subs.reserve(count);
+        std::vector<const placement_problem*> problems;
+        std::vector<cluster_env> envs;
+        for (size_t i = at; i < at + count; ++i) {
+          const auto [b, devices] = todo[i];
+          std::vector<model_data> sub_models;
+          for (int m : seps.buckets[b]) sub_models.push_back(models[m]);
+          subs.emplace_back(std::move(sub_models), cluster.mem_budget, evaluator, seps.buckets[b]);
+          problems.push_back(&subs.back());
+          envs.push_back(cluster);
+          envs.back().num_devices = devices;
+        }
+        const std::vector<placement> local = solve_group_partitions(problems, envs, limits_);
+        for (size_t k = 0; k < count; ++k) sub_solutions[at + k] = subs[k].to_global(local[k]);
+        report(progress, 1 + ((at + count) * seps.separations.size()) / todo.size(), total,
                "bucket sub-problems");
       }
     }

@@ -9,8 +9,9 @@
 //   it scores strictly higher.
 // Faster than the reference without changing its answer: a bucket's solution depends only on
 // (bucket, devices), so each is solved once however many splits use it; the evaluator re-simulates
-// only the part of the placement a step changed; with threads > 1 candidates and sub-problems are
-// solved concurrently (results are the same as with one thread).
+// only the part of the placement a step changed; with one thread all candidates (of every
+// sub-problem) are filled in lockstep so the evaluator interleaves their simulations; with
+// threads > 1 candidates and sub-problems are solved concurrently (the same results either way).
 
 #include "planner/group_config_enumeration.hpp"
 #include "planner/placement_policy.hpp"
@@ -25,6 +26,12 @@ namespace alpaserve::planner {
                                               const cluster_env& cluster,
                                               const group_enumeration_limits& limits,
                                               thread_pool* pool);
+
+// solve_group_partition for several problems (sharing one evaluator) at once, on this thread:
+// all their candidates are filled in lockstep (greedy_replica_fill_many). Same results.
+[[nodiscard]] std::vector<placement> solve_group_partitions(
+    const std::vector<const placement_problem*>& problems, const std::vector<cluster_env>& clusters,
+    const group_enumeration_limits& limits);
 
 class policy_mp_search final : public placement_policy {
  public:

@@ -1,0 +1,174 @@
+// The speed paths of the evaluator must not change a single bit: interleaved simulation lanes
+// (planner/component_kernel.hpp), mixed stage counts run with zero-latency padding stages, and
+// greedy fills run in lockstep (greedy_replica_fill_many).
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "planner/greedy_replica_fill.hpp"
+#include "planner/group_config_enumeration.hpp"
+#include "planner/placement_evaluator.hpp"
+#include "planner/placement_problem.hpp"
+#include "policy_test_models.hpp"
+
+using namespace alpaserve::planner;
+
+namespace {
+
+// Models with profiles for pp 1, 2, 4; some also for pp 8 or 16, so mixes of 1 to 16 stages
+// occur (16 stages, as a 48-device remainder group has, runs the general kernel).
+std::vector<model_data> kernel_models(int n, std::mt19937& rng) {
+  std::vector<model_data> models;
+  for (int i = 0; i < n; ++i) {
+    const double lat = 0.03 + 0.01 * static_cast<double>(rng() % 20);
+    const std::string name = "k" + std::to_string(i);
+    model_profile p = test::simple_profile(name, lat, gib);
+    if (i % 2 == 0)
+      p.configs[{1, 1, 8}].add_result(1, std::vector<double>(8, lat / 8),
+                                      std::vector<double>(8, gib / 8));
+    if (i % 3 == 0)
+      p.configs[{1, 1, 16}].add_result(1, std::vector<double>(16, lat / 16),
+                                       std::vector<double>(16, gib / 16));
+    models.push_back({name, lat * (2 + rng() % 4), 1.0 + rng() % 6, 3.0, p});
+  }
+  return models;
+}
+
+placement random_mix(int num_models, std::mt19937& rng) {
+  placement p;
+  const int groups = 1 + static_cast<int>(rng() % 6);
+  // (1,2,1) is unprofiled: infinite latency; (1,1,8) only for even models, (1,1,16) for every
+  // third.
+  const parallel_config kinds[] = {{1, 1, 1}, {1, 1, 2},  {1, 1, 4},
+                                   {1, 1, 8}, {1, 1, 16}, {1, 2, 1}};
+  const bool uniform = rng() % 3 == 0;
+  const parallel_config one = kinds[rng() % 6];
+  for (int g = 0; g < groups; ++g) {
+    p.group_configs.push_back(uniform ? one : kinds[rng() % 6]);
+    std::vector<int> ms;
+    for (int m = 0; m < num_models; ++m)
+      if (rng() % 3 == 0) ms.push_back(m);
+    p.group_models.push_back(ms);
+  }
+  p.normalize();
+  return p;
+}
+
+void require_identical(const placement_stats& a, const placement_stats& b) {
+  REQUIRE(a.model_num_requests == b.model_num_requests);
+  REQUIRE(a.model_num_good == b.model_num_good);
+  REQUIRE(a.group_num_requests == b.group_num_requests);
+  REQUIRE(a.num_requests == b.num_requests);
+  REQUIRE(a.num_good == b.num_good);
+  REQUIRE(a.latency_sum == b.latency_sum);  // bit for bit, not approximately
+  REQUIRE(a.num_replicas == b.num_replicas);
+}
+
+}  // namespace
+
+TEST_CASE("interleaved simulations give bit-identical stats to one-at-a-time simulations") {
+  std::mt19937 rng(41);
+  for (int trial = 0; trial < 12; ++trial) {
+    const auto models = kernel_models(8, rng);
+    const workload w = test::gamma_for(models, 40, 300 + trial);
+    // Enough candidates that every stage count gets several lanes, refills and a tail.
+    std::vector<placement> cands;
+    for (int i = 0; i < 40; ++i) cands.push_back(random_mix(8, rng));
+    placement_evaluator interleaved(models, w);
+    evaluator_options one_by_one;
+    one_by_one.interleave = false;
+    placement_evaluator single(models, w, one_by_one);
+    const auto a = interleaved.stats_many(cands);
+    const auto b = single.stats_many(cands);
+    REQUIRE(interleaved.counters().component_sims == single.counters().component_sims);
+    for (size_t i = 0; i < cands.size(); ++i) require_identical(a[i], b[i]);
+  }
+}
+
+TEST_CASE("mixed stage counts padded with zero-latency stages equal the unpadded kernel") {
+  // stats() of a whole placement runs the padded fixed-stage kernel; simulate_requests() runs
+  // the general kernel over the same request order, so even the latency sum must match exactly.
+  std::mt19937 rng(43);
+  int mixed = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const auto models = kernel_models(6, rng);
+    const workload w = test::gamma_for(models, 40, 500 + trial);
+    placement_evaluator whole(models, w, evaluator_options{1, false, false});
+    const placement p = random_mix(6, rng);
+    int lo = 8;
+    int hi = 1;
+    for (size_t g = 0; g < p.num_groups(); ++g) {
+      if (p.group_models[g].empty()) continue;
+      lo = std::min(lo, p.group_configs[g].pp);
+      hi = std::max(hi, p.group_configs[g].pp);
+    }
+    mixed += lo < hi ? 1 : 0;
+    const placement_stats s = whole.stats(p);
+    std::vector<uint8_t> good;
+    std::vector<double> finish;
+    whole.simulate_requests(p, good, finish);
+    int64_t num_good = 0;
+    double latency_sum = 0;
+    for (size_t i = 0; i < good.size(); ++i) {
+      num_good += good[i];
+      latency_sum += good[i] ? finish[i] - w.arrivals[i] : 0.0;
+    }
+    REQUIRE(s.num_good == num_good);
+    REQUIRE(s.latency_sum == latency_sum);
+  }
+  REQUIRE(mixed > 10);
+}
+
+TEST_CASE("greedy fills in lockstep equal the fills one after another") {
+  std::mt19937 rng(47);
+  const auto models = kernel_models(9, rng);
+  const workload w = test::gamma_for(models, 60, 7);
+  const double budget = 2.5 * gib;
+  // The whole problem and two sub-problems on model subsets, as mp-search-sep has them.
+  const std::vector<int> even = {0, 2, 4, 6, 8};
+  const std::vector<int> odd = {1, 3, 5, 7};
+  auto subset = [&](const std::vector<int>& ids) {
+    std::vector<model_data> out;
+    for (int m : ids) out.push_back(models[m]);
+    return out;
+  };
+  const std::vector<std::vector<parallel_config>> group_lists = {{{1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
+                                                                 {{1, 1, 2}, {1, 1, 2}},
+                                                                 {{1, 1, 4}, {1, 1, 1}, {1, 1, 2}},
+                                                                 {{1, 1, 8}},
+                                                                 {{1, 1, 8}, {1, 1, 16}},
+                                                                 {{1, 1, 16}, {1, 1, 16}},
+                                                                 {{1, 1, 2}, {1, 2, 1}}};
+  placement_evaluator shared(models, w);
+  const placement_problem whole(models, budget, shared);
+  const placement_problem evens(subset(even), budget, shared, even);
+  const placement_problem odds(subset(odd), budget, shared, odd);
+  std::vector<placement> inits;
+  std::vector<const placement_problem*> problems;
+  for (const placement_problem* p : {&whole, &evens, &odds})
+    for (const auto& configs : group_lists) {
+      inits.push_back(empty_placement(configs));
+      problems.push_back(p);
+    }
+  const std::vector<placement> together = greedy_replica_fill_many(inits, problems);
+  REQUIRE(together.size() == inits.size());
+
+  placement_evaluator alone(models, w);
+  const placement_problem whole1(models, budget, alone);
+  const placement_problem evens1(subset(even), budget, alone, even);
+  const placement_problem odds1(subset(odd), budget, alone, odd);
+  const placement_problem* same[] = {&whole1, &evens1, &odds1};
+  int replicas = 0;
+  for (size_t i = 0; i < inits.size(); ++i) {
+    const placement one = greedy_replica_fill(inits[i], *same[i / group_lists.size()]);
+    replicas += one.num_replicas();
+    REQUIRE(together[i] == one);
+  }
+  REQUIRE(replicas > 20);
+
+  placement_evaluator other(models, w);
+  const placement_problem foreign(models, budget, other);
+  REQUIRE_THROWS_AS(greedy_replica_fill_many({inits[0], inits[1]}, {&whole, &foreign}),
+                    std::invalid_argument);
+}
