@@ -78,6 +78,20 @@ TEST_CASE("real_stage: a shard that fails to load is reported, the others serve"
   CHECK_THAT(stage.run("nobody", "x").error, Catch::Contains("holds no shard of model 'nobody'"));
 }
 
+TEST_CASE("choose_allreduce: NCCL only for cuda stages with one device per rank") {
+  actors::real_stage_plan plan;
+  CHECK(actors::choose_allreduce(plan) == "none");  // op 1
+  plan.op_size = 2;
+  plan.stage_devices = {0, 1};
+  CHECK(actors::choose_allreduce(plan) == "gloo");  // cpu
+  plan.backend = "cuda";
+  CHECK(actors::choose_allreduce(plan) == (actors::nccl_built() ? "nccl" : "gloo"));
+  plan.stage_devices = {0, 0};  // NCCL cannot hold two ranks on one GPU
+  CHECK(actors::choose_allreduce(plan) == "gloo");
+  plan.stage_devices = {0};  // devices unknown for a rank
+  CHECK(actors::choose_allreduce(plan) == "gloo");
+}
+
 TEST_CASE("tensor_from_wire accepts integer token ids and rejects other dtypes") {
   net::wire_tensor w;
   w.dtype = "i32";
