@@ -3,16 +3,18 @@
 // the selected cases need) and exits 77 (CTest: skipped, never passed) when fewer are present,
 // including when there is no driver at all (cuda_device_count() is then 0).
 //
-// No GPU: the group's constructor fails cleanly. One GPU: ncclCommInitAll over the devices there
-// are, a one-rank nccl_group through the rendezvous store, and its timeout errors. Two GPUs: two
-// ranks on two threads and devices, and op 2 over NCCL against op 1 (NCCL cannot put two ranks of
-// one communicator on one GPU).
+// No GPU: the group's constructor fails cleanly. One GPU: the CUDA backend's run_device with a
+// host-staged device all-reduce (its plumbing, without NCCL), ncclCommInitAll over the devices
+// there are, a one-rank nccl_group through the rendezvous store, and its timeout errors. Two
+// GPUs: two ranks on two threads and devices, and op 2 over NCCL against op 1 (NCCL cannot put
+// two ranks of one communicator on one GPU).
 
 #define CATCH_CONFIG_RUNNER
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -84,7 +86,61 @@ std::vector<std::string> on_threads(int ranks, F f) {
   return errors;
 }
 
+void cuda_or_throw(cudaError_t err, const char* what) {
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
+}
+
+// A device_allreduce without NCCL, for ranks sharing one GPU: download, a host all-reduce,
+// upload. It checks the CUDA backend's run_device plumbing on a one-GPU machine; `calls` counts
+// the all-reduces.
+kernels::device_allreduce host_staged_device_allreduce(kernels::allreduce_fn host,
+                                                       std::atomic<int>* calls) {
+  auto buf = std::make_shared<std::vector<float>>();
+  kernels::device_allreduce d;
+  d.enqueue = [host, buf, calls](float* data, size_t n, void* stream) {
+    const auto st = static_cast<cudaStream_t>(stream);
+    buf->resize(n);
+    cuda_or_throw(cudaMemcpyAsync(buf->data(), data, n * 4, cudaMemcpyDeviceToHost, st), "down");
+    cuda_or_throw(cudaStreamSynchronize(st), "sync");
+    host(buf->data(), n);
+    cuda_or_throw(cudaMemcpyAsync(data, buf->data(), n * 4, cudaMemcpyHostToDevice, st), "up");
+    cuda_or_throw(cudaStreamSynchronize(st), "sync");
+    ++*calls;
+  };
+  d.synchronize = [](void* stream) {
+    cuda_or_throw(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "sync");
+  };
+  return d;
+}
+
 }  // namespace
+
+TEST_CASE("cuda backend run_device on one GPU: same output as run, two all-reduces per layer",
+          "[1gpu]") {
+  for (const model_spec& m : {small_bert(), small_moe()}) {
+    CAPTURE(m.name);
+    const tensor input = token_ids(2, 12, m.vocab);
+    load_options opts;
+    opts.dtype = "fp32";
+    const tensor staged = local_pipeline(m, {0, m.layers}, 2, "cuda", opts).run(input);
+    inprocess_allreduce group(2);
+    std::atomic<int> calls{0};
+    std::vector<tensor> out(2);
+    const auto errors = on_threads(2, [&](int r) {
+      auto backend = make_backend("cuda");
+      backend->load(make_shard(m, 0, m.layers, r, 2), opts);
+      out[r] = backend->run_device(input, host_staged_device_allreduce(group.for_rank(r), &calls));
+    });
+    for (int r = 0; r < 2; ++r) {
+      INFO("rank " << r << ": " << errors[r]);
+      REQUIRE(errors[r].empty());
+      REQUIRE(out[r].shape == staged.shape);
+      CHECK(relative_error(out[r], staged) < 1e-6);
+    }
+    CHECK(calls.load() == 2 * 2 * m.layers);  // two ranks, two per layer
+  }
+}
 
 TEST_CASE("ncclCommInitAll over every device sums device buffers", "[1gpu]") {
   const int n = cuda_device_count();
