@@ -6,8 +6,8 @@
 // Rendezvous: the same key-value store as the Gloo group (an actor on the controller node in the
 // runtime, an in-process map in tests). Rank 0 creates the ncclUniqueId and publishes it, hex
 // encoded, under prefix + "/nccl-id"; the other ranks read it; every rank then calls
-// ncclCommInitRankConfig (ncclCommInitRank with a config) on its own device. One rank per device: NCCL does not support two ranks of
-// one communicator on the same GPU.
+// ncclCommInitRankConfig (ncclCommInitRank with a config) on its own device. One rank per device:
+// NCCL does not support two ranks of one communicator on the same GPU.
 //
 // Errors: the communicator is non-blocking (ncclConfig_t::blocking = 0), so no NCCL call can hang
 // the caller; each call is followed by polling the communicator's state until a deadline. An
