@@ -3,15 +3,21 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "actors/real_stage.hpp"
+#include "kernels/cuda_device.hpp"
 #include "kernels/device_backend.hpp"
 #include "net/gloo_group.hpp"
 #include "planner/stage_partition.hpp"
+#if ALPASERVE_HAVE_NCCL
+#include "net/nccl_group.hpp"
+#endif
 
 namespace alpaserve::actors {
 namespace {
@@ -36,17 +42,31 @@ struct unit_result {
   kernels::tensor output;
 };
 
+// Whether op ranks of a `device` stage are profiled over NCCL, as the runtime would run them
+// (choose_allreduce with rank r on device r): cuda, NCCL built in, and a GPU per rank here.
+bool profile_over_nccl(const std::string& device, int op) {
+  if (op <= 1) return false;
+  real_stage_plan probe;
+  probe.backend = device;
+  probe.op_size = op;
+  for (int r = 0; r < op; ++r) probe.stage_devices.push_back(r);
+  return choose_allreduce(probe) == "nccl" && kernels::cuda_device_count() >= op;
+}
+
 // Loads layers [begin, end) as op shards and times `warmup + repeats` runs on `input`; rank 0's
-// times and output are returned. op > 1: one thread per rank, all-reduce over Gloo, and every run
-// starts as in the runtime: rank 0 hands the input to the other ranks, which wake up and join
-// (so a run pays the same start-up skew at its first all-reduce).
+// times and output are returned. op > 1: one thread per rank, all-reduce over Gloo (every rank on
+// device 0 for cuda) or, for cuda with NCCL and op GPUs, over NCCL with rank r on device r; every
+// run starts as in the runtime: rank 0 hands the input to the other ranks, which wake up and
+// join (so a run pays the same start-up skew at its first all-reduce).
 unit_result measure_range(const kernels::model_spec& model, int begin, int end, int op,
                           const kernels::tensor& input, const real_profile_options& o) {
   std::vector<std::unique_ptr<kernels::stage_backend>> ranks(static_cast<size_t>(op));
+  const bool nccl = profile_over_nccl(o.device, op);
   kernels::load_options lo;
   lo.weights_path = o.weights;
   lo.max_batch = static_cast<int>(input.dim(0));
   for (int r = 0; r < op; ++r) {
+    lo.device = nccl ? r : 0;
     ranks[r] = kernels::make_backend(o.device);
     ranks[r]->load(kernels::make_shard(model, begin, end, r, op), lo);
   }
@@ -72,8 +92,22 @@ unit_result measure_range(const kernels::model_spec& model, int begin, int end, 
     for (int r = 0; r < op; ++r) {
       threads.emplace_back([&, r] {
         try {
-          net::gloo_group group(r, op, "127.0.0.1", store, prefix);
-          const auto fn = group.as_allreduce_fn();
+          std::unique_ptr<net::gloo_group> gloo;
+#if ALPASERVE_HAVE_NCCL
+          std::unique_ptr<net::nccl_group> group;
+#endif
+          std::function<kernels::tensor()> run_once;
+          if (nccl) {
+#if ALPASERVE_HAVE_NCCL
+            group = std::make_unique<net::nccl_group>(r, op, r, store, prefix);
+            run_once = [&, fn = group->as_device_allreduce()] {
+              return ranks[r]->run_device(input, fn);
+            };
+#endif
+          } else {
+            gloo = std::make_unique<net::gloo_group>(r, op, "127.0.0.1", store, prefix);
+            run_once = [&, fn = gloo->as_allreduce_fn()] { return ranks[r]->run(input, fn); };
+          }
           for (int i = 0; i < runs; ++i) {
             if (r == 0) {
               {
@@ -86,7 +120,7 @@ unit_result measure_range(const kernels::model_spec& model, int begin, int end, 
               cv.wait(lock, [&] { return started > i; });
             }
             const auto t0 = std::chrono::steady_clock::now();
-            kernels::tensor y = ranks[r]->run(input, fn);
+            kernels::tensor y = run_once();
             const auto t1 = std::chrono::steady_clock::now();
             if (r == 0) {
               if (i >= o.warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());

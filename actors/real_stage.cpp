@@ -2,14 +2,19 @@
 
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "kernels/local_pipeline.hpp"
 #include "kernels/safetensors.hpp"
 #include "net/tensor_wire.hpp"
 #include "planner/model_zoo.hpp"
+#if ALPASERVE_HAVE_NCCL
+#include "net/nccl_group.hpp"
+#endif
 
 namespace alpaserve::actors {
 
@@ -49,6 +54,44 @@ std::vector<int> real_stage_boundaries(const planner::config_profile* profile, i
   return kernels::even_boundaries(layers, pp);
 }
 
+namespace {
+
+// One run with the stage's all-reduce: on device buffers over NCCL (only cuda stages get an NCCL
+// group), else on host memory over Gloo (or none when op_size is 1).
+kernels::tensor run_shard(kernels::stage_backend& backend, const kernels::tensor& input,
+                          net::gloo_group* gloo, net::nccl_group* nccl) {
+#if ALPASERVE_HAVE_NCCL
+  if (nccl != nullptr) return backend.run_device(input, nccl->as_device_allreduce());
+#else
+  (void)nccl;
+#endif
+  kernels::allreduce_fn allreduce;
+  if (gloo != nullptr) allreduce = gloo->as_allreduce_fn();
+  return backend.run(input, allreduce);
+}
+
+}  // namespace
+
+bool nccl_built() noexcept {
+#if ALPASERVE_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string choose_allreduce(const real_stage_plan& plan) {
+  if (plan.op_size <= 1) return "none";
+  if (plan.backend != "cuda" || !nccl_built()) return "gloo";
+  const std::set<int> distinct(plan.stage_devices.begin(), plan.stage_devices.end());
+  const bool one_device_per_rank = static_cast<int>(plan.stage_devices.size()) == plan.op_size &&
+                                   static_cast<int>(distinct.size()) == plan.op_size;
+  return one_device_per_rank ? "nccl" : "gloo";
+}
+
+real_stage::real_stage() = default;
+real_stage::~real_stage() = default;  // backends_ go first, then the groups (declaration order)
+
 std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
                                             const net::rendezvous_store* store) {
   plan_ = plan;
@@ -57,15 +100,31 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
     return fmt::format("{}: shard of model '{}' layers [{}, {}) op rank {}/{}", plan.label, s.model,
                        s.layer_begin, s.layer_end, plan.op_rank, plan.op_size);
   };
+  allreduce_ = choose_allreduce(plan);
   if (plan.op_size > 1) {
     try {
       if (store == nullptr)
         throw std::logic_error("no rendezvous store for a tensor-parallel stage");
-      group_ = std::make_unique<net::gloo_group>(plan.op_rank, plan.op_size, plan.gloo_host, *store,
-                                                 plan.gloo_prefix);
+#if ALPASERVE_HAVE_NCCL
+      if (allreduce_ == "nccl") {
+        nccl_ = std::make_shared<net::nccl_group>(plan.op_rank, plan.op_size, plan.device, *store,
+                                                  plan.gloo_prefix);
+        spdlog::info("{} op rank {}/{}: all-reduce over NCCL {} on cuda device {} (device buffers)",
+                     plan.label, plan.op_rank, plan.op_size, net::nccl_group::library_version(),
+                     plan.device);
+      }
+#endif
+      if (allreduce_ == "gloo") {
+        group_ = std::make_unique<net::gloo_group>(plan.op_rank, plan.op_size, plan.gloo_host,
+                                                   *store, plan.gloo_prefix);
+        spdlog::info("{} op rank {}/{}: all-reduce over Gloo on {}{}", plan.label, plan.op_rank,
+                     plan.op_size, plan.gloo_host,
+                     plan.backend == "cuda" ? " (cuda: staged through host memory)" : "");
+      }
     } catch (const std::exception& e) {
       for (const auto& s : plan.shards)
-        failed.push_back({s.model, shard_name(s) + ": all-reduce group: " + e.what()});
+        failed.push_back(
+            {s.model, shard_name(s) + ": all-reduce group (" + allreduce_ + "): " + e.what()});
       return failed;
     }
   }
@@ -97,9 +156,7 @@ real_stage::output real_stage::run(const std::string& model, std::string_view pa
   }
   try {
     const kernels::tensor input = tensor_from_wire(payload);
-    kernels::allreduce_fn allreduce;
-    if (group_) allreduce = group_->as_allreduce_fn();
-    const kernels::tensor result = it->second->run(input, allreduce);
+    const kernels::tensor result = run_shard(*it->second, input, group_.get(), nccl_.get());
     out.payload = net::encode_f32(result.shape, result.ptr());
   } catch (const std::invalid_argument& e) {
     out.error = fmt::format("{} model '{}': bad input: {}", plan_.label, model, e.what());

@@ -1,8 +1,9 @@
 #pragma once
 // What one op rank of a real (cpu / cuda) pipeline stage holds and does, without CAF: the
-// backends of its model shards, the Gloo group of its tensor-parallel stage, and running one
-// request's tensor through a shard. The stage worker actor (runtime_actors.cpp) calls these on
-// its dedicated job_thread. docs/real-execution.md.
+// backends of its model shards, the all-reduce group of its tensor-parallel stage (NCCL for cuda
+// stages when built with it, Gloo otherwise), and running one request's tensor through a shard. The
+// stage worker actor (runtime_actors.cpp) calls these on its dedicated job_thread.
+// docs/real-execution.md.
 
 #include <map>
 #include <memory>
@@ -13,6 +14,10 @@
 #include "kernels/device_backend.hpp"
 #include "net/gloo_group.hpp"
 #include "planner/profile.hpp"
+
+namespace alpaserve::net {
+class nccl_group;  // net/nccl_group.hpp, only in builds with NCCL
+}
 
 namespace alpaserve::actors {
 
@@ -42,8 +47,10 @@ struct real_stage_plan {
   int op_size = 1;
   size_t memory_budget_bytes = 0;  // per device, 0 = unlimited
   int device = 0;                  // cuda device ordinal
+  std::vector<int> stage_devices;  // every op rank's device ordinal, by rank (cuda)
   std::string label;               // "group 1 stage 0" for error messages
-  // op_size > 1: where this rank listens for Gloo and the rendezvous key prefix of the stage.
+  // op_size > 1: where this rank listens for Gloo and the rendezvous key prefix of the stage
+  // (Gloo addresses and the NCCL id both live under it).
   std::string gloo_host = "127.0.0.1";
   std::string gloo_prefix;
 };
@@ -53,11 +60,25 @@ struct shard_failure {
   std::string error;  // names the shard (model, layers, op rank) and the cause
 };
 
+// The all-reduce a stage's ranks use: "none" (op_size 1), "nccl" (cuda backend, a build with
+// NCCL, and one distinct device per rank: NCCL cannot put two ranks of a communicator on one
+// GPU) or "gloo" (everything else; the CUDA backend then stages through host memory). Every
+// rank of a stage computes the same answer from the same plan fields.
+[[nodiscard]] std::string choose_allreduce(const real_stage_plan& plan);
+// Whether this build has the NCCL group (ALPASERVE_HAVE_NCCL).
+[[nodiscard]] bool nccl_built() noexcept;
+
 class real_stage {
  public:
-  // Joins the stage's Gloo group (op_size > 1; `store` must then be set) and loads every shard.
-  // Never throws for a shard: each failed shard (missing / mis-shaped tensor, over memory) is
-  // returned and the others stay loaded. When the Gloo group cannot be formed, every shard fails.
+  real_stage();
+  ~real_stage();
+  real_stage(const real_stage&) = delete;
+  real_stage& operator=(const real_stage&) = delete;
+
+  // Joins the stage's all-reduce group (op_size > 1; `store` must then be set; see
+  // choose_allreduce) and loads every shard. Never throws for a shard: each failed shard
+  // (missing / mis-shaped tensor, over memory) is returned and the others stay loaded. When the
+  // group cannot be formed, every shard fails.
   std::vector<shard_failure> load(const real_stage_plan& plan, const net::rendezvous_store* store);
 
   struct output {
@@ -70,10 +91,16 @@ class real_stage {
 
   [[nodiscard]] bool holds(const std::string& model) const { return backends_.count(model) > 0; }
   [[nodiscard]] size_t weight_bytes() const;
+  // choose_allreduce of the loaded plan ("none" before load); set by load, read after it.
+  [[nodiscard]] const std::string& allreduce() const noexcept { return allreduce_; }
 
  private:
   real_stage_plan plan_;
-  std::unique_ptr<net::gloo_group> group_;                                   // op_size > 1
+  std::string allreduce_ = "none";
+  std::unique_ptr<net::gloo_group> group_;  // allreduce_ == "gloo"
+  // allreduce_ == "nccl". shared_ptr: its type is incomplete in builds without NCCL, where it
+  // stays empty (unique_ptr would need the complete type for its destructor).
+  std::shared_ptr<net::nccl_group> nccl_;
   std::map<std::string, std::unique_ptr<kernels::stage_backend>> backends_;  // by model name
 };
 

@@ -341,6 +341,7 @@ struct real_worker_state {
   std::vector<std::string> failed_models;
   std::vector<std::string> errors;
   bool loaded = false;
+  std::string allreduce = "none";  // choose_allreduce of the plan: none / gloo / nccl
   uint64_t processed = 0;
   double busy_seconds = 0;
   std::shared_ptr<real_stage> stage = std::make_shared<real_stage>();
@@ -358,6 +359,7 @@ real_stage_plan make_real_plan(const net::spawn_stage& spec, int rank, size_t me
   plan.op_size = static_cast<int>(std::max<size_t>(spec.devices.size(), 1));
   plan.memory_budget_bytes = memory_budget;
   plan.device = spec.devices.empty() ? 0 : spec.devices[static_cast<size_t>(rank)];
+  plan.stage_devices.assign(spec.devices.begin(), spec.devices.end());
   plan.label = fmt::format("group {} stage {}", spec.group, spec.stage);
   plan.gloo_host = host;
   plan.gloo_prefix = fmt::format("alpaserve/g{}/s{}", spec.group, spec.stage);
@@ -412,6 +414,7 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
           return r;
         }
         st.load_promise = self->make_response_promise();
+        st.allreduce = choose_allreduce(plan);  // the job thread's real_stage::load picks the same
         std::optional<net::rendezvous_store> store;
         if (plan.op_size > 1 && st.spec.rendezvous)
           store = actor_rendezvous_store(&self->system(), st.spec.rendezvous);
@@ -480,6 +483,7 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
             "group {} stage {}/{} op rank {}/{} device {} ({})", st.spec.group, st.spec.stage,
             st.spec.num_stages, st.rank, std::max<size_t>(st.spec.devices.size(), 1),
             st.spec.devices.empty() ? 0 : st.spec.devices[st.rank], st.spec.backend);
+        if (st.allreduce != "none") a.name += fmt::format(", all-reduce {}", st.allreduce);
         a.state = !st.loaded ? "loading" : (st.inflight.empty() ? "idle" : "busy");
         a.queue_length = static_cast<int64_t>(st.inflight.size());
         for (const auto& s : st.spec.shards) {

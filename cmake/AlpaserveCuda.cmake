@@ -1,6 +1,8 @@
-# Enables CUDA when nvcc is present. Sets ALPASERVE_HAVE_CUDA.
+# Enables CUDA when nvcc is present. Sets ALPASERVE_HAVE_CUDA, and ALPASERVE_HAVE_NCCL when NCCL's
+# library and header are found next to the toolkit (net/nccl_group.cpp).
 # Architectures must be fixed before enable_language: 'native' fails on machines without a GPU.
 set(ALPASERVE_HAVE_CUDA OFF)
+set(ALPASERVE_HAVE_NCCL OFF)
 if(ALPASERVE_CUDA)
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
@@ -16,8 +18,15 @@ if(ALPASERVE_CUDA)
     find_package(CUDAToolkit REQUIRED)
     find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
     find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
     set(ALPASERVE_HAVE_CUDA ON)
     message(STATUS "alpaserve: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION})")
+    if(NCCL_LIBRARY AND NCCL_INCLUDE_DIR)
+      set(ALPASERVE_HAVE_NCCL ON)
+      message(STATUS "alpaserve: NCCL all-reduce enabled (${NCCL_LIBRARY})")
+    else()
+      message(STATUS "alpaserve: NCCL not found, cuda stages all-reduce over Gloo")
+    endif()
   else()
     message(STATUS "alpaserve: nvcc not found, CUDA backend disabled")
   endif()

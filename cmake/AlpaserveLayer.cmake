@@ -1,13 +1,17 @@
-# alpaserve_layer(<target> GLOBS <patterns...> DEPS <targets...>)
+# alpaserve_layer(<target> GLOBS <patterns...> [EXCLUDE <regex>] DEPS <targets...>)
 # One static library per layer folder, built from every source file matching the globs, so that
 # adding a file to a layer needs no CMake edit. A layer with no sources yet is an INTERFACE target.
+# EXCLUDE drops matching files (sources that need an optional dependency, e.g. NCCL).
 function(alpaserve_layer target)
-  cmake_parse_arguments(L "" "" "GLOBS;DEPS" ${ARGN})
+  cmake_parse_arguments(L "" "EXCLUDE" "GLOBS;DEPS" ${ARGN})
   set(sources)
   foreach(pattern IN LISTS L_GLOBS)
     file(GLOB found CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${pattern})
     list(APPEND sources ${found})
   endforeach()
+  if(L_EXCLUDE AND sources)
+    list(FILTER sources EXCLUDE REGEX "${L_EXCLUDE}")
+  endif()
   if(sources)
     add_library(${target} STATIC ${sources})
     target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})

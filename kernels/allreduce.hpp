@@ -1,7 +1,7 @@
 #pragma once
 // The collective a tensor-parallel stage needs: an in-place sum over the op ranks of a stage.
-// net/ implements it with Gloo (CPU) / NCCL (GPU); inprocess_allreduce serves tests and
-// single-process runs.
+// Two forms: on host memory (allreduce_fn; net/gloo_group.hpp, inprocess_allreduce for tests and
+// single-process runs) and on device memory (device_allreduce; net/nccl_group.hpp, NCCL).
 
 #include <condition_variable>
 #include <cstddef>
@@ -12,10 +12,23 @@
 namespace alpaserve::kernels {
 
 // Sums `count` floats at `data` element-wise over every rank of the stage, in place; every rank
-// calls it with the same count in the same order. Called only when op_size > 1. For the CPU
-// backend `data` is host memory; the CUDA backend stages through host memory too
-// (docs/backends.md).
+// calls it with the same count in the same order. Called only when op_size > 1. `data` is host
+// memory: the CPU backend's activations, or the CUDA backend's staged copy when it is given no
+// device_allreduce (docs/backends.md).
 using allreduce_fn = std::function<void(float* data, size_t count)>;
+
+// The same sum on device buffers, for a backend whose activations live in GPU memory (cuda) and a
+// collective that reads them there (NCCL). `stream` is the backend's cudaStream_t, passed as
+// void* so that this header needs no CUDA. Same ordering rule as allreduce_fn.
+struct device_allreduce {
+  // Enqueues the in-place sum of `count` floats at device pointer `data` on `stream` and returns
+  // without waiting for it (later work on the stream is ordered after it).
+  std::function<void(float* data, size_t count, void* stream)> enqueue;
+  // Waits until all work queued on `stream` so far (kernels and collectives) has finished. The
+  // backend calls it instead of cudaStreamSynchronize, so that a collective whose peer is gone
+  // ends in a std::runtime_error after a timeout instead of blocking forever.
+  std::function<void(void* stream)> synchronize;
+};
 
 // An all-reduce among `ranks` threads of one process. Each rank calls for_rank(r) once and runs
 // its stage on its own thread; the sum is taken in rank order, so every rank gets bit-identical

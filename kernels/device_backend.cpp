@@ -18,6 +18,10 @@ double stage_backend::emulated_stage_seconds(int) const {
   throw std::logic_error("emulated_stage_seconds called on the real backend '" + kind() + "'");
 }
 
+tensor stage_backend::run_device(const tensor&, const device_allreduce&) {
+  throw std::logic_error("backend '" + kind() + "' takes no device all-reduce");
+}
+
 std::unique_ptr<stage_backend> make_backend(const std::string& kind) {
   if (kind == "cpu") return std::make_unique<cpu::cpu_backend>();
   if (kind == "emulated") return std::make_unique<emulated_backend>();

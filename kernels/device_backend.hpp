@@ -50,6 +50,12 @@ class stage_backend {
   // op_size > 1 every rank of the stage calls run with the same input, and `allreduce` is
   // called after each row-parallel GEMM. Throws std::invalid_argument on a mis-shaped input.
   [[nodiscard]] virtual tensor run(const tensor& input, const allreduce_fn& allreduce) = 0;
+  // Whether run_device can be used: the backend computes in device memory and can hand its
+  // buffers to a device collective (cuda). Default false (cpu, emulated).
+  [[nodiscard]] virtual bool takes_device_allreduce() const { return false; }
+  // As run, but the all-reduces run on device buffers through `allreduce` (no host staging).
+  // Default: throws std::logic_error (only valid when takes_device_allreduce()).
+  [[nodiscard]] virtual tensor run_device(const tensor& input, const device_allreduce& allreduce);
   virtual void unload() = 0;
   [[nodiscard]] virtual std::string kind() const = 0;
   // Bytes of weights held (for emulated: what the shard would hold).

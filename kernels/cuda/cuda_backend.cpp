@@ -82,6 +82,12 @@ struct dev_layer {
 
 }  // namespace
 
+// The all-reduce of one run: staged through host memory (run) or on device buffers (run_device).
+struct cuda_backend::collective {
+  const allreduce_fn* host = nullptr;
+  const device_allreduce* device = nullptr;
+};
+
 struct cuda_backend::impl {
   shard_spec shard;
   storage dtype = storage::fp16;
@@ -145,9 +151,15 @@ struct cuda_backend::impl {
                "cublasGemmEx");
   }
 
-  void reduce(float* data, size_t count, const allreduce_fn& allreduce) {
+  void reduce(float* data, size_t count, const collective& c) {
     if (shard.op_size <= 1) return;
-    if (!allreduce) throw std::invalid_argument("op_size > 1 needs an all-reduce function");
+    if (c.device) {  // stays on the stream: no host round trip, no sync
+      c.device->enqueue(data, count, stream);
+      return;
+    }
+    if (c.host == nullptr || !*c.host)
+      throw std::invalid_argument("op_size > 1 needs an all-reduce function");
+    const allreduce_fn& allreduce = *c.host;
     host_stage.resize(count);
     cuda_check(cudaMemcpyAsync(host_stage.data(), data, count * sizeof(float),
                                cudaMemcpyDeviceToHost, stream),
@@ -158,6 +170,21 @@ struct cuda_backend::impl {
                                cudaMemcpyHostToDevice, stream),
                "all-reduce upload");
     cuda_check(cudaStreamSynchronize(stream), "all-reduce sync");
+  }
+
+  // Waits for the stream. With a device all-reduce in flight the collective's own wait is used:
+  // it gives up (and throws) when a peer rank never joins, where cudaStreamSynchronize would
+  // block forever.
+  void sync(const char* what, const collective& c) {
+    if (c.device == nullptr || shard.op_size <= 1) {
+      cuda_check(cudaStreamSynchronize(stream), what);
+      return;
+    }
+    try {
+      c.device->synchronize(stream);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("cuda backend: ") + what + ": " + e.what());
+    }
   }
 };
 
@@ -264,6 +291,20 @@ void cuda_backend::load(const shard_spec& shard, const load_options& options) {
 }
 
 tensor cuda_backend::run(const tensor& input, const allreduce_fn& allreduce) {
+  collective c;
+  c.host = &allreduce;
+  return run_with(input, c);
+}
+
+tensor cuda_backend::run_device(const tensor& input, const device_allreduce& allreduce) {
+  if (!allreduce.enqueue || !allreduce.synchronize)
+    throw std::logic_error("cuda backend: run_device needs enqueue and synchronize");
+  collective c;
+  c.device = &allreduce;
+  return run_with(input, c);
+}
+
+tensor cuda_backend::run_with(const tensor& input, const collective& c) {
   if (!impl_) throw std::logic_error("cuda backend: run before load");
   impl& s = *impl_;
   const shard_spec& shard = s.shard;
@@ -331,7 +372,7 @@ tensor cuda_backend::run(const tensor& input, const allreduce_fn& allreduce) {
           st);
     layer_norm(x, nullptr, nullptr, s.f32("embed.norm.weight"), s.f32("embed.norm.bias"), x, tokens,
                h, cpu::layer_norm_eps, st);
-    cuda_check(cudaStreamSynchronize(st), "embedding");  // host_ids goes out of scope
+    s.sync("embedding", c);  // host_ids goes out of scope
   } else {
     cuda_check(cudaMemcpyAsync(x, input.ptr(), T * h * 4, cudaMemcpyHostToDevice, st),
                "upload input");
@@ -344,22 +385,25 @@ tensor cuda_backend::run(const tensor& input, const allreduce_fn& allreduce) {
     add_bias(qkv, l.qkv_b, tokens, 3 * width, st);
     attention(qkv, ctx, batch, seq, m.heads / shard.op_size, m.head_dim(), scale, st);
     s.gemm(ctx, tokens, width, l.out_w, h, proj, cast);
-    s.reduce(proj, T * h, allreduce);
+    s.reduce(proj, T * h, c);
     layer_norm(x, proj, l.out_b, l.norm1_g, l.norm1_b, x, tokens, h, cpu::layer_norm_eps, st);
     if (!l.moe) {
       s.gemm(x, tokens, h, l.ffn.fc1_w, fl, hid, cast);
       add_bias_gelu(hid, l.ffn.fc1_b, tokens, fl, st);
       s.gemm(hid, tokens, fl, l.ffn.fc2_w, h, proj, cast);
-      s.reduce(proj, T * h, allreduce);
+      s.reduce(proj, T * h, c);
       layer_norm(x, proj, l.ffn.fc2_b, l.norm2_g, l.norm2_b, x, tokens, h, cpu::layer_norm_eps, st);
       continue;
     }
     s.gemm(x, tokens, h, l.gate_w, experts, logits, cast);
     moe_gate(logits, tokens, experts, k, expert, gate_w, st);
     host_expert.resize(T * k);
+    // A copy to pageable host memory blocks until the stream is done, outside the collective's
+    // watchdog: wait through the watchdog first.
+    if (c.device) s.sync("moe gate", c);
     cuda_check(cudaMemcpyAsync(host_expert.data(), expert, T * k * 4, cudaMemcpyDeviceToHost, st),
                "download routing");
-    cuda_check(cudaStreamSynchronize(st), "routing");
+    s.sync("routing", c);
     // Slots grouped by expert: token row to gather from, slot row to scatter to.
     host_token_rows.clear();
     host_slot_rows.clear();
@@ -389,12 +433,13 @@ tensor cuda_backend::run(const tensor& input, const allreduce_fn& allreduce) {
       scatter_rows(expert_out, slot_rows + offset[e], n, h, routed, st);
     }
     moe_combine(routed, gate_w, tokens, k, h, proj, st);
-    s.reduce(proj, T * h, allreduce);
+    s.reduce(proj, T * h, c);
     moe_add_expert_bias(proj, expert, gate_w, l.expert_fc2_b, tokens, k, h, st);
     layer_norm(x, proj, nullptr, l.norm2_g, l.norm2_b, x, tokens, h, cpu::layer_norm_eps, st);
-    cuda_check(cudaStreamSynchronize(st), "moe layer");  // host routing vectors are reused
+    s.sync("moe layer", c);  // host routing vectors are reused
   }
 
+  if (c.device) s.sync("layers", c);  // as before the routing download above
   tensor out;
   if (shard.has_head) {
     std::vector<int> rows(batch);
@@ -413,7 +458,7 @@ tensor cuda_backend::run(const tensor& input, const allreduce_fn& allreduce) {
                "download activations");
   }
   cuda_check(cudaGetLastError(), "kernel launch");
-  cuda_check(cudaStreamSynchronize(st), "run");
+  s.sync("run", c);
   return out;
 }
 

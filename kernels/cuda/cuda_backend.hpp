@@ -20,12 +20,19 @@ class cuda_backend final : public stage_backend {
   // Input and output on the host (docs/models.md conventions); the all-reduce is staged through
   // host memory.
   [[nodiscard]] tensor run(const tensor& input, const allreduce_fn& allreduce) override;
+  // The same with the all-reduce on device buffers on this backend's stream (NCCL); the
+  // collective's communicator must be on this backend's device.
+  [[nodiscard]] bool takes_device_allreduce() const override { return true; }
+  [[nodiscard]] tensor run_device(const tensor& input, const device_allreduce& allreduce) override;
   void unload() override;
   [[nodiscard]] std::string kind() const override { return "cuda"; }
   [[nodiscard]] size_t weight_bytes() const override;
   [[nodiscard]] bool loaded() const override;
 
  private:
+  struct collective;  // the all-reduce of one run: host (staged) or device
+  [[nodiscard]] tensor run_with(const tensor& input, const collective& c);
+
   struct impl;
   std::unique_ptr<impl> impl_;  // device state; null when nothing is loaded
 };

@@ -35,6 +35,9 @@ for m in bert-small bert-tiny; do
   out=$(timeout 30 "$BIN" submit --config "$WORK/cpu-cluster.toml" --model $m --shape 1,64 2>&1) \
     || fail "submit $m: $out"
 done
+# The op 2 stages of bert-small show their all-reduce (Gloo on cpu) in inspect.
+out=$(timeout 30 "$BIN" inspect --config "$WORK/cpu-cluster.toml" 2>&1) || fail "inspect: $out"
+grep -q "all-reduce gloo" <<<"$out" || fail "inspect shows no all-reduce for the op 2 stages: $out"
 out=$(timeout 60 "$BIN" bench --config "$WORK/cpu-cluster.toml" --duration 8 --shape 1,64 \
   --csv "$WORK/bench.csv" 2>&1) || fail "bench: $out"
 echo "$out"

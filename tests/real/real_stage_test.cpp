@@ -7,6 +7,7 @@
 
 #include "actors/real_profiler.hpp"
 #include "actors/real_stage.hpp"
+#include "kernels/cuda_device.hpp"
 #include "kernels/device_backend.hpp"
 #include "kernels/weights.hpp"
 #include "net/gloo_group.hpp"
@@ -76,6 +77,42 @@ TEST_CASE("real_stage: a shard that fails to load is reported, the others serve"
   auto bad = stage.run("tiny", net::encode_f32({1, 2}, std::vector<float>{0.5f, 1.0f}.data()));
   CHECK_THAT(bad.error, Catch::Contains("bad input"));
   CHECK_THAT(stage.run("nobody", "x").error, Catch::Contains("holds no shard of model 'nobody'"));
+}
+
+TEST_CASE("choose_allreduce: NCCL only for cuda stages with one device per rank") {
+  actors::real_stage_plan plan;
+  CHECK(actors::choose_allreduce(plan) == "none");  // op 1
+  plan.op_size = 2;
+  plan.stage_devices = {0, 1};
+  CHECK(actors::choose_allreduce(plan) == "gloo");  // cpu
+  plan.backend = "cuda";
+  CHECK(actors::choose_allreduce(plan) == (actors::nccl_built() ? "nccl" : "gloo"));
+  plan.stage_devices = {0, 0};  // NCCL cannot hold two ranks on one GPU
+  CHECK(actors::choose_allreduce(plan) == "gloo");
+  plan.stage_devices = {0};  // devices unknown for a rank
+  CHECK(actors::choose_allreduce(plan) == "gloo");
+}
+
+TEST_CASE("real_stage: a cuda op 2 stage without a usable GPU fails every shard at its group") {
+  // Only meaningful where NCCL is built in and there is no GPU (this build machine): the NCCL
+  // branch of load runs and must fail cleanly. Elsewhere rank 0 alone would wait for rank 1.
+  if (!actors::nccl_built() || kernels::cuda_device_count() > 0) return;
+  actors::real_stage_plan plan;
+  plan.backend = "cuda";
+  plan.label = "group 4 stage 0";
+  plan.op_size = 2;
+  plan.stage_devices = {0, 1};
+  plan.gloo_prefix = "test/cuda-op2";
+  const auto tiny = actors::real_model_spec("bert-tiny", 1, "tiny");
+  plan.shards.push_back({"tiny", tiny, 0, 2, ""});
+  const auto store = net::make_local_store();
+  actors::real_stage stage;
+  const auto failed = stage.load(plan, &store);
+  CHECK(stage.allreduce() == "nccl");
+  REQUIRE(failed.size() == 1);
+  CHECK_THAT(failed[0].error, Catch::Contains("all-reduce group (nccl)") &&
+                                  Catch::Contains("no CUDA device usable"));
+  CHECK_FALSE(stage.holds("tiny"));
 }
 
 TEST_CASE("tensor_from_wire accepts integer token ids and rejects other dtypes") {
