@@ -6,21 +6,7 @@
 # routing table, and retires the old groups once drained. Checks: the drift is named, the new
 # groups serve a4-a7, requests for them succeed after the switch, every request gets exactly one
 # reply, no accepted request is dropped (no failed_* replies), the old groups are gone.
-set -u
-BIN=$(readlink -f "${1:?usage: runtime_replan.sh path/to/alpaserve}")
-WORK=$(mktemp -d /tmp/alpaserve-replan.XXXXXX)
-UP=""
-cleanup() {
-  if [ -n "$UP" ]; then
-    kill -INT "$UP" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$UP" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$UP" 2>/dev/null
-  fi
-  for p in $(pgrep -f -- "--config $WORK/cluster.toml --name"); do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/up_cluster.sh"
 fail() { echo "FAIL: $*"; grep -v "loading group" "$WORK/up.log" 2>/dev/null | tail -40; exit 1; }
 
 read -r P0 P1 < <(python3 -c '

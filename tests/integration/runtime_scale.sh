@@ -4,21 +4,7 @@
 # so the controller must pack stages onto nodes), a 15 s Gamma replay. Checks that every request
 # is answered, that attainment is high, and that emulated stages do not burn CPU: the four node
 # processes together use well under one core while serving.
-set -u
-BIN=$(readlink -f "${1:?usage: runtime_scale.sh path/to/alpaserve}")
-WORK=$(mktemp -d /tmp/alpaserve-scale.XXXXXX)
-UP=""
-cleanup() {
-  if [ -n "$UP" ]; then
-    kill -INT "$UP" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$UP" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$UP" 2>/dev/null
-  fi
-  for p in $(pgrep -f -- "--config $WORK/cluster.toml --name"); do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/up_cluster.sh"
 fail() { echo "FAIL: $*"; tail -30 "$WORK/up.log" 2>/dev/null; exit 1; }
 
 python3 - "$WORK/cluster.toml" <<'PY'
