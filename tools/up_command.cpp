@@ -1,6 +1,7 @@
 // `alpaserve up [--config F]`: start every node of the config that lives on this machine as a
 // child process, wait until the cluster serves, and stop the children cleanly on Ctrl-C.
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -216,11 +217,14 @@ int run_up(const up_args& a) {
   }
   probe.reset();
   std::cout << "stopping " << children.size() << " nodes..." << std::endl;
-  // Workers first, the controller last, so the controller does not report them as lost.
-  for (auto it = children.rbegin(); it != children.rend(); ++it)
-    if (it->pid > 0) ::kill(it->pid, SIGTERM);
+  // The controller's node first: the workers then stop on their own ("controller lost"), and
+  // the controller never mistakes an orderly stop for a lost node (and re-places models).
+  auto stop_order = children;
+  std::stable_partition(stop_order.begin(), stop_order.end(),
+                        [&](const child& c) { return c.name == ctrl.name; });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (auto& c : children) {
+  for (auto& c : stop_order) {
+    if (c.pid > 0) ::kill(c.pid, SIGTERM);
     while (c.pid > 0) {
       int status = 0;
       const pid_t r = ::waitpid(c.pid, &status, WNOHANG);
