@@ -892,7 +892,8 @@ struct controller_state {
   std::optional<generation> previous;  // serving while its replacement is realized
   bool replanning = false;             // a re-plan is being computed or realized
   bool loss_pending = false;           // a node was lost while a re-plan was under way
-  std::shared_ptr<replan_job> job;     // the re-plan being computed
+  uint64_t epoch = 0;  // bumped per realization and abort: answers to an older one are ignored
+  std::shared_ptr<replan_job> job;  // the re-plan being computed
   uint64_t replans = 0, replans_kept = 0;
   static inline const char* name = "controller";
 };
@@ -937,8 +938,8 @@ void retire_generation(controller_actor self, controller_state::generation gen) 
     self->request(manager, seconds_span(drain_s), net::group_retire{})
         .then([=](bool) { stop_workers(); },
               [=](caf::error& e) {
-                spdlog::warn("{}: controller: group {} did not drain ({}); stopping it", st.node,
-                             id, self->system().render(e));
+                spdlog::warn("{}: controller: group {} did not drain ({}); stopping it",
+                             self->state.node, id, self->system().render(e));
                 self->send_exit(manager, caf::exit_reason::user_shutdown);
                 stop_workers();
               });
@@ -976,6 +977,7 @@ void abort_replan(controller_actor self, const std::string& why) {
   st.failed_groups.assign(st.layout.size(), std::string());
   st.failed.assign(st.layout.size(), {});
   retire_generation(self, std::move(failed_gen));
+  ++st.epoch;
   st.replanning = false;
   set_state(self, "serving");
   schedule_replan(self);
@@ -1018,10 +1020,12 @@ void install_routing(controller_actor self) {
       info.unavailable = fmt::format("{}", fmt::join(w->second, "; "));
     table.models.push_back(std::move(info));
   }
+  const uint64_t epoch = st.epoch;
   self->request(st.dispatcher, 10s, std::move(table))
       .then(
           [=](bool) {
             auto& st = self->state;
+            if (st.epoch != epoch) return;
             if (st.previous) {  // the new groups serve from now on; the old ones drain
               controller_state::generation old = std::move(*st.previous);
               st.previous.reset();
@@ -1038,6 +1042,7 @@ void install_routing(controller_actor self) {
             schedule_replan(self);
           },
           [=](caf::error& e) {
+            if (self->state.epoch != epoch) return;
             const std::string why = "routing table not installed: " + self->system().render(e);
             if (self->state.previous) return abort_replan(self, why);
             set_state(self, "failed: " + why);
@@ -1069,6 +1074,7 @@ void wire_pipelines(controller_actor self) {
     st.pending += st.stage_actors[g].size();
   }
   if (st.pending == 0) return install_routing(self);
+  const uint64_t epoch = st.epoch;
   for (size_t g = 0; g < st.layout.size(); ++g) {
     if (!st.failed_groups[g].empty()) continue;
     const auto& stages = st.stage_actors[g];
@@ -1077,9 +1083,11 @@ void wire_pipelines(controller_actor self) {
       self->request(stages[k], 10s, net::stage_wire{next})
           .then(
               [=](bool) {
+                if (self->state.epoch != epoch) return;
                 if (--self->state.pending == 0) install_routing(self);
               },
               [=](caf::error& e) {
+                if (self->state.epoch != epoch) return;
                 const std::string why =
                     "wiring group " + std::to_string(g) + ": " + self->system().render(e);
                 if (self->state.previous) return abort_replan(self, why);
@@ -1110,6 +1118,7 @@ void realize_placement(controller_actor self, const planner::placement& p) {
   }
   st.next_group_id += static_cast<int>(st.layout.size());
   st.running = p;
+  const uint64_t epoch = ++st.epoch;
   for (const auto& g : st.layout) {
     std::vector<std::string> names;
     for (int m : g.models) names.push_back(st.settings.models[m].name);
@@ -1170,6 +1179,7 @@ void realize_placement(controller_actor self, const planner::placement& p) {
           .then(
               [=](net::stage_ready& r) {
                 auto& st = self->state;
+                if (st.epoch != epoch) return;
                 st.stage_actors[g][k] = std::move(r.worker);
                 for (size_t i = 0; i < r.failed_models.size(); ++i)
                   st.failed[g][r.failed_models[i]] = r.errors.at(i);
@@ -1177,6 +1187,7 @@ void realize_placement(controller_actor self, const planner::placement& p) {
               },
               [=](caf::error& e) {
                 auto& st = self->state;
+                if (st.epoch != epoch) return;
                 st.failed_groups[g] = fmt::format("group {} stage {} could not be started: {}", g,
                                                   k, self->system().render(e));
                 if (--st.pending == 0) wire_pipelines(self);
