@@ -1359,8 +1359,7 @@ caf::behavior controller(controller_actor self, std::string node, controller_set
         spdlog::warn("{}: controller: node {} lost ({})", st.node, name,
                      self->system().render(dm.reason));
         // Serving (or re-planning) with a policy: re-place on the nodes left.
-        if (replanning_enabled(st.settings) && st.settings.replan_interval_s > 0 &&
-            st.state.rfind("serving", 0) == 0) {
+        if (replanning_enabled(st.settings) && st.state.rfind("serving", 0) == 0) {
           st.loss_pending = true;
           if (!st.replanning) replan_after_loss(self);
         }
