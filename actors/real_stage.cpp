@@ -57,17 +57,56 @@ std::vector<int> real_stage_boundaries(const planner::config_profile* profile, i
 namespace {
 
 // One run with the stage's all-reduce: on device buffers over NCCL (only cuda stages get an NCCL
-// group), else on host memory over Gloo (or none when op_size is 1).
+// group), else on host memory over Gloo (or none when op_size is 1); with the input received from
+// `link_in` and the output sent over `link_out` when given (cuda with NCCL only).
 kernels::tensor run_shard(kernels::stage_backend& backend, const kernels::tensor& input,
-                          net::gloo_group* gloo, net::nccl_group* nccl) {
+                          net::gloo_group* gloo, net::nccl_group* nccl, net::nccl_group* link_in,
+                          net::nccl_group* link_out) {
+  kernels::allreduce_fn allreduce;
+  if (gloo != nullptr) allreduce = gloo->as_allreduce_fn();
 #if ALPASERVE_HAVE_NCCL
+  if (link_in != nullptr || link_out != nullptr) {
+    kernels::device_link link;
+    if (link_in != nullptr) link.recv = link_in->as_device_link().recv;
+    if (link_out != nullptr) link.send = link_out->as_device_link().send;
+    net::nccl_group* watch = link_in != nullptr ? link_in : link_out;
+    link.synchronize = [watch](void* stream) { watch->synchronize(stream); };
+    kernels::device_allreduce device;
+    if (nccl != nullptr) device = nccl->as_device_allreduce();
+    return backend.run_linked(input, allreduce, nccl != nullptr ? &device : nullptr, link);
+  }
   if (nccl != nullptr) return backend.run_device(input, nccl->as_device_allreduce());
 #else
   (void)nccl;
+  (void)link_in;
+  (void)link_out;
 #endif
-  kernels::allreduce_fn allreduce;
-  if (gloo != nullptr) allreduce = gloo->as_allreduce_fn();
   return backend.run(input, allreduce);
+}
+
+}  // namespace
+
+namespace {
+
+// Joins the NCCL link `prefix` as `rank` of `size` on the plan's device; throws when the build has
+// no NCCL or the link cannot be formed.
+std::shared_ptr<net::nccl_group> join_link(const real_stage_plan& plan,
+                                           const net::rendezvous_store* store,
+                                           const std::string& prefix, int rank, int size) {
+  if (plan.backend != "cuda")
+    throw std::logic_error("device links are for cuda stages (backend '" + plan.backend + "')");
+  if (store == nullptr) throw std::logic_error("no rendezvous store for a device link");
+#if ALPASERVE_HAVE_NCCL
+  auto link = std::make_shared<net::nccl_group>(rank, size, plan.device, *store, prefix);
+  spdlog::info("{} op rank {}/{}: activations over NCCL link '{}' as rank {}/{} on cuda device {}",
+               plan.label, plan.op_rank, plan.op_size, prefix, rank, size, plan.device);
+  return link;
+#else
+  (void)prefix;
+  (void)rank;
+  (void)size;
+  throw std::runtime_error("this build has no NCCL, so activations cannot go over a device link");
+#endif
 }
 
 }  // namespace
@@ -78,6 +117,15 @@ bool nccl_built() noexcept {
 #else
   return false;
 #endif
+}
+
+std::string choose_activation_link(const std::string& backend, bool have_nccl,
+                                   const device_id& sender,
+                                   const std::vector<device_id>& receivers) {
+  if (backend != "cuda" || !have_nccl || receivers.empty()) return "host";
+  std::set<device_id> distinct(receivers.begin(), receivers.end());
+  distinct.insert(sender);
+  return distinct.size() == receivers.size() + 1 ? "nccl" : "host";
 }
 
 std::string choose_allreduce(const real_stage_plan& plan) {
@@ -101,6 +149,19 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
                        s.layer_begin, s.layer_end, plan.op_rank, plan.op_size);
   };
   allreduce_ = choose_allreduce(plan);
+  // The communicators are joined in one global order, link from the previous stage, this
+  // stage's all-reduce, link to the next stage, so that ranks of neighbouring stages joining at
+  // the same time never wait on each other in a cycle.
+  if (!plan.recv_link_prefix.empty()) {
+    try {
+      link_in_ = join_link(plan, store, plan.recv_link_prefix, plan.op_rank + 1, plan.op_size + 1);
+    } catch (const std::exception& e) {
+      for (const auto& s : plan.shards)
+        failed.push_back(
+            {s.model, shard_name(s) + ": device link from the previous stage: " + e.what()});
+      return failed;
+    }
+  }
   if (plan.op_size > 1) {
     try {
       if (store == nullptr)
@@ -128,6 +189,15 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
       return failed;
     }
   }
+  if (!plan.send_link_prefix.empty() && plan.op_rank == 0) {
+    try {
+      link_out_ = join_link(plan, store, plan.send_link_prefix, 0, plan.next_op_size + 1);
+    } catch (const std::exception& e) {
+      for (const auto& s : plan.shards)
+        failed.push_back({s.model, shard_name(s) + ": device link to the next stage: " + e.what()});
+      return failed;
+    }
+  }
   for (const auto& s : plan.shards) {
     try {
       auto backend = kernels::make_backend(plan.backend);
@@ -147,17 +217,41 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
   return failed;
 }
 
-real_stage::output real_stage::run(const std::string& model, std::string_view payload) {
+real_stage::output real_stage::run(const std::string& model, std::string_view payload,
+                                   const std::vector<int64_t>& device_shape) {
   output out;
+  const bool over_link = !device_shape.empty();
+  if (over_link && !link_in_) {
+    out.error = fmt::format("{} model '{}': input sent over a device link, but this stage has none",
+                            plan_.label, model);
+    return out;
+  }
   auto it = backends_.find(model);
   if (it == backends_.end()) {
     out.error = fmt::format("{} holds no shard of model '{}'", plan_.label, model);
+#if ALPASERVE_HAVE_NCCL
+    if (over_link) {  // the previous stage sent it all the same: take it, or its stream stalls
+      try {
+        link_in_->discard_from_root(kernels::shape_numel(device_shape));
+      } catch (const std::exception& e) {
+        out.error += fmt::format(" (and dropping its input failed: {})", e.what());
+      }
+    }
+#endif
     return out;
   }
   try {
-    const kernels::tensor input = tensor_from_wire(payload);
-    const kernels::tensor result = run_shard(*it->second, input, group_.get(), nccl_.get());
-    out.payload = net::encode_f32(result.shape, result.ptr());
+    kernels::tensor input;
+    if (over_link)
+      input.shape = device_shape;
+    else
+      input = tensor_from_wire(payload);
+    const kernels::tensor result = run_shard(*it->second, input, group_.get(), nccl_.get(),
+                                             over_link ? link_in_.get() : nullptr, link_out_.get());
+    if (result.data.empty() && !result.shape.empty() && link_out_)
+      out.device_shape = result.shape;  // sent to the next stage's GPUs
+    else
+      out.payload = net::encode_f32(result.shape, result.ptr());
   } catch (const std::invalid_argument& e) {
     out.error = fmt::format("{} model '{}': bad input: {}", plan_.label, model, e.what());
   } catch (const std::exception& e) {  // e.g. a peer rank of the all-reduce is gone

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kernels/device_backend.hpp"
@@ -53,6 +54,13 @@ struct real_stage_plan {
   // (Gloo addresses and the NCCL id both live under it).
   std::string gloo_host = "127.0.0.1";
   std::string gloo_prefix;
+  // Pipeline boundaries on device buffers (choose_activation_link): the rendezvous prefix of the
+  // NCCL link from the previous stage's leader (this rank is link rank op_rank + 1) and, on the
+  // leader, of the link to the next stage's next_op_size ranks (this rank is link rank 0).
+  // Empty: activations come and go as bytes through the actors.
+  std::string recv_link_prefix;
+  std::string send_link_prefix;
+  int next_op_size = 0;
 };
 
 struct shard_failure {
@@ -67,6 +75,16 @@ struct shard_failure {
 [[nodiscard]] std::string choose_allreduce(const real_stage_plan& plan);
 // Whether this build has the NCCL group (ALPASERVE_HAVE_NCCL).
 [[nodiscard]] bool nccl_built() noexcept;
+
+// A device of the cluster: (node name, local device ordinal).
+using device_id = std::pair<std::string, int>;
+// How activations cross the boundary from a stage's leader (`sender`) to every op rank of the
+// next stage (`receivers`): "nccl" (ncclSend / ncclRecv between the GPUs: cuda backend, a build
+// with NCCL, and sender and receivers all distinct devices, since NCCL puts one rank per GPU) or
+// "host" (bytes through the actors: device -> host -> wire -> host -> device).
+[[nodiscard]] std::string choose_activation_link(const std::string& backend, bool have_nccl,
+                                                 const device_id& sender,
+                                                 const std::vector<device_id>& receivers);
 
 class real_stage {
  public:
@@ -84,10 +102,17 @@ class real_stage {
   struct output {
     std::string payload;  // the stage's output tensor in the wire format (f32)
     std::string error;    // non-empty when the input was unusable (bad shape, bad token id)
+    // Non-empty: the output went to the next stage over the device link (payload is empty);
+    // its shape, which the next stage's ranks need to receive it.
+    std::vector<int64_t> device_shape;
   };
   // Runs a wire-format tensor through `model`'s shard. With op_size > 1 every rank of the stage
   // must call run for the same requests in the same order (the all-reduces pair them up).
-  [[nodiscard]] output run(const std::string& model, std::string_view payload);
+  // device_shape non-empty: the input comes over the link from the previous stage (payload is
+  // ignored); every rank must then take it in the order the previous stage sent, even for a
+  // model it does not hold.
+  [[nodiscard]] output run(const std::string& model, std::string_view payload,
+                           const std::vector<int64_t>& device_shape = {});
 
   [[nodiscard]] bool holds(const std::string& model) const { return backends_.count(model) > 0; }
   [[nodiscard]] size_t weight_bytes() const;
@@ -101,6 +126,8 @@ class real_stage {
   // allreduce_ == "nccl". shared_ptr: its type is incomplete in builds without NCCL, where it
   // stays empty (unique_ptr would need the complete type for its destructor).
   std::shared_ptr<net::nccl_group> nccl_;
+  std::shared_ptr<net::nccl_group> link_in_;   // from the previous stage (recv_link_prefix)
+  std::shared_ptr<net::nccl_group> link_out_;  // to the next stage (send_link_prefix, leader)
   std::map<std::string, std::unique_ptr<kernels::stage_backend>> backends_;  // by model name
 };
 

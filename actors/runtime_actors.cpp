@@ -363,6 +363,13 @@ real_stage_plan make_real_plan(const net::spawn_stage& spec, int rank, size_t me
   plan.label = fmt::format("group {} stage {}", spec.group, spec.stage);
   plan.gloo_host = host;
   plan.gloo_prefix = fmt::format("alpaserve/g{}/s{}", spec.group, spec.stage);
+  // Link b<k> joins stage k's leader with stage k + 1's ranks.
+  if (spec.recv_over_nccl)
+    plan.recv_link_prefix = fmt::format("alpaserve/g{}/b{}", spec.group, spec.stage - 1);
+  if (spec.send_over_nccl && rank == 0) {
+    plan.send_link_prefix = fmt::format("alpaserve/g{}/b{}", spec.group, spec.stage);
+    plan.next_op_size = spec.next_op;
+  }
   for (const auto& s : spec.shards) {
     real_shard_plan sp;
     sp.model = s.model;
@@ -388,15 +395,18 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
     const uint64_t token = ++st.next_token;
     std::string payload = std::move(t.payload);
     std::string model = t.model;
+    std::vector<int64_t> device_shape = std::move(t.device_shape);
     st.inflight.emplace(token, std::move(t));
     const double arrived = monotonic_seconds();
     st.thread->post([stage = st.stage, me = caf::actor_cast<caf::actor>(self), token,
-                     model = std::move(model), payload = std::move(payload), arrived] {
+                     model = std::move(model), payload = std::move(payload),
+                     device_shape = std::move(device_shape), arrived] {
       const double start = monotonic_seconds();
-      real_stage::output out = stage->run(model, payload);
+      real_stage::output out = stage->run(model, payload, device_shape);
       const double end = monotonic_seconds();
-      caf::anon_send(me, net::stage_run_done{token, std::move(out.payload), start - arrived,
-                                             end - start, std::move(out.error)});
+      caf::anon_send(
+          me, net::stage_run_done{token, std::move(out.payload), start - arrived, end - start,
+                                  std::move(out.error), std::move(out.device_shape)});
     });
   };
   return {
@@ -416,7 +426,8 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
         st.load_promise = self->make_response_promise();
         st.allreduce = choose_allreduce(plan);  // the job thread's real_stage::load picks the same
         std::optional<net::rendezvous_store> store;
-        if (plan.op_size > 1 && st.spec.rendezvous)
+        const bool linked = !plan.recv_link_prefix.empty() || !plan.send_link_prefix.empty();
+        if ((plan.op_size > 1 || linked) && st.spec.rendezvous)
           store = actor_rendezvous_store(&self->system(), st.spec.rendezvous);
         st.thread->post([stage = st.stage, me = caf::actor_cast<caf::actor>(self),
                          plan = std::move(plan), store = std::move(store)] {
@@ -467,6 +478,7 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
         task.nominal_s.push_back(n == st.nominal.end() ? 0.0 : n->second);
         if (d.error.empty()) {
           task.payload = std::move(d.payload);
+          task.device_shape = std::move(d.device_shape);
           // The last stage answers the client itself; errors go via the group manager.
           if (st.spec.stage + 1 >= st.spec.num_stages && task.reply_to) reply_to_client(self, task);
         } else {
@@ -484,6 +496,7 @@ caf::behavior real_stage_worker(real_worker self, std::string node, net::spawn_s
             st.spec.num_stages, st.rank, std::max<size_t>(st.spec.devices.size(), 1),
             st.spec.devices.empty() ? 0 : st.spec.devices[st.rank], st.spec.backend);
         if (st.allreduce != "none") a.name += fmt::format(", all-reduce {}", st.allreduce);
+        if (st.spec.recv_over_nccl || st.spec.send_over_nccl) a.name += ", activations over NCCL";
         a.state = !st.loaded ? "loading" : (st.inflight.empty() ? "idle" : "busy");
         a.queue_length = static_cast<int64_t>(st.inflight.size());
         for (const auto& s : st.spec.shards) {
@@ -1138,8 +1151,26 @@ void realize_placement(controller_actor self, const planner::placement& p) {
   const bool real = st.settings.backend != "emulated";
   for (size_t g = 0; g < st.layout.size(); ++g) {
     const group_layout& gl = st.layout[g];
+    // How activations cross each boundary k -> k + 1 of this pipeline.
+    std::vector<bool> nccl_boundary(gl.stages.size(), false);
+    for (size_t k = 0; k + 1 < gl.stages.size(); ++k) {
+      auto device_of = [&](size_t stage, size_t rank) {
+        return device_id{st.nodes[gl.stages[stage].node].name,
+                         gl.stages[stage].local_devices.at(rank)};
+      };
+      std::vector<device_id> receivers;
+      for (size_t r = 0; r < gl.stages[k + 1].local_devices.size(); ++r)
+        receivers.push_back(device_of(k + 1, r));
+      nccl_boundary[k] = !gl.stages[k].local_devices.empty() &&
+                         choose_activation_link(st.settings.backend, nccl_built(), device_of(k, 0),
+                                                receivers) == "nccl";
+    }
     for (size_t k = 0; k < gl.stages.size(); ++k) {
       net::spawn_stage spec;
+      spec.recv_over_nccl = k > 0 && nccl_boundary[k - 1];
+      spec.send_over_nccl = nccl_boundary[k];
+      if (spec.send_over_nccl)
+        spec.next_op = static_cast<int32_t>(gl.stages[k + 1].local_devices.size());
       spec.group = gl.group;
       spec.stage = static_cast<int32_t>(k);
       spec.num_stages = static_cast<int32_t>(gl.stages.size());

@@ -22,6 +22,11 @@ tensor stage_backend::run_device(const tensor&, const device_allreduce&) {
   throw std::logic_error("backend '" + kind() + "' takes no device all-reduce");
 }
 
+tensor stage_backend::run_linked(const tensor&, const allreduce_fn&, const device_allreduce*,
+                                 const device_link&) {
+  throw std::logic_error("backend '" + kind() + "' takes no device link");
+}
+
 std::unique_ptr<stage_backend> make_backend(const std::string& kind) {
   if (kind == "cpu") return std::make_unique<cpu::cpu_backend>();
   if (kind == "emulated") return std::make_unique<emulated_backend>();

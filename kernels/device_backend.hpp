@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/allreduce.hpp"
+#include "kernels/device_link.hpp"
 #include "kernels/model_spec.hpp"
 #include "kernels/tensor.hpp"
 
@@ -56,6 +57,13 @@ class stage_backend {
   // As run, but the all-reduces run on device buffers through `allreduce` (no host staging).
   // Default: throws std::logic_error (only valid when takes_device_allreduce()).
   [[nodiscard]] virtual tensor run_device(const tensor& input, const device_allreduce& allreduce);
+  // The general device form: the all-reduce on device buffers (`device`, when non-null) or
+  // staged through the host (`allreduce`), and the stage's input / output over `link` (a pipeline
+  // boundary between GPUs) where its recv / send are set. Input over the link: `input` carries
+  // only the shape (no data). Output over the link: the result has its shape and no data; the
+  // head's logits always come back to the host. Default: throws std::logic_error.
+  [[nodiscard]] virtual tensor run_linked(const tensor& input, const allreduce_fn& allreduce,
+                                          const device_allreduce* device, const device_link& link);
   virtual void unload() = 0;
   [[nodiscard]] virtual std::string kind() const = 0;
   // Bytes of weights held (for emulated: what the shard would hold).

@@ -89,7 +89,12 @@ struct spawn_stage {
   std::vector<int32_t> devices;  // local device indices on that node (op of them)
   std::string backend;           // "emulated", "cpu", "cuda"
   std::vector<shard_spec> shards;
-  caf::actor rendezvous;  // real backends with op > 1: the key-value store the ranks meet at
+  caf::actor rendezvous;  // real backends with op > 1 or a device link: where the ranks meet
+  // cuda pipelines (actors::choose_activation_link): the input comes from the previous stage's
+  // leader over an NCCL link; the output goes to the next stage's next_op ranks over one.
+  bool recv_over_nccl = false;
+  bool send_over_nccl = false;
+  int32_t next_op = 0;
 };
 
 // node agent -> controller, the answer to spawn_stage: the stage's (leader) worker once every
@@ -139,6 +144,9 @@ struct stage_task {
   double server_base_s = 0;  // admission -> hand-off to stage 0, seconds
   double predicted_s = 0;    // the dispatcher's predicted latency from admission
   std::string error;         // non-empty: a stage could not run it (bad input); passed on untouched
+  // Non-empty: the payload did not travel with this message; the previous stage's leader sent a
+  // tensor of this shape over the NCCL link to this stage's GPUs (payload is empty).
+  std::vector<int64_t> device_shape;
 };
 
 // A real stage worker's compute thread -> the worker: one task done.
@@ -148,6 +156,7 @@ struct stage_run_done {
   double queue_s = 0;
   double run_s = 0;
   std::string error;
+  std::vector<int64_t> device_shape;  // non-empty: the output went over the NCCL link
 };
 
 // dispatcher -> group manager (delegated: the manager replies to the client directly).
@@ -281,7 +290,7 @@ typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
   return f(caf::meta::type_name("spawn_stage"), x.group, x.stage, x.num_stages, x.devices,
-           x.backend, x.shards, x.rendezvous);
+           x.backend, x.shards, x.rendezvous, x.recv_over_nccl, x.send_over_nccl, x.next_op);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
@@ -291,11 +300,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
   return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
            x.nominal_s, x.reply_to, x.reply_mid, x.client_request_id, x.group, x.server_base_s,
-           x.predicted_s, x.error);
+           x.predicted_s, x.error, x.device_shape);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_run_done& x) {
-  return f(caf::meta::type_name("stage_run_done"), x.token, x.payload, x.queue_s, x.run_s, x.error);
+  return f(caf::meta::type_name("stage_run_done"), x.token, x.payload, x.queue_s, x.run_s, x.error,
+           x.device_shape);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_ready& x) {

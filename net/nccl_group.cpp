@@ -91,6 +91,14 @@ struct nccl_group::impl {
     if (comm == nullptr) throw std::runtime_error(label + ": no communicator");
   }
 
+  // NCCL enqueues on the current device's stream: a call from another device is a bug.
+  void check_device(int device, const char* what) const {
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess || current != device)
+      throw std::logic_error(
+          fmt::format("{}: {} issued with cuda device {} current", label, what, current));
+  }
+
   // A non-blocking call returns ncclSuccess or ncclInProgress; anything else is an error.
   void check_call(ncclResult_t r, const char* what) {
     if (r != ncclSuccess && r != ncclInProgress)
@@ -171,10 +179,7 @@ void nccl_group::enqueue_allreduce(float* data, size_t count, void* stream) {
   impl& s = *impl_;
   s.check_usable();
   if (count == 0) return;
-  int current = -1;
-  if (cudaGetDevice(&current) != cudaSuccess || current != device_)
-    throw std::logic_error(
-        fmt::format("{}: all-reduce issued with cuda device {} current", s.label, current));
+  s.check_device(device_, "all-reduce");
   s.check_call(ncclAllReduce(data, data, count, ncclFloat32, ncclSum, s.comm,
                              static_cast<cudaStream_t>(stream)),
                "ncclAllReduce");
@@ -193,7 +198,7 @@ void nccl_group::synchronize(void* stream) {
     const ncclResult_t r = ncclCommGetAsyncError(s.comm, &state);
     if (r != ncclSuccess) s.fail(fmt::format("ncclCommGetAsyncError: {}", ncclGetErrorString(r)));
     if (state != ncclSuccess && state != ncclInProgress)
-      s.fail(fmt::format("all-reduce: {} ({})", ncclGetErrorString(state), last_error(s.comm)));
+      s.fail(fmt::format("collective: {} ({})", ncclGetErrorString(state), last_error(s.comm)));
     if (q == cudaSuccess) return;
     if (q != cudaErrorNotReady) {
       (void)cudaGetLastError();
@@ -211,6 +216,76 @@ kernels::device_allreduce nccl_group::as_device_allreduce() {
   out.enqueue = [this](float* data, size_t count, void* stream) {
     enqueue_allreduce(data, count, stream);
   };
+  out.synchronize = [this](void* stream) { synchronize(stream); };
+  return out;
+}
+
+void nccl_group::enqueue_send_to_all(const float* data, size_t count, void* stream) {
+  impl& s = *impl_;
+  s.check_usable();
+  if (rank_ != 0) throw std::logic_error(s.label + ": only rank 0 sends");
+  if (count == 0 || size_ < 2) return;
+  s.check_device(device_, "send");
+  const auto st = static_cast<cudaStream_t>(stream);
+  // One group call: the sends to the next stage's ranks go out together (no ordering among
+  // them that a receiver could wait on).
+  s.check_call(ncclGroupStart(), "ncclGroupStart");
+  for (int peer = 1; peer < size_; ++peer)
+    s.check_call(ncclSend(data, count, ncclFloat32, peer, s.comm, st), "ncclSend");
+  s.check_call(ncclGroupEnd(), "ncclGroupEnd (send)");
+  s.wait_ready("ncclSend");
+}
+
+void nccl_group::enqueue_recv_from_root(float* data, size_t count, void* stream) {
+  impl& s = *impl_;
+  s.check_usable();
+  if (rank_ == 0) throw std::logic_error(s.label + ": rank 0 does not receive");
+  if (count == 0) return;
+  s.check_device(device_, "receive");
+  s.check_call(ncclRecv(data, count, ncclFloat32, 0, s.comm, static_cast<cudaStream_t>(stream)),
+               "ncclRecv");
+  s.wait_ready("ncclRecv");
+}
+
+void nccl_group::discard_from_root(size_t count) {
+  impl& s = *impl_;
+  s.check_usable();
+  if (count == 0) return;
+  if (cudaSetDevice(device_) != cudaSuccess) s.fail("cudaSetDevice (discard)");
+  void* buffer = nullptr;
+  cudaStream_t stream = nullptr;
+  if (cudaMalloc(&buffer, count * sizeof(float)) != cudaSuccess) {
+    (void)cudaGetLastError();
+    s.fail(fmt::format("cudaMalloc of {} floats to drop a message", count));
+  }
+  if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+    (void)cudaGetLastError();
+    cudaFree(buffer);
+    s.fail("cudaStreamCreate (discard)");
+  }
+  try {
+    enqueue_recv_from_root(static_cast<float*>(buffer), count, stream);
+    synchronize(stream);
+  } catch (...) {
+    cudaStreamDestroy(stream);
+    cudaFree(buffer);
+    throw;
+  }
+  cudaStreamDestroy(stream);
+  cudaFree(buffer);
+}
+
+kernels::device_link nccl_group::as_device_link() {
+  kernels::device_link out;
+  if (rank_ == 0) {
+    out.send = [this](const float* data, size_t count, void* stream) {
+      enqueue_send_to_all(data, count, stream);
+    };
+  } else {
+    out.recv = [this](float* data, size_t count, void* stream) {
+      enqueue_recv_from_root(data, count, stream);
+    };
+  }
   out.synchronize = [this](void* stream) { synchronize(stream); };
   return out;
 }

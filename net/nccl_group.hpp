@@ -1,7 +1,10 @@
 #pragma once
-// The all-reduce of a tensor-parallel CUDA stage over NCCL, on device buffers: what the CUDA
-// backend's run_device takes (kernels::device_allreduce). Built only when CMake finds CUDA and
-// NCCL (ALPASERVE_HAVE_NCCL); docs/real-execution.md.
+// An NCCL communicator on device buffers, for two uses (docs/real-execution.md):
+// * the all-reduce of a tensor-parallel CUDA stage (its op ranks; kernels::device_allreduce);
+// * a pipeline boundary's activations (kernels::device_link): rank 0 is the sending stage's
+//   leader, ranks 1..n the next stage's op ranks, and each output goes from rank 0 to every
+//   other rank with ncclSend / ncclRecv.
+// Built only when CMake finds CUDA and NCCL (ALPASERVE_HAVE_NCCL).
 //
 // Rendezvous: the same key-value store as the Gloo group (an actor on the controller node in the
 // runtime, an in-process map in tests). Rank 0 creates the ncclUniqueId and publishes it, hex
@@ -15,7 +18,8 @@
 // gone peer) and throws std::runtime_error; every later call throws too, naming the first error.
 //
 // No CAF here. Concurrency: one nccl_group per rank, used from one thread (the rank's job
-// thread), and every rank issues the same all-reduces in the same order.
+// thread), and every rank issues the same all-reduces (or the matching sends and receives) in
+// the same order.
 
 #include <chrono>
 #include <cstddef>
@@ -23,6 +27,7 @@
 #include <string>
 
 #include "kernels/allreduce.hpp"
+#include "kernels/device_link.hpp"
 #include "net/gloo_group.hpp"  // rendezvous_store
 
 namespace alpaserve::net {
@@ -48,6 +53,18 @@ class nccl_group {
   void synchronize(void* stream);
   // Both as the CUDA backend takes them; valid while this object lives.
   [[nodiscard]] kernels::device_allreduce as_device_allreduce();
+
+  // Point to point, rank 0 to the others (a pipeline boundary). Rank 0 only: enqueues sending
+  // `count` floats at device pointer `data` to every other rank (one NCCL group call) on
+  // `stream` and returns without waiting.
+  void enqueue_send_to_all(const float* data, size_t count, void* stream);
+  // Ranks > 0: enqueues receiving `count` floats from rank 0 into device pointer `data`.
+  void enqueue_recv_from_root(float* data, size_t count, void* stream);
+  // Ranks > 0: receives and drops `count` floats from rank 0 (a message for a shard this rank
+  // does not hold must still be taken, or rank 0's stream would wait for it); blocks until done.
+  void discard_from_root(size_t count);
+  // As the CUDA backend takes it: rank 0 gets send, the others recv; valid while this lives.
+  [[nodiscard]] kernels::device_link as_device_link();
 
   [[nodiscard]] int rank() const noexcept { return rank_; }
   [[nodiscard]] int size() const noexcept { return size_; }

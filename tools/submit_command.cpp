@@ -1,5 +1,6 @@
 // `alpaserve submit --model M`: send requests to a running cluster and print each reply.
 
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -21,7 +22,23 @@ struct submit_args {
   std::string payload_file;
   double slo_ms = 0;
   int count = 1;
+  bool print_result = false;
 };
+
+// "result [1, 8]: v0 v1 ..." for an f32 result (every value, round-trip precision).
+std::string result_values(const std::string& bytes) {
+  std::string problem;
+  const auto t = net::decode_tensor(bytes, &problem);
+  if (!t) return "result not decodable: " + problem;
+  if (t->dtype != "f32") return "result of dtype " + t->dtype;
+  std::string out = fmt::format("result [{}]:", fmt::join(t->shape, ", "));
+  for (size_t i = 0; i + 4 <= t->data.size(); i += 4) {
+    float v;
+    std::memcpy(&v, t->data.data() + i, 4);
+    out += fmt::format(" {:.9g}", v);
+  }
+  return out;
+}
 
 int run_submit(const submit_args& a) {
   std::string payload;
@@ -55,6 +72,7 @@ int run_submit(const submit_args& a) {
       std::cout << fmt::format(
           " (group {}, stages {:.2f} ms, predicted {:.2f} ms, result {} bytes)", rep.group,
           stage_sum * 1e3, rep.predicted_s * 1e3, rep.result.size());
+      if (a.print_result) std::cout << "\n" << result_values(rep.result);
     } else {
       std::cout << ": " << rep.message;
     }
@@ -83,6 +101,8 @@ void add_submit(CLI::App& app, run_fn& run) {
   sub->add_option("--slo-ms", args->slo_ms, "SLO for these requests (default: the model's)");
   sub->add_option("-n,--count", args->count, "number of requests, one after another")
       ->capture_default_str();
+  sub->add_flag("--print-result", args->print_result,
+                "print every value of each ok reply's f32 result tensor");
   sub->callback([&run, args] { run = [args] { return run_submit(*args); }; });
 }
 

@@ -86,6 +86,9 @@ struct dev_layer {
 struct cuda_backend::collective {
   const allreduce_fn* host = nullptr;
   const device_allreduce* device = nullptr;
+  const device_link* link = nullptr;  // input / output over a pipeline boundary on device
+  [[nodiscard]] bool receives() const { return link != nullptr && link->recv; }
+  [[nodiscard]] bool sends() const { return link != nullptr && link->send; }
 };
 
 struct cuda_backend::impl {
@@ -176,12 +179,17 @@ struct cuda_backend::impl {
   // it gives up (and throws) when a peer rank never joins, where cudaStreamSynchronize would
   // block forever.
   void sync(const char* what, const collective& c) {
-    if (c.device == nullptr || shard.op_size <= 1) {
+    const bool device_allreduce = c.device != nullptr && shard.op_size > 1;
+    const bool linked = c.link != nullptr && c.link->active() && c.link->synchronize;
+    if (!device_allreduce && !linked) {
       cuda_check(cudaStreamSynchronize(stream), what);
       return;
     }
     try {
-      c.device->synchronize(stream);
+      if (device_allreduce)
+        c.device->synchronize(stream);
+      else
+        c.link->synchronize(stream);
     } catch (const std::exception& e) {
       throw std::runtime_error(std::string("cuda backend: ") + what + ": " + e.what());
     }
@@ -304,19 +312,45 @@ tensor cuda_backend::run_device(const tensor& input, const device_allreduce& all
   return run_with(input, c);
 }
 
+tensor cuda_backend::run_linked(const tensor& input, const allreduce_fn& allreduce,
+                                const device_allreduce* device, const device_link& link) {
+  if (device != nullptr && (!device->enqueue || !device->synchronize))
+    throw std::logic_error("cuda backend: run_linked needs enqueue and synchronize");
+  if (link.active() && !link.synchronize)
+    throw std::logic_error("cuda backend: a device link needs synchronize");
+  collective c;
+  c.host = &allreduce;
+  c.device = device;
+  c.link = &link;
+  return run_with(input, c);
+}
+
 tensor cuda_backend::run_with(const tensor& input, const collective& c) {
   if (!impl_) throw std::logic_error("cuda backend: run before load");
   impl& s = *impl_;
   const shard_spec& shard = s.shard;
   const model_spec& m = shard.model;
   const int rank = shard.has_embedding ? 2 : 3;
+  if (c.receives()) {
+    // The previous stage has sent (or will send) exactly this many floats: take them first,
+    // whatever follows, or its stream would wait for this receive forever.
+    if (shard.has_embedding)
+      throw std::logic_error("model '" + m.name + "' cuda stage: the embedding stage's input " +
+                             "comes from the client, not over a device link");
+    const size_t count = shape_numel(input.shape);
+    cuda_check(cudaSetDevice(s.device), "cudaSetDevice");
+    auto* in = static_cast<float*>(s.scratch_get("x", count * 4));
+    c.link->recv(in, count, s.stream);
+  }
   if (input.rank() != rank || input.dim(0) < 1 || input.dim(1) < 1 || input.dim(1) > m.seq_len ||
-      (rank == 3 && input.dim(2) != m.hidden))
+      (rank == 3 && input.dim(2) != m.hidden)) {
+    if (c.receives()) s.sync("drop a mis-shaped input", c);  // take the message all the same
     throw std::invalid_argument(
         "model '" + m.name + "' cuda stage: input shape " + shape_string(input.shape) +
         " does not match " +
         (shard.has_embedding ? "[batch, seq] token ids" : "[batch, seq, hidden]") +
         " with seq <= " + std::to_string(m.seq_len));
+  }
   cuda_check(cudaSetDevice(s.device), "cudaSetDevice");
   const int batch = static_cast<int>(input.dim(0)), seq = static_cast<int>(input.dim(1));
   const int tokens = batch * seq, h = m.hidden;
@@ -372,8 +406,8 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
           st);
     layer_norm(x, nullptr, nullptr, s.f32("embed.norm.weight"), s.f32("embed.norm.bias"), x, tokens,
                h, cpu::layer_norm_eps, st);
-    s.sync("embedding", c);  // host_ids goes out of scope
-  } else {
+    s.sync("embedding", c);    // host_ids goes out of scope
+  } else if (!c.receives()) {  // else already received into x (same size, same buffer)
     cuda_check(cudaMemcpyAsync(x, input.ptr(), T * h * 4, cudaMemcpyHostToDevice, st),
                "upload input");
   }
@@ -452,6 +486,14 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
     out = tensor({batch, m.vocab});
     cuda_check(cudaMemcpyAsync(out.ptr(), out_logits, out.numel() * 4, cudaMemcpyDeviceToHost, st),
                "download logits");
+  } else if (c.sends()) {
+    // Compute errors belong to this request: wait for the layers, then queue the send and
+    // return at once (the receivers post their receives only once told, after this returns).
+    cuda_check(cudaGetLastError(), "kernel launch");
+    s.sync("layers", c);
+    c.link->send(x, T * h, st);
+    out.shape = {batch, seq, h};
+    return out;
   } else {
     out = tensor({batch, seq, h});
     cuda_check(cudaMemcpyAsync(out.ptr(), x, out.numel() * 4, cudaMemcpyDeviceToHost, st),

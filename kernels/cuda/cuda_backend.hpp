@@ -24,13 +24,15 @@ class cuda_backend final : public stage_backend {
   // collective's communicator must be on this backend's device.
   [[nodiscard]] bool takes_device_allreduce() const override { return true; }
   [[nodiscard]] tensor run_device(const tensor& input, const device_allreduce& allreduce) override;
+  [[nodiscard]] tensor run_linked(const tensor& input, const allreduce_fn& allreduce,
+                                  const device_allreduce* device, const device_link& link) override;
   void unload() override;
   [[nodiscard]] std::string kind() const override { return "cuda"; }
   [[nodiscard]] size_t weight_bytes() const override;
   [[nodiscard]] bool loaded() const override;
 
  private:
-  struct collective;  // the all-reduce of one run: host (staged) or device
+  struct collective;  // the all-reduce of one run (host-staged or device) and its device link
   [[nodiscard]] tensor run_with(const tensor& input, const collective& c);
 
   struct impl;

@@ -7,7 +7,8 @@
 // host-staged device all-reduce (its plumbing, without NCCL), ncclCommInitAll over the devices
 // there are, a one-rank nccl_group through the rendezvous store, and its timeout errors. Two
 // GPUs: two ranks on two threads and devices, and op 2 over NCCL against op 1 (NCCL cannot put
-// two ranks of one communicator on one GPU).
+// two ranks of one communicator on one GPU). Pipeline boundaries on device buffers
+// (kernels::device_link): on one GPU through a host-staged link, on two over an NCCL link.
 
 #define CATCH_CONFIG_RUNNER
 #include <cuda_runtime_api.h>
@@ -15,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -112,6 +114,42 @@ kernels::device_allreduce host_staged_device_allreduce(kernels::allreduce_fn hos
     cuda_or_throw(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "sync");
   };
   return d;
+}
+
+// A device_link without NCCL, for two stages on one GPU driven from one thread: send
+// downloads into `box`, recv uploads from it. It checks the CUDA backend's run_linked plumbing
+// (input taken from the link, output handed to it, shapes only on the host) on a one-GPU
+// machine; `calls` counts sends and receives.
+struct host_box {
+  std::vector<float> data;
+  int sends = 0;
+  int recvs = 0;
+};
+kernels::device_link host_staged_link(std::shared_ptr<host_box> box, bool sender) {
+  kernels::device_link l;
+  if (sender) {
+    l.send = [box](const float* data, size_t n, void* stream) {
+      const auto st = static_cast<cudaStream_t>(stream);
+      box->data.resize(n);
+      cuda_or_throw(cudaMemcpyAsync(box->data.data(), data, n * 4, cudaMemcpyDeviceToHost, st),
+                    "down");
+      cuda_or_throw(cudaStreamSynchronize(st), "sync");
+      ++box->sends;
+    };
+  } else {
+    l.recv = [box](float* data, size_t n, void* stream) {
+      if (box->data.size() != n) throw std::runtime_error("host_staged_link: count mismatch");
+      const auto st = static_cast<cudaStream_t>(stream);
+      cuda_or_throw(cudaMemcpyAsync(data, box->data.data(), n * 4, cudaMemcpyHostToDevice, st),
+                    "up");
+      cuda_or_throw(cudaStreamSynchronize(st), "sync");
+      ++box->recvs;
+    };
+  }
+  l.synchronize = [](void* stream) {
+    cuda_or_throw(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "sync");
+  };
+  return l;
 }
 
 }  // namespace
@@ -267,6 +305,86 @@ TEST_CASE("cuda backend: op 2 over NCCL equals op 1 and the host-staged op 2", "
       }
       CHECK(relative_error(out[1], out[0]) < 1e-5);
     }
+}
+
+TEST_CASE(
+    "cuda backend run_linked on one GPU: a device link between two stages equals the host path",
+    "[1gpu]") {
+  for (const model_spec& m : {small_bert(), small_moe()}) {
+    CAPTURE(m.name);
+    const int mid = m.layers / 2;
+    const tensor input = token_ids(2, 12, m.vocab);
+    load_options opts;
+    opts.dtype = "fp32";
+    const tensor host_path = local_pipeline(m, {0, mid, m.layers}, 1, "cuda", opts).run(input);
+    auto first = make_backend("cuda"), second = make_backend("cuda");
+    first->load(make_shard(m, 0, mid), opts);
+    second->load(make_shard(m, mid, m.layers), opts);
+    auto box = std::make_shared<host_box>();
+    const device_link send = host_staged_link(box, true), recv = host_staged_link(box, false);
+    const tensor handed = first->run_linked(input, {}, nullptr, send);
+    CHECK(handed.data.empty());  // went over the link, not to the host
+    REQUIRE(handed.shape == std::vector<int64_t>{2, 12, m.hidden});
+    tensor announced;
+    announced.shape = handed.shape;
+    const tensor out = second->run_linked(announced, {}, nullptr, recv);
+    CHECK(box->sends == 1);
+    CHECK(box->recvs == 1);
+    REQUIRE(out.shape == host_path.shape);
+    CHECK(relative_error(out, host_path) < 1e-6);
+    // A mis-shaped announcement is an error, and the message is still taken off the link.
+    (void)first->run_linked(input, {}, nullptr, send);
+    tensor wrong;
+    wrong.shape = {2 * 12, m.hidden};  // same count, wrong rank
+    CHECK_THROWS_AS(second->run_linked(wrong, {}, nullptr, recv), std::invalid_argument);
+    CHECK(box->recvs == 2);
+  }
+}
+
+TEST_CASE("nccl link: stage 0 on GPU 0 sends activations to stage 1 on GPU 1 (ncclSend/ncclRecv)",
+          "[2gpu]") {
+  const model_spec m = small_bert();
+  const int mid = m.layers / 2;
+  const tensor input = token_ids(2, 12, m.vocab);
+  load_options opts;
+  opts.dtype = "fp32";
+  const tensor host_path = local_pipeline(m, {0, mid, m.layers}, 1, "cuda", opts).run(input);
+  const auto store = net::make_local_store();
+  std::vector<tensor> out(2);
+  std::atomic<bool> received{false};
+  const auto errors = on_threads(2, [&](int r) {
+    net::nccl_group link(r, 2, r, store, "test/link");
+    load_options ro = opts;
+    ro.device = r;
+    auto backend = make_backend("cuda");
+    backend->load(r == 0 ? make_shard(m, 0, mid) : make_shard(m, mid, m.layers), ro);
+    const device_link l = link.as_device_link();
+    if (r == 0) {
+      // Three messages: the second is one the receiver drops (a shard it does not hold).
+      for (int i = 0; i < 3; ++i) out[0] = backend->run_linked(input, {}, nullptr, l);
+      // The sends are still queued on the backend's stream: keep the communicator until the
+      // receiver has them all (destroying it aborts them).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!received.load() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      tensor announced;
+      announced.shape = {2, 12, m.hidden};
+      out[1] = backend->run_linked(announced, {}, nullptr, l);
+      link.discard_from_root(kernels::shape_numel(announced.shape));
+      const tensor third = backend->run_linked(announced, {}, nullptr, l);
+      received = true;
+      if (relative_error(third, out[1]) > 1e-6) throw std::runtime_error("third message differs");
+    }
+  });
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r << ": " << errors[r]);
+    REQUIRE(errors[r].empty());
+  }
+  CHECK(out[0].data.empty());
+  CHECK(out[0].shape == std::vector<int64_t>{2, 12, m.hidden});
+  REQUIRE(out[1].shape == host_path.shape);
+  CHECK(relative_error(out[1], host_path) < 1e-5);
 }
 
 int main(int argc, char** argv) {

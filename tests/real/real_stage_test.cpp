@@ -115,6 +115,70 @@ TEST_CASE("real_stage: a cuda op 2 stage without a usable GPU fails every shard 
   CHECK_FALSE(stage.holds("tiny"));
 }
 
+TEST_CASE("choose_activation_link: NCCL between distinct GPUs of cuda stages, else host bytes") {
+  using actors::choose_activation_link;
+  using actors::device_id;
+  const device_id a{"node-0", 0};
+  const std::vector<device_id> next{{"node-0", 1}, {"node-0", 2}};
+  CHECK(choose_activation_link("cuda", true, a, next) == "nccl");
+  CHECK(choose_activation_link("cuda", false, a, next) == "host");  // a build without NCCL
+  CHECK(choose_activation_link("cpu", true, a, next) == "host");
+  CHECK(choose_activation_link("emulated", true, a, next) == "host");
+  // Device 0 of another node is another GPU.
+  CHECK(choose_activation_link("cuda", true, a, {{"node-1", 0}}) == "nccl");
+  // One GPU twice in a communicator is what NCCL cannot do.
+  CHECK(choose_activation_link("cuda", true, a, {{"node-0", 0}}) == "host");
+  CHECK(choose_activation_link("cuda", true, a, {{"node-0", 1}, {"node-0", 1}}) == "host");
+  CHECK(choose_activation_link("cuda", true, a, {}) == "host");
+}
+
+TEST_CASE("real_stage: a device link on a cpu stage, or without a GPU, fails every shard") {
+  const auto tiny = actors::real_model_spec("bert-tiny", 1, "tiny");
+  const auto store = net::make_local_store();
+  {
+    actors::real_stage_plan plan;  // cpu
+    plan.label = "group 5 stage 1";
+    plan.recv_link_prefix = "test/link-cpu";
+    plan.shards.push_back({"tiny", tiny, 2, 4, ""});
+    actors::real_stage stage;
+    const auto failed = stage.load(plan, &store);
+    REQUIRE(failed.size() == 1);
+    CHECK_THAT(failed[0].error, Catch::Contains("group 5 stage 1: shard of model 'tiny'") &&
+                                    Catch::Contains("device link from the previous stage") &&
+                                    Catch::Contains("for cuda stages"));
+    CHECK_FALSE(stage.holds("tiny"));
+  }
+  if (kernels::cuda_device_count() == 0) {  // here the link's init must fail, not hang
+    actors::real_stage_plan plan;
+    plan.backend = "cuda";
+    plan.label = "group 5 stage 0";
+    plan.send_link_prefix = "test/link-cuda";
+    plan.next_op_size = 1;
+    plan.shards.push_back({"tiny", tiny, 0, 2, ""});
+    actors::real_stage stage;
+    const auto failed = stage.load(plan, &store);
+    REQUIRE(failed.size() == 1);
+    CHECK_THAT(failed[0].error,
+               Catch::Contains("device link to the next stage") &&
+                   (actors::nccl_built() ? Catch::Contains("no CUDA device usable")
+                                         : Catch::Contains("this build has no NCCL")));
+  }
+}
+
+TEST_CASE("real_stage: an input announced over a device link on a stage without one is an error") {
+  actors::real_stage_plan plan;
+  plan.label = "group 6 stage 1";
+  const auto tiny = actors::real_model_spec("bert-tiny", 1, "tiny");
+  plan.shards.push_back({"tiny", tiny, 2, 4, ""});
+  actors::real_stage stage;
+  REQUIRE(stage.load(plan, nullptr).empty());
+  const auto out = stage.run("tiny", "", {1, 8, 256});
+  CHECK_THAT(out.error, Catch::Contains("group 6 stage 1 model 'tiny'") &&
+                            Catch::Contains("over a device link, but this stage has none"));
+  CHECK(out.payload.empty());
+  CHECK(out.device_shape.empty());
+}
+
 TEST_CASE("tensor_from_wire accepts integer token ids and rejects other dtypes") {
   net::wire_tensor w;
   w.dtype = "i32";
