@@ -2,7 +2,8 @@
 # The cuda backend end to end: `alpaserve profile --device cuda` measures bert-tiny on the GPU,
 # and a one-node cluster with a cuda device serves it (bench --overhead: every request ok, measured
 # vs profiled stage time printed). The numerics of the CUDA backend against the CPU one are
-# checked by test_kernels_cuda. Skipped (exit 77) on machines without a CUDA device.
+# checked by test_kernels_cuda; bench_cuda_layers (the backend vs bare cuBLAS) runs once, short.
+# Skipped (exit 77) on machines without a CUDA device.
 set -u
 BIN=$(readlink -f "${1:?usage: real_cuda.sh path/to/alpaserve}")
 WORK=$(mktemp -d /tmp/alpaserve-cuda.XXXXXX)
@@ -46,4 +47,11 @@ out=$(timeout 60 "$BIN" bench --config "$WORK/cluster.toml" --overhead 40 --shap
   || fail "bench --overhead: $out"
 echo "$out"
 grep -q "stage 0: measured run p50" <<<"$out" || fail "no stage comparison"
+
+# The GPU efficiency benchmark runs wherever this test does (short: 2 layers, 5 repeats).
+BENCH="$(dirname "$BIN")/bench_cuda_layers"
+[ -x "$BENCH" ] || fail "$BENCH missing from a CUDA build"
+bench=$("$BENCH" --layers 2 --reps 5 2>&1) || fail "bench_cuda_layers: $bench"
+echo "$bench"
+[ "$(grep -c '^batch .* ratio ' <<<"$bench")" = 5 ] || fail "bench_cuda_layers: not 5 batch sizes"
 echo PASS
