@@ -3,7 +3,9 @@
 // (what PyTorch uses for CPU collectives). Ranks meet through a rendezvous key-value store: in
 // the runtime that is an actor on the controller node reached over CAF (actors/), in the
 // profiler an in-process map. Each rank exchanges its TCP address through the store, then Gloo
-// connects a full mesh and runs ring all-reduces.
+// connects a full mesh and runs ring all-reduces on sync sockets: the rank's own thread sends and
+// receives (no hand-off through Gloo's event-loop thread), blocking in recv(2) until its peer's
+// data arrives or the timeout passes.
 //
 // No CAF here: the store is given as two functions, so this translation unit stays cheap.
 // Concurrency: one gloo_group per rank; allreduce() is called from one thread at a time, and
