@@ -163,6 +163,8 @@ int main(int argc, char** argv) {
   std::printf("latency mean %.6f s; score %.9f; group requests", fast.latency_mean,
               placement_score(fast.goodput, fast.latency_mean, p.num_replicas()));
   for (int64_t g : summary.group_num_requests) std::printf(" %lld", static_cast<long long>(g));
+  std::printf("\nrun_summary(): %lld interleaved chunks, %lld re-run after a wrong guess",
+              static_cast<long long>(summary.chunks), static_cast<long long>(summary.chunk_fixups));
   int64_t batched_good = 0;
   for (uint8_t g : batched.good) batched_good += g;
   std::printf("\nbatching attainment: %.6f\n",

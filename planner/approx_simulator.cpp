@@ -1,5 +1,7 @@
 #include "planner/approx_simulator.hpp"
 
+#include "planner/component_kernel.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -257,6 +259,57 @@ std::vector<size_t> segment_bounds(const placement_with_replacement& p,
   return bounds;  // size = (segments used) + 1; the last segment runs to the end
 }
 
+// A compiled placement as planner/component_kernel.hpp lanes take it (run_summary of long
+// runs): every group gets `pp` stage clocks, its real stages first and zero-latency ones after
+// (exact: such a stage's clock always equals the real last one, as the evaluator's padding);
+// the dispatch key is the last clock. A model without a group, and the dummy model of
+// unregistered requests (index num_models), get host entries on a +inf sentinel group (index
+// num_groups), so they are rejected; that group's counter is dropped. pp == 0: not expressible
+// (a latency that is negative or NaN, or more than 8 stages); the caller runs it sequentially.
+struct chunk_layout {
+  int pp = 0;
+  size_t num_groups = 0;
+  int32_t width = 1;
+  std::vector<host_entry> hosts;  // (num_models + 1) * width
+  std::vector<double> latency;    // per host entry: pp values
+  std::vector<double> slo;        // num_models + 1
+  std::vector<double> clock;      // (num_groups + 1) * pp: zeros, then the +inf sentinel group
+};
+
+chunk_layout lay_out_lanes(const compiled_placement& cp, size_t num_models,
+                           const std::vector<double>& model_slo) {
+  chunk_layout l;
+  if (!cp.padded_exact || cp.stride > 8) return l;
+  const int pp = cp.stride <= 1 ? 1 : cp.stride <= 2 ? 2 : cp.stride <= 4 ? 4 : 8;
+  const auto groups = static_cast<int32_t>(cp.initial_clocks.size() - 1) / cp.stride;
+  l.num_groups = static_cast<size_t>(groups);
+  l.width = cp.slots;
+  const int32_t sentinel = groups * pp;
+  l.clock.assign(static_cast<size_t>(sentinel), 0.0);
+  l.clock.resize(static_cast<size_t>(sentinel + pp), std::numeric_limits<double>::infinity());
+  const size_t entries = (num_models + 1) * static_cast<size_t>(l.width);
+  l.latency.assign(entries * static_cast<size_t>(pp), 0.0);
+  l.hosts.resize(entries);
+  for (size_t e = 0; e < entries; ++e) {
+    const size_t m = e / static_cast<size_t>(l.width);
+    double* lat = l.latency.data() + e * static_cast<size_t>(pp);
+    const candidate* c = m < num_models ? &cp.candidates[e] : nullptr;
+    if (c == nullptr || c->last_clock == groups * cp.stride) {  // no group: the sentinel
+      l.hosts[e] = {groups, sentinel, sentinel + pp - 1, pp, lat, 0.0};
+      continue;
+    }
+    const int32_t front = cp.stride - c->num_stages;  // compile() pads in front
+    for (int32_t k = 0; k < c->num_stages; ++k)
+      lat[k] =
+          static_cast<double>(cp.stage_latency[static_cast<size_t>(c->lat_offset + front + k)]);
+    l.hosts[e] = {c->group, c->group * pp, c->group * pp + pp - 1, pp, lat, lat[0]};
+  }
+  l.slo.assign(model_slo.begin(), model_slo.end());
+  l.slo.push_back(0.0);
+  l.pp = pp;
+  return l;
+}
+
 }  // namespace
 
 approx_simulator::approx_simulator(const std::vector<model_data>& models, const workload& w)
@@ -280,6 +333,10 @@ approx_simulator::approx_simulator(const std::vector<model_data>& models, const 
   model_request_count_.assign(models_.size(), 0);
   for (int32_t m : request_model_)
     if (m >= 0) ++model_request_count_[m];
+  request_local_.resize(request_model_.size());
+  const auto dummy = static_cast<int32_t>(models_.size());
+  for (size_t i = 0; i < request_model_.size(); ++i)
+    request_local_[i] = request_model_[i] >= 0 ? request_model_[i] : dummy;
   for (const auto& m : models_) {
     model_slo_.push_back(static_cast<float>(m.slo));
     model_slo_wide_.push_back(static_cast<double>(model_slo_.back()));
@@ -324,7 +381,37 @@ sim_summary approx_simulator::summarize_segments(const std::vector<segment>& seg
                                                  size_t num_groups) const {
   sim_summary s;
   summary_sink sink;
-  simulate(segments, num_groups, s.group_num_requests, s.model_num_good, sink);
+  s.group_num_requests.assign(num_groups, 0);
+  s.model_num_good.assign(models_.size(), 0);
+  for (const segment& seg : segments) {
+    const compiled_placement cp = compile(*seg.layout, models_);  // fresh clocks per segment
+    const size_t n = seg.end - seg.begin;
+    const chunk_layout layout = n >= chunking_.min_requests
+                                    ? lay_out_lanes(cp, models_.size(), model_slo_wide_)
+                                    : chunk_layout{};
+    if (layout.pp == 0) {  // short, or stage counts the fixed-stage lanes do not take
+      simulate_mixed_any(cp, workload_->arrivals.data(), request_model_.data(),
+                         model_slo_wide_.data(), seg.begin, seg.end,
+                         {s.group_num_requests.data(), s.model_num_good.data()}, sink);
+      ++s.chunks;
+      continue;
+    }
+    component_lane lane;
+    lane.arrival = workload_->arrivals.data() + seg.begin;
+    lane.local_model = request_local_.data() + seg.begin;
+    lane.hosts = layout.hosts.data();
+    lane.width = layout.width;
+    lane.slo = layout.slo.data();
+    const chunked_totals t = run_chunked(lane, n, layout.clock, layout.num_groups + 1,
+                                         models_.size() + 1, layout.pp, chunking_);
+    for (size_t g = 0; g < layout.num_groups; ++g)
+      s.group_num_requests[g] += t.group_num_requests[g];
+    for (size_t m = 0; m < models_.size(); ++m) s.model_num_good[m] += t.model_num_good[m];
+    sink.num_good += t.num_good;
+    sink.latency_sum += t.latency_sum;
+    s.chunks += t.chunks;
+    s.chunk_fixups += t.fixups;
+  }
   s.model_num_requests = model_request_count_;
   s.num_requests = static_cast<int64_t>(num_requests());
   s.num_good = sink.num_good;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "planner/chunked_simulation.hpp"
 #include "planner/placement.hpp"
 #include "planner/workload.hpp"
 
@@ -35,6 +36,10 @@ struct sim_summary {
   double latency_sum = 0;  // sum of (finish - arrival); 0 for rejected requests
   double first_arrival = 0;
   double last_arrival = 0;
+  // How the run was cut (planner/chunked_simulation.hpp): lanes over all segments, and chunks
+  // whose guessed start clocks were wrong and ran again.
+  int64_t chunks = 0;
+  int64_t chunk_fixups = 0;
 
   [[nodiscard]] double goodput() const noexcept {
     return num_requests == 0 ? 0.0 : static_cast<double>(num_good) / num_requests;
@@ -66,7 +71,9 @@ class approx_simulator {
   // run() into a caller-owned result whose arrays are reused (no allocation when called again).
   void run_into(const placement& p, sim_result& out) const;
   void run_into(const placement_with_replacement& p, sim_result& out) const;
-  // Same outcome as run(p), only the counters and sums.
+  // Same outcome as run(p), only the counters and sums. A long run is cut into chunks that run
+  // interleaved and are verified exact (planner/chunked_simulation.hpp); its latency sum is then
+  // added per chunk, so it can differ from run()'s sequential sum in the last bits.
   [[nodiscard]] sim_summary run_summary(const placement& p) const;
   [[nodiscard]] sim_summary run_summary(const placement_with_replacement& p) const;
   // The batching kernel (section 4.3), batch sizes 1, 2, 4, 8, 16.
@@ -78,6 +85,8 @@ class approx_simulator {
   }
   [[nodiscard]] const workload& requests() const noexcept { return *workload_; }
   [[nodiscard]] const std::vector<model_data>& models() const noexcept { return models_; }
+  // How run_summary cuts long runs (tests force small chunks; min_requests = SIZE_MAX: never).
+  void set_chunking(const chunking& c) noexcept { chunking_ = c; }
 
  private:
   // One placement over the request range [begin, end): a Clockwork++ segment.
@@ -98,7 +107,9 @@ class approx_simulator {
 
   std::vector<model_data> models_;
   const workload* workload_;
-  std::vector<int32_t> request_model_;        // per request: model id, -1 when unregistered
+  std::vector<int32_t> request_model_;  // per request: model id, -1 when unregistered
+  std::vector<int32_t> request_local_;  // the same with -1 -> models_.size() (a dummy)
+  chunking chunking_;
   std::vector<float> model_slo_;              // per model: SLO as the reference stores it (float32)
   std::vector<double> model_slo_wide_;        // the same float32 values widened once for the loop
   std::vector<int64_t> model_request_count_;  // per model: its requests (placement-independent)

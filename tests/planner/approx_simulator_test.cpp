@@ -396,3 +396,93 @@ TEST_CASE("placement model ids out of range are refused") {
   const approx_simulator sim(models, w);
   REQUIRE_THROWS_AS(sim.run(make_placement({{1, 1, 1}}, {{3}})), std::invalid_argument);
 }
+
+namespace {
+
+// Every counter of two summaries equal; the latency sums equal up to the summation order.
+void require_same_outcome(const sim_summary& a, const sim_summary& b) {
+  REQUIRE(a.num_good == b.num_good);
+  REQUIRE(a.group_num_requests == b.group_num_requests);
+  REQUIRE(a.model_num_good == b.model_num_good);
+  REQUIRE(a.model_num_requests == b.model_num_requests);
+  REQUIRE(a.latency_sum == Approx(b.latency_sum).epsilon(1e-12));
+}
+
+model_profile deep_profile(double single) {
+  model_profile p = simple_profile("p", single);
+  p.configs[{1, 1, 3}].add_result(1, {single / 3, single / 3, single / 3},
+                                  {gib / 3, gib / 3, gib / 3});
+  std::vector<double> eight(8, single / 8), mem8(8, gib / 8);
+  p.configs[{1, 1, 8}].add_result(1, eight, mem8);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("run_summary in interleaved chunks equals the sequential run, guesses right or wrong") {
+  std::mt19937_64 rng(11);
+  std::vector<model_data> models;
+  for (int m = 0; m < 6; ++m) {
+    const double single = 0.05 + 0.03 * m;
+    models.push_back(model("m" + std::to_string(m), single * (2 + m % 3), deep_profile(single)));
+  }
+  // m6 has a huge SLO: once its only group is overloaded its queue never drains, so no warm-up
+  // guesses the clocks there and chunks must be re-run.
+  models.push_back(model("m6", 1e9, deep_profile(0.2)));
+  std::vector<std::string> names;
+  for (const auto& m : models) names.push_back(m.name);
+  names.push_back("unknown");  // unregistered: rejected, counted nowhere
+  std::exponential_distribution<double> gap(60.0);
+  std::uniform_int_distribution<int> pick(0, static_cast<int>(names.size()) - 2);
+  std::vector<request_spec> reqs;
+  double t = 0;
+  for (int i = 0; i < 40000; ++i) {
+    t += gap(rng);
+    reqs.push_back({t, i % 97 == 0 ? static_cast<int>(names.size()) - 1 : pick(rng)});
+  }
+  const workload w = make_workload(names, reqs);
+  approx_simulator sequential(models, w);
+  sequential.set_chunking({std::numeric_limits<size_t>::max(), 1, 0});
+  approx_simulator chunked(models, w);
+  chunked.set_chunking({1000, 3000, 300});
+
+  SECTION("mixed stage counts (1, 2, 3, 4), a model without a group, m6 served elsewhere") {
+    const placement p =
+        make_placement({{1, 1, 4}, {1, 1, 3}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}},
+                       {{0, 1, 2, 3}, {2, 3, 4}, {4, 5, 0}, {6}, {1, 5}});  // m6 alone on g3
+    const sim_summary a = sequential.run_summary(p), b = chunked.run_summary(p);
+    require_same_outcome(a, b);
+    CHECK(a.chunks == 1);
+    CHECK(b.chunks > 10);
+    CHECK(b.chunk_fixups > 0);  // m6's backlog spans chunk boundaries
+    CHECK(b.chunk_fixups < b.chunks);
+    CHECK(a.latency_sum == sequential.run_summary(p).latency_sum);  // deterministic
+  }
+  SECTION("light load, eight stages: every guess right") {
+    const placement p = make_placement({{1, 1, 8}, {1, 1, 1}}, {{0, 1, 2, 3, 4, 5}, {0, 3}});
+    const sim_summary a = sequential.run_summary(p), b = chunked.run_summary(p);
+    require_same_outcome(a, b);
+    CHECK(b.chunks > 10);
+    CHECK(b.chunk_fixups == 0);
+  }
+  SECTION("Clockwork++ segments are chunked each from fresh clocks") {
+    const placement_with_replacement p{
+        {0.0, t / 3},
+        {make_placement({{1, 1, 2}, {1, 1, 1}}, {{0, 1, 2}, {3, 4, 5}}),
+         make_placement({{1, 1, 1}, {1, 1, 4}, {1, 1, 1}}, {{5}, {0, 1, 2, 3, 4}, {0, 6}})}};
+    const sim_summary a = sequential.run_summary(p), b = chunked.run_summary(p);
+    require_same_outcome(a, b);
+    CHECK(b.chunks > 10);
+  }
+  SECTION("more than eight stages: sequential, one lane per segment") {
+    model_profile deep;
+    std::vector<double> lat(16, 0.01), mem(16, gib / 16);
+    deep.configs[{1, 1, 16}].add_result(1, lat, mem);
+    std::vector<model_data> one = {model("m0", 1.0, deep)};
+    approx_simulator s16(one, w);
+    s16.set_chunking({1000, 3000, 300});
+    const sim_summary b = s16.run_summary(make_placement({{1, 1, 16}}, {{0}}));
+    CHECK(b.chunks == 1);
+    CHECK(b.num_good > 0);
+  }
+}
