@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "actors/real_stage.hpp"
 #include "kernels/cuda_device.hpp"
@@ -141,6 +142,13 @@ unit_result measure_range(const kernels::model_spec& model, int begin, int end, 
         throw std::runtime_error(fmt::format("profiling layers [{}, {}): {}", begin, end, e));
   }
   out.latency = median(times);
+  if (spdlog::should_log(spdlog::level::debug)) {
+    std::vector<double> ms = times;
+    std::sort(ms.begin(), ms.end());
+    for (double& t : ms) t *= 1e3;
+    spdlog::debug("profile: layers [{}, {}) op {} batch {}: {:.2f} ms (sorted runs)", begin, end, op,
+                  input.dim(0), fmt::join(ms, " "));
+  }
   return out;
 }
 
