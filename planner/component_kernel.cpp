@@ -5,6 +5,10 @@
 
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 namespace alpaserve::planner {
 namespace {
 
@@ -88,6 +92,22 @@ struct accept_mask {
   return max_of(clock, masked(end, m));
 }
 
+// commit() of PP stage clocks two at a time (SSE2 andpd/maxpd: per element the same operations,
+// so the same bits; fewer instructions in the throughput-bound interleaved loop).
+template <int PP>
+[[gnu::always_inline]] inline void commit_pairs(double* ck, const double* se, accept_mask m) {
+#if defined(__x86_64__)
+  const __m128d mask = _mm_set1_pd(m.bits);
+  for (int k = 0; k < PP; k += 2) {
+    const __m128d end = _mm_and_pd(_mm_set_pd(se[k + 1], se[k]), mask);
+    // maxpd a, b = a > b ? a : b per element, as max_of(clock, end) = end > clock ? end : clock.
+    _mm_storeu_pd(ck + k, _mm_max_pd(end, _mm_loadu_pd(ck + k)));
+  }
+#else
+  for (int k = 0; k < PP; ++k) ck[k] = commit(ck[k], se[k], m);
+#endif
+}
+
 // One request of one lane. PP > 0: every group has PP stages (the loops unroll); PP == 0: any
 // mix. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum adds
 // 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
@@ -136,7 +156,11 @@ template <int PP, bool Record>
     const double slo = lane.slo[lm];
     const bool ok = latency <= slo;
     const accept_mask m = accepted(latency, slo);
-    for (int k = 0; k < pp; ++k) ck[k] = commit(ck[k], se[k], m);
+    if constexpr (PP >= 2) {
+      commit_pairs<PP>(ck, se, m);
+    } else {
+      for (int k = 0; k < pp; ++k) ck[k] = commit(ck[k], se[k], m);
+    }
     lane.model_num_good[lm] += ok;
     lane.num_good += ok;
     lane.latency_sum += masked(latency, m);
