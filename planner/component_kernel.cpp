@@ -1,6 +1,7 @@
 #include "planner/component_kernel.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include <cstring>
@@ -111,20 +112,31 @@ template <int PP>
 // One request of one lane. PP > 0: every group has PP stages (the loops unroll); PP == 0: any
 // mix. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum adds
 // 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
-template <int PP, bool Record>
+// W > 0: every host list has W entries (lane.width == W), so the dispatch loop unrolls fully.
+template <int PP, bool Record, int W = 0>
 [[gnu::always_inline]] inline void step(component_lane& lane, size_t i, const int32_t* index,
                                         uint8_t* good_out, double* finish_out) {
   const double a = lane.arrival[i];
   const int32_t lm = lane.local_model[i];
-  const host_entry* h = lane.hosts + static_cast<ptrdiff_t>(lm) * lane.width;
-  const host_entry* const end = h + lane.width;
+  const ptrdiff_t width = W > 0 ? W : lane.width;
+  const host_entry* h = lane.hosts + static_cast<ptrdiff_t>(lm) * width;
   double* const clock = lane.clock;
   const host_entry* best = h;
   double best_clock = clock[h->last];
-  for (++h; h < end; ++h) {
-    const double c = clock[h->last];
-    best = less(c, best_clock, h, best);  // strict: the lowest group index wins ties
-    best_clock = min_of(best_clock, c);
+  if constexpr (W > 0) {
+#pragma GCC unroll 8
+    for (int j = 1; j < W; ++j) {
+      const double c = clock[h[j].last];
+      best = less(c, best_clock, h + j, best);  // strict: the lowest group index wins ties
+      best_clock = min_of(best_clock, c);
+    }
+  } else {
+    const host_entry* const end = h + width;
+    for (++h; h < end; ++h) {
+      const double c = clock[h->last];
+      best = less(c, best_clock, h, best);  // strict: the lowest group index wins ties
+      best_clock = min_of(best_clock, c);
+    }
   }
   if constexpr (PP == 1 && !Record) {
     // One stage: its clock is the one the dispatch compared.
@@ -171,23 +183,23 @@ template <int PP, bool Record>
   }
 }
 
-template <int PP, bool Record>
+template <int PP, bool Record, int W = 0>
 void run_one(component_lane& shared, const int32_t* index, uint8_t* good, double* finish) {
   component_lane lane = shared;  // a local copy: its counters stay in registers
-  for (size_t i = 0; i < lane.n; ++i) step<PP, Record>(lane, i, index, good, finish);
+  for (size_t i = 0; i < lane.n; ++i) step<PP, Record, W>(lane, i, index, good, finish);
   shared.num_good = lane.num_good;
   shared.latency_sum = lane.latency_sum;
 }
 
 // K lanes at a time; a lane that finishes takes the next one from the queue. When the queue is
 // empty, the unfinished lanes continue with K / 2 at a time.
-template <int PP, int K>
+template <int PP, int K, int W>
 void run_lanes(component_lane* const* queue, size_t count) {
   if constexpr (K == 1) {
-    for (size_t j = 0; j < count; ++j) run_one<PP, false>(*queue[j], nullptr, nullptr, nullptr);
+    for (size_t j = 0; j < count; ++j) run_one<PP, false, W>(*queue[j], nullptr, nullptr, nullptr);
   } else {
     if (count < static_cast<size_t>(K)) {
-      run_lanes<PP, K / 2>(queue, count);
+      run_lanes<PP, K / 2, W>(queue, count);
       return;
     }
     component_lane lane[K];
@@ -202,7 +214,7 @@ void run_lanes(component_lane* const* queue, size_t count) {
       for (int l = 1; l < K; ++l) steps = std::min(steps, lane[l].n);
       for (size_t s = 0; s < steps; ++s) {
 #pragma GCC unroll 16
-        for (int l = 0; l < K; ++l) step<PP, false>(lane[l], s, nullptr, nullptr, nullptr);
+        for (int l = 0; l < K; ++l) step<PP, false, W>(lane[l], s, nullptr, nullptr, nullptr);
       }
       for (int l = 0; l < K; ++l) {
         lane[l].arrival += steps;
@@ -223,7 +235,7 @@ void run_lanes(component_lane* const* queue, size_t count) {
     }
     // Unfinished lanes carry on from where they are, counters included.
     component_lane rest[K];
-    component_lane* rest_queue[K];
+    component_lane* rest_queue[K] = {};
     size_t r = 0;
     for (int l = 0; l < K; ++l) {
       if (source[l] == nullptr) continue;
@@ -231,7 +243,7 @@ void run_lanes(component_lane* const* queue, size_t count) {
       rest_queue[r] = &rest[r];
       ++r;
     }
-    run_lanes<PP, K / 2>(rest_queue, r);
+    run_lanes<PP, K / 2, W>(rest_queue, r);
     r = 0;
     for (int l = 0; l < K; ++l) {
       if (source[l] == nullptr) continue;
@@ -243,6 +255,28 @@ void run_lanes(component_lane* const* queue, size_t count) {
 }
 
 constexpr int lanes_at_once = 4;
+
+// Lanes of one stage count, by host-list width: 1 to 4 (most simulated requests) get a fully
+// unrolled dispatch, wider lists the loop.
+template <int PP>
+void run_by_width(component_lane* const* lanes, size_t count) {
+  std::vector<component_lane*> batch;
+  batch.reserve(count);
+  auto run = [&](auto width) {
+    constexpr int W = decltype(width)::value;
+    batch.clear();
+    for (size_t j = 0; j < count; ++j) {
+      const int32_t w = lanes[j]->width;
+      if (W > 0 ? w == W : (w < 1 || w > 4)) batch.push_back(lanes[j]);
+    }
+    if (!batch.empty()) run_lanes<PP, lanes_at_once, W>(batch.data(), batch.size());
+  };
+  run(std::integral_constant<int, 1>{});
+  run(std::integral_constant<int, 2>{});
+  run(std::integral_constant<int, 3>{});
+  run(std::integral_constant<int, 4>{});
+  run(std::integral_constant<int, 0>{});
+}
 
 }  // namespace
 
@@ -279,16 +313,16 @@ void run_components(component_lane* const* given, size_t count, int pp) {
   component_lane* const* lanes = order.data();
   switch (pp) {
     case 1:
-      run_lanes<1, lanes_at_once>(lanes, count);
+      run_by_width<1>(lanes, count);
       break;
     case 2:
-      run_lanes<2, lanes_at_once>(lanes, count);
+      run_by_width<2>(lanes, count);
       break;
     case 4:
-      run_lanes<4, lanes_at_once>(lanes, count);
+      run_by_width<4>(lanes, count);
       break;
     case 8:
-      run_lanes<8, lanes_at_once>(lanes, count);
+      run_by_width<8>(lanes, count);
       break;
     default:
       for (size_t j = 0; j < count; ++j) run_one<0, false>(*lanes[j], nullptr, nullptr, nullptr);
