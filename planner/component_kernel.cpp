@@ -148,7 +148,6 @@ template <int PP, bool Record, int W = 0>
     const accept_mask m = accepted(latency, slo);
     clock[best->offset] = commit(best_clock, t, m);
     lane.model_num_good[lm] += ok;
-    lane.num_good += ok;
     lane.latency_sum += masked(latency, m);
   } else {
     double* const ck = clock + best->offset;
@@ -174,7 +173,6 @@ template <int PP, bool Record, int W = 0>
       for (int k = 0; k < pp; ++k) ck[k] = commit(ck[k], se[k], m);
     }
     lane.model_num_good[lm] += ok;
-    lane.num_good += ok;
     lane.latency_sum += masked(latency, m);
     if constexpr (Record) {
       good_out[index[i]] = ok ? 1 : 0;
@@ -187,7 +185,6 @@ template <int PP, bool Record, int W = 0>
 void run_one(component_lane& shared, const int32_t* index, uint8_t* good, double* finish) {
   component_lane lane = shared;  // a local copy: its counters stay in registers
   for (size_t i = 0; i < lane.n; ++i) step<PP, Record, W>(lane, i, index, good, finish);
-  shared.num_good = lane.num_good;
   shared.latency_sum = lane.latency_sum;
 }
 
@@ -221,7 +218,6 @@ void run_lanes(component_lane* const* queue, size_t count) {
         lane[l].local_model += steps;
         lane[l].n -= steps;
         while (lane[l].n == 0 && source[l] != nullptr) {
-          source[l]->num_good = lane[l].num_good;
           source[l]->latency_sum = lane[l].latency_sum;
           if (next < count) {
             source[l] = queue[next];
@@ -247,7 +243,6 @@ void run_lanes(component_lane* const* queue, size_t count) {
     r = 0;
     for (int l = 0; l < K; ++l) {
       if (source[l] == nullptr) continue;
-      source[l]->num_good = rest[r].num_good;
       source[l]->latency_sum = rest[r].latency_sum;
       ++r;
     }

@@ -37,8 +37,9 @@ struct component_lane {
   double* clock = nullptr;      // stage clocks, all 0 at the start
   double* stage_end = nullptr;  // scratch as long as clock (mixed stage counts only)
   int64_t* group_num_requests = nullptr;
+  // Accepted requests per local model (their total is not counted per request: one memory
+  // add fewer in the loop).
   int64_t* model_num_good = nullptr;
-  int64_t num_good = 0;
   double latency_sum = 0;
 };
 

@@ -446,7 +446,8 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
 }
 
 void placement_evaluator::finish(prepared_sim& s) const {
-  s.out.num_good = s.lane.num_good;
+  s.out.num_good =
+      std::accumulate(s.out.model_num_good.begin(), s.out.model_num_good.end(), int64_t{0});
   s.out.latency_sum = s.lane.latency_sum;
   std::lock_guard<std::mutex> lock(cache_mutex_);
   ++counters_.component_sims;
