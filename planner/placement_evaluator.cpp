@@ -338,6 +338,7 @@ struct placement_evaluator::prepared_sim {
   std::vector<double> padded;    // stage latencies padded to the kernel's stage count
   std::vector<double> slo;
   std::vector<host_entry> hosts;
+  std::vector<int64_t> counts;  // the lane's counters: per model accepted, per group dispatched
   component_outcome out;
   component_lane lane;
   int pp = 0;  // the kernel: 1, 2, 4 or 8 stages everywhere, 0 for any mix
@@ -416,7 +417,7 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
         std::copy(lat.begin(), lat.end(), dst);
         stage = dst;
       }
-      s.hosts[static_cast<size_t>(slot)] = {static_cast<int32_t>(lg),
+      s.hosts[static_cast<size_t>(slot)] = {static_cast<int32_t>(c.models.size() + lg),
                                             clock_offset[lg],
                                             clock_offset[lg + 1] - 1,
                                             pp,
@@ -429,8 +430,7 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
 
   s.out.models.assign(c.models.begin(), c.models.end());
   s.stream = stream_of(s.out.models);
-  s.out.model_num_good.assign(c.models.size(), 0);
-  s.out.group_num_requests.assign(num_local_groups, 0);
+  s.counts.assign(c.models.size() + num_local_groups, 0);
   component_lane& lane = s.lane;
   lane = component_lane{};  // a reused layout starts its counters at 0 again
   lane.arrival = s.stream->arrival.get();
@@ -441,11 +441,15 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   lane.slo = s.slo.data();
   lane.clock = s.clock.data();
   lane.stage_end = s.stage_end.data();
-  lane.group_num_requests = s.out.group_num_requests.data();
-  lane.model_num_good = s.out.model_num_good.data();
+  lane.counts = s.counts.data();
 }
 
 void placement_evaluator::finish(prepared_sim& s) const {
+  const size_t num_models = s.out.models.size();
+  s.out.model_num_good.assign(s.counts.begin(),
+                              s.counts.begin() + static_cast<std::ptrdiff_t>(num_models));
+  s.out.group_num_requests.assign(s.counts.begin() + static_cast<std::ptrdiff_t>(num_models),
+                                  s.counts.end());
   s.out.num_good =
       std::accumulate(s.out.model_num_good.begin(), s.out.model_num_good.end(), int64_t{0});
   s.out.latency_sum = s.lane.latency_sum;
