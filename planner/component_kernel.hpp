@@ -16,9 +16,9 @@ namespace alpaserve::planner {
 
 // Where a model of a component can be dispatched: one hosting group.
 struct host_entry {
-  int32_t local_group;
-  int32_t offset;  // first stage clock of the group
-  int32_t last;    // last stage clock (dispatch compares it)
+  int32_t count_slot;  // the group's dispatched-requests counter in component_lane::counts
+  int32_t offset;      // first stage clock of the group
+  int32_t last;        // last stage clock (dispatch compares it)
   int32_t pp;
   const double* latency;  // pp stage latencies (+inf when the config is unprofiled)
   double latency0;        // latency[0], inline for the single-stage loop
@@ -36,9 +36,10 @@ struct component_lane {
   const double* slo = nullptr;  // per local model
   double* clock = nullptr;      // stage clocks, all 0 at the start
   double* stage_end = nullptr;  // scratch as long as clock (mixed stage counts only)
-  int64_t* group_num_requests = nullptr;
-  int64_t* model_num_good = nullptr;
-  int64_t num_good = 0;
+  // Per local model its accepted requests, then per group its dispatched requests (rejected
+  // included): one array, so one pointer less per lane in the loop. The total of accepted
+  // requests is not counted per request (the caller sums the per-model counts).
+  int64_t* counts = nullptr;
   double latency_sum = 0;
 };
 

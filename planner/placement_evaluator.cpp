@@ -56,6 +56,11 @@ struct placement_evaluator::decomposition {
   std::vector<int> models;
   std::vector<int32_t> keys;
   std::vector<component> comps;
+  // Working memory of decompose(), kept with the decomposition so it is reused.
+  std::vector<int32_t> group_count;
+  std::vector<int32_t> model_count;
+  std::vector<size_t> group_at;
+  std::vector<size_t> model_at;
 };
 
 size_t placement_evaluator::key_hash::operator()(const std::vector<int32_t>& k) const noexcept {
@@ -89,6 +94,16 @@ placement_evaluator::placement_evaluator(const std::vector<model_data>& models,
   }
   for (const auto& m : models_)
     model_slo_.push_back(static_cast<double>(static_cast<float>(m.slo)));
+  words_per_model_ = (request_model_.size() + 63) / 64;
+  constexpr size_t max_bitset_bytes = size_t{64} << 20;
+  if (options_.request_bitsets &&
+      models_.size() * words_per_model_ * sizeof(uint64_t) <= max_bitset_bytes) {
+    model_bits_.assign(models_.size() * words_per_model_, 0);
+    for (size_t i = 0; i < request_model_.size(); ++i)
+      if (request_model_[i] >= 0)
+        model_bits_[static_cast<size_t>(request_model_[i]) * words_per_model_ + i / 64] |=
+            uint64_t{1} << (i % 64);
+  }
   if (options_.threads > 1) pool_ = std::make_unique<thread_pool>(options_.threads);
 }
 
@@ -156,8 +171,9 @@ void placement_evaluator::decompose(const placement& p, bool whole, std::vector<
       if (whole) unite(g, 0);  // one component of every placed group and model
     }
   // Components in order of their first group; groups and models ascending within each.
-  std::vector<int32_t> group_count;
-  std::vector<int32_t> model_count;
+  std::vector<int32_t>& group_count = out.group_count;
+  std::vector<int32_t>& model_count = out.model_count;
+  group_count.clear();
   for (int g = 0; g < num_groups; ++g) {
     if (p.group_models[g].empty()) continue;
     const int root = find(g);
@@ -188,8 +204,10 @@ void placement_evaluator::decompose(const placement& p, bool whole, std::vector<
   out.models.resize(placed_models);
   out.keys.resize(key_size);
   out.comps.resize(num_comps);
-  std::vector<size_t> group_at(num_comps);
-  std::vector<size_t> model_at(num_comps);
+  std::vector<size_t>& group_at = out.group_at;
+  std::vector<size_t>& model_at = out.model_at;
+  group_at.resize(num_comps);
+  model_at.resize(num_comps);
   size_t ga = 0;
   size_t ma = 0;
   for (size_t c = 0; c < num_comps; ++c) {
@@ -248,6 +266,25 @@ std::shared_ptr<const placement_evaluator::request_stream> placement_evaluator::
       arrival[at] = request_arrival_[r];
       local_model[at++] = 0;
     }
+  } else if (!model_bits_.empty()) {
+    // The OR of the members' bitsets, walked by set bit: requests in workload order.
+    std::vector<int32_t> local(models_.size(), -1);
+    for (size_t i = 0; i < models.size(); ++i) local[models[i]] = static_cast<int32_t>(i);
+    std::vector<uint64_t> bits(
+        model_bits_.begin() + static_cast<std::ptrdiff_t>(models[0] * words_per_model_),
+        model_bits_.begin() + static_cast<std::ptrdiff_t>((models[0] + 1) * words_per_model_));
+    for (size_t i = 1; i < models.size(); ++i) {
+      const uint64_t* row = model_bits_.data() + models[i] * words_per_model_;
+      for (size_t w = 0; w < words_per_model_; ++w) bits[w] |= row[w];
+    }
+    size_t at = 0;
+    for (size_t w = 0; w < words_per_model_; ++w) {
+      for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
+        const size_t r = w * 64 + static_cast<size_t>(__builtin_ctzll(x));
+        arrival[at] = request_arrival_[r];
+        local_model[at++] = local[request_model_[r]];
+      }
+    }
   } else if (total * 8 >= request_model_.size()) {
     // Dense set: one pass over the workload with a membership table.
     // Branch-free: every request is written at the next slot, which advances only for members
@@ -301,6 +338,7 @@ struct placement_evaluator::prepared_sim {
   std::vector<double> padded;    // stage latencies padded to the kernel's stage count
   std::vector<double> slo;
   std::vector<host_entry> hosts;
+  std::vector<int64_t> counts;  // the lane's counters: per model accepted, per group dispatched
   component_outcome out;
   component_lane lane;
   int pp = 0;  // the kernel: 1, 2, 4 or 8 stages everywhere, 0 for any mix
@@ -379,7 +417,7 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
         std::copy(lat.begin(), lat.end(), dst);
         stage = dst;
       }
-      s.hosts[static_cast<size_t>(slot)] = {static_cast<int32_t>(lg),
+      s.hosts[static_cast<size_t>(slot)] = {static_cast<int32_t>(c.models.size() + lg),
                                             clock_offset[lg],
                                             clock_offset[lg + 1] - 1,
                                             pp,
@@ -392,8 +430,7 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
 
   s.out.models.assign(c.models.begin(), c.models.end());
   s.stream = stream_of(s.out.models);
-  s.out.model_num_good.assign(c.models.size(), 0);
-  s.out.group_num_requests.assign(num_local_groups, 0);
+  s.counts.assign(c.models.size() + num_local_groups, 0);
   component_lane& lane = s.lane;
   lane = component_lane{};  // a reused layout starts its counters at 0 again
   lane.arrival = s.stream->arrival.get();
@@ -404,12 +441,17 @@ void placement_evaluator::prepare(const placement& p, const component& c, bool r
   lane.slo = s.slo.data();
   lane.clock = s.clock.data();
   lane.stage_end = s.stage_end.data();
-  lane.group_num_requests = s.out.group_num_requests.data();
-  lane.model_num_good = s.out.model_num_good.data();
+  lane.counts = s.counts.data();
 }
 
 void placement_evaluator::finish(prepared_sim& s) const {
-  s.out.num_good = s.lane.num_good;
+  const size_t num_models = s.out.models.size();
+  s.out.model_num_good.assign(s.counts.begin(),
+                              s.counts.begin() + static_cast<std::ptrdiff_t>(num_models));
+  s.out.group_num_requests.assign(s.counts.begin() + static_cast<std::ptrdiff_t>(num_models),
+                                  s.counts.end());
+  s.out.num_good =
+      std::accumulate(s.out.model_num_good.begin(), s.out.model_num_good.end(), int64_t{0});
   s.out.latency_sum = s.lane.latency_sum;
   std::lock_guard<std::mutex> lock(cache_mutex_);
   ++counters_.component_sims;
@@ -477,7 +519,15 @@ std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<pla
   std::vector<placement_stats> result(n);
   std::vector<std::vector<int32_t>> placement_keys(n);
   std::vector<uint8_t> done(n, 0);
-  std::vector<decomposition> decs(n);
+  // Decompositions and outcome lists are kept per thread: their buffers are reused from call to
+  // call (the lockstep fills call once per round with ~1000 candidates).
+  // Named through references: pool workers run lambdas that must see this thread's buffers.
+  thread_local std::vector<decomposition> decs_buffer;
+  thread_local std::vector<std::vector<std::shared_ptr<const component_outcome>>> outs_buffer;
+  std::vector<decomposition>& decs = decs_buffer;
+  std::vector<std::vector<std::shared_ptr<const component_outcome>>>& outs = outs_buffer;
+  if (decs.size() < n) decs.resize(n);
+  if (outs.size() < n) outs.resize(n);
   std::vector<int> scratch;
   std::vector<int32_t> probe;  // a component's key as the caches' key type, without allocating
   auto probe_of = [&probe](const component& c) -> const std::vector<int32_t>& {
@@ -491,7 +541,6 @@ std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<pla
   };
   std::vector<job> jobs;
   std::unordered_map<std::vector<int32_t>, size_t, key_hash> job_of_key;
-  std::vector<std::vector<std::shared_ptr<const component_outcome>>> outs(n);
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     counters_.evaluations += static_cast<int64_t>(n);
@@ -522,7 +571,7 @@ std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<pla
     }
     decompose(p, !options_.decompose, scratch, decs[i]);
     const std::vector<component>& comps = decs[i].comps;
-    outs[i].resize(comps.size());
+    outs[i].assign(comps.size(), nullptr);
     std::lock_guard<std::mutex> lock(cache_mutex_);
     for (size_t c = 0; c < comps.size(); ++c) {
       if (options_.memoize) {
@@ -585,15 +634,17 @@ std::vector<placement_stats> placement_evaluator::evaluate(const std::vector<pla
     for (size_t j = 0; j < jobs.size(); ++j)
       outs[jobs[j].candidate][jobs[j].component] = job_out[j];
   }
+  std::vector<const component_outcome*> ptrs;
   for (size_t i = 0; i < n; ++i) {
     if (done[i]) continue;
     const std::vector<component>& comps = decs[i].comps;
-    std::vector<const component_outcome*> ptrs(comps.size());
+    ptrs.resize(comps.size());
     for (size_t c = 0; c < comps.size(); ++c) {
       if (!outs[i][c]) outs[i][c] = job_out[job_of_key.at(probe_of(comps[c]))];
       ptrs[c] = outs[i][c].get();
     }
     result[i] = assemble(candidates[i], comps, ptrs, per_model);
+    outs[i].clear();  // do not pin outcomes the cache may drop
     if (memoize_placements) {
       std::lock_guard<std::mutex> lock(cache_mutex_);
       placement_cache_.emplace(std::move(placement_keys[i]),

@@ -46,6 +46,9 @@ struct evaluator_options {
   bool memoize = true;    // cache component and placement outcomes
   // One thread: simulate a call's independent components interleaved (false: one at a time).
   bool interleave = true;
+  // Gather request streams from per-model request bitsets (false: a pass over the workload or a
+  // merge of the per-model lists, as before; for tests).
+  bool request_bitsets = true;
 };
 
 // The reference's fast_stats of one placement on the train workload.
@@ -163,7 +166,12 @@ class placement_evaluator {
   std::vector<double> request_arrival_;               // per request, workload order
   std::vector<int32_t> request_model_;                // per request: model id or -1
   std::vector<std::vector<int32_t>> model_requests_;  // per model: its request indices, ascending
-  std::vector<double> model_slo_;                     // per model: SLO rounded through float32
+  // Per model: a bitset over the requests (bit i: request i is the model's), words_per_model_
+  // words each; empty when too large. A model set's stream is the OR of its rows, walked by set
+  // bit: half the cost of a pass over the whole workload.
+  std::vector<uint64_t> model_bits_;
+  size_t words_per_model_ = 0;
+  std::vector<double> model_slo_;  // per model: SLO rounded through float32
   // Per config: per model, penalised stage latencies rounded through float32 (empty: unprofiled).
   mutable std::unordered_map<parallel_config, std::vector<std::vector<double>>> latency_table_;
   mutable std::mutex latency_mutex_;

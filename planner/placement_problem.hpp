@@ -31,8 +31,19 @@ class placement_problem {
       if (config == c) return weights[static_cast<size_t>(m)];
     return models_[m].profile.weight_per_device(c);
   }
+  // weight(m, c) of every local model m, or nullptr when c is profiled by no model (then
+  // weight() answers +inf or the profile's value itself). Lets a search look the config up once
+  // per group.
+  [[nodiscard]] const double* weights_of(const parallel_config& c) const noexcept {
+    for (const auto& [config, weights] : weights_)
+      if (config == c) return weights.data();
+    return nullptr;
+  }
   // The same placement in the evaluator's model ids.
   [[nodiscard]] placement to_global(const placement& local) const;
+  // The same, written into `out` (reusing its buffers: the lockstep fills convert every
+  // placement every round).
+  void to_global(const placement& local, placement& out) const;
   // fast_stats with per-model arrays indexed by local id (group arrays by group).
   [[nodiscard]] placement_stats stats(const placement& local) const;
   // Stats of to_global(local) from the evaluator, re-indexed by local model id.

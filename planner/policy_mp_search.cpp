@@ -30,11 +30,20 @@ std::vector<placement> solve_group_partitions(const std::vector<const placement_
                                               const std::vector<cluster_env>& clusters,
                                               const group_enumeration_limits& limits) {
   // Every candidate of every problem is filled in one lockstep run.
+  std::vector<std::vector<std::vector<parallel_config>>> lists(problems.size());
+  size_t num_inits = 0;
+  for (size_t j = 0; j < problems.size(); ++j) {
+    lists[j] = enumerate_group_configs_uneven(clusters.at(j), limits);
+    num_inits += lists[j].size();
+  }
+  // Reserved: growing a vector of ~1500 placements made malloc consolidate its free chunks.
   std::vector<placement> inits;
+  inits.reserve(num_inits);
   std::vector<const placement_problem*> owners;
+  owners.reserve(num_inits);
   std::vector<size_t> first(problems.size() + 1, 0);
   for (size_t j = 0; j < problems.size(); ++j) {
-    for (const auto& configs : enumerate_group_configs_uneven(clusters.at(j), limits)) {
+    for (const auto& configs : lists[j]) {
       inits.push_back(empty_placement(configs));
       owners.push_back(problems[j]);
     }
@@ -108,23 +117,28 @@ policy_result policy_mp_search::solve(const std::vector<model_data>& models,
       // fills) at a time: many fills per round keep the interleaved kernels' lanes full (fewer
       // lone tail simulations); the bound keeps the per-round working set moderate.
       constexpr size_t per_batch = 128;
+      // One problem per bucket, shared by its device counts (copying the models' profiles per
+      // sub-problem was a visible cost).
+      std::vector<std::unique_ptr<placement_problem>> bucket_problem(seps.buckets.size());
       for (size_t at = 0; at < todo.size(); at += per_batch) {
         const size_t count = std::min(per_batch, todo.size() - at);
-        std::vector<placement_problem> subs;
-        subs.reserve(count);
         std::vector<const placement_problem*> problems;
         std::vector<cluster_env> envs;
         for (size_t i = at; i < at + count; ++i) {
           const auto [b, devices] = todo[i];
-          std::vector<model_data> sub_models;
-          for (int m : seps.buckets[b]) sub_models.push_back(models[m]);
-          subs.emplace_back(std::move(sub_models), cluster.mem_budget, evaluator, seps.buckets[b]);
-          problems.push_back(&subs.back());
+          if (!bucket_problem[b]) {
+            std::vector<model_data> sub_models;
+            for (int m : seps.buckets[b]) sub_models.push_back(models[m]);
+            bucket_problem[b] = std::make_unique<placement_problem>(
+                std::move(sub_models), cluster.mem_budget, evaluator, seps.buckets[b]);
+          }
+          problems.push_back(bucket_problem[b].get());
           envs.push_back(cluster);
           envs.back().num_devices = devices;
         }
         const std::vector<placement> local = solve_group_partitions(problems, envs, limits_);
-        for (size_t k = 0; k < count; ++k) sub_solutions[at + k] = subs[k].to_global(local[k]);
+        for (size_t k = 0; k < count; ++k)
+          sub_solutions[at + k] = problems[k]->to_global(local[k]);
         report(progress, 1 + ((at + count) * seps.separations.size()) / todo.size(), total,
                "bucket sub-problems");
       }

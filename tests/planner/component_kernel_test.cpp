@@ -1,6 +1,7 @@
 // The speed paths of the evaluator must not change a single bit: interleaved simulation lanes
-// (planner/component_kernel.hpp), mixed stage counts run with zero-latency padding stages, and
-// greedy fills run in lockstep (greedy_replica_fill_many).
+// (planner/component_kernel.hpp), mixed stage counts run with zero-latency padding stages, greedy
+// fills run in lockstep (greedy_replica_fill_many), request streams gathered from bitsets, and
+// sub-problem stats re-indexed in place.
 
 #include <catch2/catch.hpp>
 
@@ -171,4 +172,64 @@ TEST_CASE("greedy fills in lockstep equal the fills one after another") {
   const placement_problem foreign(models, budget, other);
   REQUIRE_THROWS_AS(greedy_replica_fill_many({inits[0], inits[1]}, {&whole, &foreign}),
                     std::invalid_argument);
+}
+
+TEST_CASE("request streams from bitsets equal the workload pass and the list merge") {
+  // Component model sets of every size occur: single models, sparse sets (list merge) and dense
+  // ones (workload pass); every stat, the latency sum included, must match bit for bit.
+  std::mt19937 rng(53);
+  for (int trial = 0; trial < 10; ++trial) {
+    const auto models = kernel_models(12, rng);
+    const workload w = test::gamma_for(models, 40, 900 + trial);
+    std::vector<placement> cands;
+    for (int i = 0; i < 30; ++i) cands.push_back(random_mix(12, rng));
+    placement_evaluator bitsets(models, w);
+    evaluator_options plain;
+    plain.request_bitsets = false;
+    placement_evaluator lists(models, w, plain);
+    const auto a = bitsets.stats_many(cands);
+    const auto b = lists.stats_many(cands);
+    for (size_t i = 0; i < cands.size(); ++i) require_identical(a[i], b[i]);
+    for (const auto& p : cands) {
+      std::vector<uint8_t> good_a;
+      std::vector<uint8_t> good_b;
+      std::vector<double> finish_a;
+      std::vector<double> finish_b;
+      bitsets.simulate_requests(p, good_a, finish_a);
+      lists.simulate_requests(p, good_b, finish_b);
+      REQUIRE(good_a == good_b);
+      REQUIRE(finish_a == finish_b);
+    }
+  }
+}
+
+TEST_CASE("sub-problem stats are the evaluator's re-indexed by local id, any id order") {
+  std::mt19937 rng(59);
+  const auto models = kernel_models(8, rng);
+  const workload w = test::gamma_for(models, 40, 11);
+  placement_evaluator evaluator(models, w);
+  // Ascending ids re-index in place; the others through new arrays.
+  for (const std::vector<int>& ids : std::vector<std::vector<int>>{
+           {0, 2, 5, 7}, {1, 2, 3}, {6, 1, 4}, {3, 0}, {7, 6, 5, 4, 3, 2, 1, 0}}) {
+    std::vector<model_data> sub_models;
+    for (int m : ids) sub_models.push_back(models[m]);
+    const placement_problem sub(sub_models, 4 * gib, evaluator, ids);
+    for (int k = 0; k < 5; ++k) {
+      const int n = static_cast<int>(ids.size());
+      placement local = random_mix(n, rng);
+      const placement global = sub.to_global(local);
+      placement reused = random_mix(8, rng);  // stale content to be overwritten
+      sub.to_global(local, reused);
+      REQUIRE(reused == global);
+      const placement_stats s = sub.stats(local);
+      const placement_stats g = evaluator.stats(global);
+      REQUIRE(s.model_num_requests.size() == ids.size());
+      for (int i = 0; i < n; ++i) {
+        REQUIRE(s.model_num_requests[i] == g.model_num_requests[ids[i]]);
+        REQUIRE(s.model_num_good[i] == g.model_num_good[ids[i]]);
+      }
+      REQUIRE(s.group_num_requests == g.group_num_requests);
+      REQUIRE(s.latency_sum == g.latency_sum);
+    }
+  }
 }
