@@ -288,6 +288,8 @@ chunk_layout lay_out_lanes(const compiled_placement& cp, size_t num_models,
   l.clock.assign(static_cast<size_t>(sentinel), 0.0);
   l.clock.resize(static_cast<size_t>(sentinel + pp), std::numeric_limits<double>::infinity());
   const size_t entries = (num_models + 1) * static_cast<size_t>(l.width);
+  // A group's dispatch counter follows the num_models + 1 good counters in a lane's counts.
+  const auto slots = static_cast<int32_t>(num_models + 1);
   l.latency.assign(entries * static_cast<size_t>(pp), 0.0);
   l.hosts.resize(entries);
   for (size_t e = 0; e < entries; ++e) {
@@ -295,14 +297,14 @@ chunk_layout lay_out_lanes(const compiled_placement& cp, size_t num_models,
     double* lat = l.latency.data() + e * static_cast<size_t>(pp);
     const candidate* c = m < num_models ? &cp.candidates[e] : nullptr;
     if (c == nullptr || c->last_clock == groups * cp.stride) {  // no group: the sentinel
-      l.hosts[e] = {groups, sentinel, sentinel + pp - 1, pp, lat, 0.0};
+      l.hosts[e] = {slots + groups, sentinel, sentinel + pp - 1, pp, lat, 0.0};
       continue;
     }
     const int32_t front = cp.stride - c->num_stages;  // compile() pads in front
     for (int32_t k = 0; k < c->num_stages; ++k)
       lat[k] =
           static_cast<double>(cp.stage_latency[static_cast<size_t>(c->lat_offset + front + k)]);
-    l.hosts[e] = {c->group, c->group * pp, c->group * pp + pp - 1, pp, lat, lat[0]};
+    l.hosts[e] = {slots + c->group, c->group * pp, c->group * pp + pp - 1, pp, lat, lat[0]};
   }
   l.slo.assign(model_slo.begin(), model_slo.end());
   l.slo.push_back(0.0);

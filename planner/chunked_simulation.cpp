@@ -13,25 +13,21 @@ struct chunk_run {
   std::vector<double> clock;
   std::vector<double> start_clock;  // the guessed clocks it started from (k > 0)
   std::vector<double> stage_end;
-  std::vector<int64_t> group_num_requests;
-  std::vector<int64_t> model_num_good;
+  std::vector<int64_t> counts;  // per model its good requests, then per group its dispatches
   component_lane lane;
 
   void reset(const component_lane& layout, const std::vector<double>& from, size_t first,
              size_t last, size_t num_groups, size_t num_models) {
     clock = from;
     stage_end.assign(from.size(), 0.0);
-    group_num_requests.assign(num_groups, 0);
-    model_num_good.assign(num_models, 0);
+    counts.assign(num_models + num_groups, 0);
     lane = layout;
     lane.arrival = layout.arrival + first;
     lane.local_model = layout.local_model + first;
     lane.n = last - first;
     lane.clock = clock.data();
     lane.stage_end = stage_end.data();
-    lane.group_num_requests = group_num_requests.data();
-    lane.model_num_good = model_num_good.data();
-    lane.num_good = 0;
+    lane.counts = counts.data();
     lane.latency_sum = 0;
   }
 };
@@ -91,9 +87,11 @@ chunked_totals run_chunked(const component_lane& layout, size_t n,
       run_component(c.lane, pp);
       ++out.fixups;
     }
-    for (size_t g = 0; g < num_groups; ++g) out.group_num_requests[g] += c.group_num_requests[g];
-    for (size_t m = 0; m < num_models; ++m) out.model_num_good[m] += c.model_num_good[m];
-    out.num_good += c.lane.num_good;
+    for (size_t m = 0; m < num_models; ++m) {
+      out.model_num_good[m] += c.counts[m];
+      out.num_good += c.counts[m];
+    }
+    for (size_t g = 0; g < num_groups; ++g) out.group_num_requests[g] += c.counts[num_models + g];
     out.latency_sum += c.lane.latency_sum;
   }
   out.chunks = static_cast<int64_t>(count);

@@ -43,8 +43,9 @@ struct chunked_totals {
 // Simulates `n` requests laid out as `layout` describes (arrival, local_model, hosts, width and
 // slo; its n, clock, counters and sums are ignored) from the clocks `initial` (every group's
 // stage clocks, then whatever slots the host lists point at, e.g. a +inf sentinel). `pp`: the
-// fixed stage count of every group (1, 2, 4 or 8). Counters are sized num_groups and num_models
-// (the largest local group / model index the layout uses, plus one).
+// fixed stage count of every group (1, 2, 4 or 8). The lanes' counts arrays hold num_models
+// good counters, then num_groups dispatch counters: a host entry's count_slot is num_models plus
+// its group.
 [[nodiscard]] chunked_totals run_chunked(const component_lane& layout, size_t n,
                                          const std::vector<double>& initial, size_t num_groups,
                                          size_t num_models, int pp, const chunking& options);
