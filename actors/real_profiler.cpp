@@ -75,8 +75,10 @@ unit_result measure_range(const kernels::model_spec& model, int begin, int end, 
   out.weight = static_cast<double>(ranks[0]->weight_bytes());
   std::vector<double> times;
   const int runs = o.warmup + o.repeats;
+  const auto pause = std::chrono::milliseconds(std::max(o.gap_ms, 0));
   if (op == 1) {
     for (int i = 0; i < runs; ++i) {
+      if (pause.count() > 0) std::this_thread::sleep_for(pause);
       const auto t0 = std::chrono::steady_clock::now();
       out.output = ranks[0]->run(input, {});
       const auto t1 = std::chrono::steady_clock::now();
@@ -111,6 +113,7 @@ unit_result measure_range(const kernels::model_spec& model, int begin, int end, 
           }
           for (int i = 0; i < runs; ++i) {
             if (r == 0) {
+              if (pause.count() > 0) std::this_thread::sleep_for(pause);
               {
                 std::lock_guard<std::mutex> lock(mutex);
                 started = i + 1;

@@ -34,6 +34,9 @@ struct real_profile_options {
   int seq = 0;          // tokens per request; 0 = the model's seq_len
   int repeats = 5;      // timed runs per unit (median)
   int warmup = 2;       // untimed runs first (caches, page faults)
+  // Idle time before each timed run. The runtime's workers sit idle between requests, and a run
+  // after a pause is slower than one straight after another (caches, clocks); 0 = back to back.
+  int gap_ms = 10;
   std::string weights;  // safetensors file; empty = seeded
   // (units measured so far, units in total, what is being measured)
   std::function<void(size_t, size_t, const std::string&)> progress;

@@ -29,6 +29,7 @@ struct profile_args {
   std::vector<int> pps = {1, 2, 4};
   int seq = 0;
   int repeats = 5;
+  int gap_ms = 10;
   uint64_t seed = 0;
   std::string weights;
   std::string merge;
@@ -62,6 +63,7 @@ int run_profile(const profile_args& a) {
   o.pps = a.pps;
   o.seq = a.seq;
   o.repeats = a.repeats;
+  o.gap_ms = a.gap_ms;
   o.weights = a.weights;
   const bool bar = !a.quiet && isatty(2);
   o.progress = [bar](size_t done, size_t total, const std::string& what) {
@@ -123,6 +125,10 @@ void add_profile(CLI::App& app, run_fn& run) {
   sub->add_option("--pps", args->pps, "pipeline stage counts (default 1,2,4)")->delimiter(',');
   sub->add_option("--seq", args->seq, "tokens per request (default: the model's longest)");
   sub->add_option("--repeats", args->repeats, "timed runs per layer, median taken (default 5)");
+  sub->add_option("--gap-ms", args->gap_ms,
+                  "idle milliseconds before each timed run, as the runtime's workers idle between "
+                  "requests (default 10; 0: back to back)")
+      ->check(CLI::Range(0, 10000));
   sub->add_option("--seed", args->seed, "seed of the deterministic weights (default 0)");
   sub->add_option("--weights", args->weights, "safetensors file with the model's weights");
   sub->add_option("--merge", args->merge, "add to this existing profile database");
