@@ -122,6 +122,13 @@ compiled_placement compile(const placement& p, const std::vector<model_data>& mo
 struct record_sink {
   double* finish;
   uint8_t* good;
+  static constexpr bool records = true;
+  // A chunked segment wrote its own outcomes (planner/chunked_simulation.hpp).
+  void skip(size_t n) noexcept {
+    finish += n;
+    good += n;
+  }
+  void add_totals(int64_t /*num_good*/, double /*latency_sum*/) noexcept {}
   void accept(double /*arrival*/, double f) noexcept {
     *finish++ = f;
     *good++ = 1;
@@ -136,6 +143,12 @@ struct record_sink {
 struct summary_sink {
   int64_t num_good = 0;
   double latency_sum = 0;
+  static constexpr bool records = false;
+  void skip(size_t /*n*/) noexcept {}
+  void add_totals(int64_t good, double latency) noexcept {
+    num_good += good;
+    latency_sum += latency;
+  }
   void accept(double arrival, double f) noexcept {
     ++num_good;
     latency_sum += f - arrival;
@@ -357,14 +370,43 @@ std::vector<approx_simulator::segment> approx_simulator::segments_of(
 template <class Sink>
 void approx_simulator::simulate(const std::vector<segment>& segments, size_t num_groups,
                                 std::vector<int64_t>& group_num_requests,
-                                std::vector<int64_t>& model_num_good, Sink& sink) const {
+                                std::vector<int64_t>& model_num_good, Sink& sink, int64_t* chunks,
+                                int64_t* fixups) const {
   group_num_requests.assign(num_groups, 0);
   model_num_good.assign(models_.size(), 0);
   for (const segment& seg : segments) {
     const compiled_placement cp = compile(*seg.layout, models_);  // fresh clocks per segment
-    simulate_mixed_any(cp, workload_->arrivals.data(), request_model_.data(),
-                       model_slo_wide_.data(), seg.begin, seg.end,
-                       {group_num_requests.data(), model_num_good.data()}, sink);
+    const size_t n = seg.end - seg.begin;
+    const chunk_layout layout = n >= chunking_.min_requests
+                                    ? lay_out_lanes(cp, models_.size(), model_slo_wide_)
+                                    : chunk_layout{};
+    if (layout.pp == 0) {  // short, or stage counts the fixed-stage lanes do not take
+      simulate_mixed_any(cp, workload_->arrivals.data(), request_model_.data(),
+                         model_slo_wide_.data(), seg.begin, seg.end,
+                         {group_num_requests.data(), model_num_good.data()}, sink);
+      ++*chunks;
+      continue;
+    }
+    component_lane lane;
+    lane.arrival = workload_->arrivals.data() + seg.begin;
+    lane.local_model = request_local_.data() + seg.begin;
+    lane.hosts = layout.hosts.data();
+    lane.width = layout.width;
+    lane.slo = layout.slo.data();
+    uint8_t* good = nullptr;
+    double* finish = nullptr;
+    if constexpr (Sink::records) {
+      good = sink.good;
+      finish = sink.finish;
+    }
+    const chunked_totals t = run_chunked(lane, n, layout.clock, layout.num_groups + 1,
+                                         models_.size() + 1, layout.pp, chunking_, good, finish);
+    for (size_t g = 0; g < layout.num_groups; ++g) group_num_requests[g] += t.group_num_requests[g];
+    for (size_t m = 0; m < models_.size(); ++m) model_num_good[m] += t.model_num_good[m];
+    sink.add_totals(t.num_good, t.latency_sum);
+    sink.skip(n);
+    *chunks += t.chunks;
+    *fixups += t.fixups;
   }
 }
 
@@ -375,7 +417,9 @@ void approx_simulator::run_segments(const std::vector<segment>& segments, size_t
   out.finish.resize(num_requests());
   out.good.resize(num_requests());
   record_sink sink{out.finish.data(), out.good.data()};
-  simulate(segments, num_groups, out.group_num_requests, out.model_num_good, sink);
+  int64_t chunks = 0, fixups = 0;
+  simulate(segments, num_groups, out.group_num_requests, out.model_num_good, sink, &chunks,
+           &fixups);
   out.model_num_requests = model_request_count_;
 }
 
@@ -383,37 +427,8 @@ sim_summary approx_simulator::summarize_segments(const std::vector<segment>& seg
                                                  size_t num_groups) const {
   sim_summary s;
   summary_sink sink;
-  s.group_num_requests.assign(num_groups, 0);
-  s.model_num_good.assign(models_.size(), 0);
-  for (const segment& seg : segments) {
-    const compiled_placement cp = compile(*seg.layout, models_);  // fresh clocks per segment
-    const size_t n = seg.end - seg.begin;
-    const chunk_layout layout = n >= chunking_.min_requests
-                                    ? lay_out_lanes(cp, models_.size(), model_slo_wide_)
-                                    : chunk_layout{};
-    if (layout.pp == 0) {  // short, or stage counts the fixed-stage lanes do not take
-      simulate_mixed_any(cp, workload_->arrivals.data(), request_model_.data(),
-                         model_slo_wide_.data(), seg.begin, seg.end,
-                         {s.group_num_requests.data(), s.model_num_good.data()}, sink);
-      ++s.chunks;
-      continue;
-    }
-    component_lane lane;
-    lane.arrival = workload_->arrivals.data() + seg.begin;
-    lane.local_model = request_local_.data() + seg.begin;
-    lane.hosts = layout.hosts.data();
-    lane.width = layout.width;
-    lane.slo = layout.slo.data();
-    const chunked_totals t = run_chunked(lane, n, layout.clock, layout.num_groups + 1,
-                                         models_.size() + 1, layout.pp, chunking_);
-    for (size_t g = 0; g < layout.num_groups; ++g)
-      s.group_num_requests[g] += t.group_num_requests[g];
-    for (size_t m = 0; m < models_.size(); ++m) s.model_num_good[m] += t.model_num_good[m];
-    sink.num_good += t.num_good;
-    sink.latency_sum += t.latency_sum;
-    s.chunks += t.chunks;
-    s.chunk_fixups += t.fixups;
-  }
+  simulate(segments, num_groups, s.group_num_requests, s.model_num_good, sink, &s.chunks,
+           &s.chunk_fixups);
   s.model_num_requests = model_request_count_;
   s.num_requests = static_cast<int64_t>(num_requests());
   s.num_good = sink.num_good;

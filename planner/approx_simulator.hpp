@@ -64,16 +64,18 @@ class approx_simulator {
   approx_simulator(const std::vector<model_data>& models, workload&& w) = delete;
 
   // The "mixed" per-stage kernel (section 4.2). Throws std::invalid_argument for a model id out
-  // of range in the placement.
+  // of range in the placement. Runs of at least chunking().min_requests requests are cut into
+  // chunks that run interleaved, each verified to start from the true clocks (else re-run), so
+  // every request's outcome equals that of one sequential run.
   [[nodiscard]] sim_result run(const placement& p) const;
   // Clockwork++: each segment simulated from fresh clocks; counters summed per group index.
   [[nodiscard]] sim_result run(const placement_with_replacement& p) const;
   // run() into a caller-owned result whose arrays are reused (no allocation when called again).
   void run_into(const placement& p, sim_result& out) const;
   void run_into(const placement_with_replacement& p, sim_result& out) const;
-  // Same outcome as run(p), only the counters and sums. A long run is cut into chunks that run
-  // interleaved and are verified exact (planner/chunked_simulation.hpp); its latency sum is then
-  // added per chunk, so it can differ from run()'s sequential sum in the last bits.
+  // Same outcome as run(p), only the counters and sums. Like run(), a long run is cut into
+  // chunks that run interleaved and are verified exact (planner/chunked_simulation.hpp); its
+  // latency sum is then added per chunk.
   [[nodiscard]] sim_summary run_summary(const placement& p) const;
   [[nodiscard]] sim_summary run_summary(const placement_with_replacement& p) const;
   // The batching kernel (section 4.3), batch sizes 1, 2, 4, 8, 16.
@@ -97,10 +99,12 @@ class approx_simulator {
   };
 
   [[nodiscard]] std::vector<segment> segments_of(const placement_with_replacement& p) const;
+  // Every segment from fresh clocks: a long one in verified interleaved chunks
+  // (planner/chunked_simulation.hpp), others in the sequential loop; counts lanes and re-runs.
   template <class Sink>
   void simulate(const std::vector<segment>& segments, size_t num_groups,
                 std::vector<int64_t>& group_num_requests, std::vector<int64_t>& model_num_good,
-                Sink& sink) const;
+                Sink& sink, int64_t* chunks, int64_t* fixups) const;
   void run_segments(const std::vector<segment>& segments, size_t num_groups, sim_result& out) const;
   [[nodiscard]] sim_summary summarize_segments(const std::vector<segment>& segments,
                                                size_t num_groups) const;

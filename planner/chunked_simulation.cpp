@@ -40,7 +40,21 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 
 chunked_totals run_chunked(const component_lane& layout, size_t n,
                            const std::vector<double>& initial, size_t num_groups, size_t num_models,
-                           int pp, const chunking& options) {
+                           int pp, const chunking& options, uint8_t* good, double* finish) {
+  const bool record = good != nullptr && finish != nullptr;
+  // The main run of a chunk (not its warm-up) writes its outcomes when recording.
+  auto outputs = [&](chunk_run& c) {
+    c.lane.good = record ? good + c.begin : nullptr;
+    c.lane.finish = record ? finish + c.begin : nullptr;
+  };
+  auto run = [&](component_lane* const* lanes, size_t count) {
+    if (record)
+      run_components_recording(lanes, count, pp);
+    else if (count == 1)
+      run_component(*lanes[0], pp);
+    else
+      run_components(lanes, count, pp);
+  };
   chunked_totals out;
   out.group_num_requests.assign(num_groups, 0);
   out.model_num_good.assign(num_models, 0);
@@ -71,12 +85,10 @@ chunked_totals run_chunked(const component_lane& layout, size_t n,
     const std::vector<double> from = k == 0 ? initial : c.clock;
     c.start_clock = from;
     c.reset(layout, from, c.begin, c.end, num_groups, num_models);
+    outputs(c);
     lanes.push_back(&c.lane);
   }
-  if (count == 1)
-    run_component(*lanes.front(), pp);
-  else
-    run_components(lanes.data(), lanes.size(), pp);
+  run(lanes.data(), lanes.size());
 
   // In order: keep a chunk whose guess was the truth, run it again from the truth otherwise.
   for (size_t k = 0; k < count; ++k) {
@@ -84,7 +96,9 @@ chunked_totals run_chunked(const component_lane& layout, size_t n,
     if (k > 0 && !same_bits(c.start_clock, chunks[k - 1].clock)) {
       const std::vector<double> truth = chunks[k - 1].clock;
       c.reset(layout, truth, c.begin, c.end, num_groups, num_models);
-      run_component(c.lane, pp);
+      outputs(c);
+      component_lane* again = &c.lane;
+      run(&again, 1);
       ++out.fixups;
     }
     for (size_t m = 0; m < num_models; ++m) {

@@ -46,8 +46,11 @@ struct chunked_totals {
 // fixed stage count of every group (1, 2, 4 or 8). The lanes' counts arrays hold num_models
 // good counters, then num_groups dispatch counters: a host entry's count_slot is num_models plus
 // its group.
+// With `good` and `finish` set, each request's outcome is written there too (n entries, stream
+// order; a re-run chunk overwrites its guessed outcomes).
 [[nodiscard]] chunked_totals run_chunked(const component_lane& layout, size_t n,
                                          const std::vector<double>& initial, size_t num_groups,
-                                         size_t num_models, int pp, const chunking& options);
+                                         size_t num_models, int pp, const chunking& options,
+                                         uint8_t* good = nullptr, double* finish = nullptr);
 
 }  // namespace alpaserve::planner

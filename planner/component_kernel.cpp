@@ -121,7 +121,8 @@ template <int PP>
 // mix. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum adds
 // 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
 // W > 0: every host list has W entries (lane.width == W), so the dispatch loop unrolls fully.
-template <int PP, bool Record, int W = 0>
+// Out: also write the outcome to lane.good[i] / lane.finish[i] (stream order).
+template <int PP, bool Record, int W = 0, bool Out = false>
 [[gnu::always_inline]] inline void step(component_lane& lane, size_t i, const int32_t* index,
                                         uint8_t* good_out, double* finish_out) {
   const double a = lane.arrival[i];
@@ -149,13 +150,19 @@ template <int PP, bool Record, int W = 0>
   if constexpr (PP == 1 && !Record) {
     // One stage: its clock is the one the dispatch compared.
     const double t = max_of(a, best_clock) + best->latency0;
-    const double latency = (t + fixed_overhead) - a;
+    const double done = t + fixed_overhead;
+    const double latency = done - a;
     ++lane.counts[best->count_slot];
     const double slo = lane.slo[lm];
     const accept_mask m = accepted(latency, slo);
     clock[best->offset] = commit(best_clock, t, m);
-    lane.counts[lm] += one_if(m);
+    const int64_t ok = one_if(m);
+    lane.counts[lm] += ok;
     lane.latency_sum += masked(latency, m);
+    if constexpr (Out) {
+      lane.good[i] = static_cast<uint8_t>(ok);
+      lane.finish[i] = ok ? done : a;
+    }
   } else {
     double* const ck = clock + best->offset;
     // A fixed stage count keeps the stage ends in registers.
@@ -185,25 +192,30 @@ template <int PP, bool Record, int W = 0>
       good_out[index[i]] = ok ? 1 : 0;
       finish_out[index[i]] = ok ? done : a;
     }
+    if constexpr (Out) {
+      lane.good[i] = static_cast<uint8_t>(ok);
+      lane.finish[i] = ok ? done : a;
+    }
   }
 }
 
-template <int PP, bool Record, int W = 0>
+template <int PP, bool Record, int W = 0, bool Out = false>
 void run_one(component_lane& shared, const int32_t* index, uint8_t* good, double* finish) {
   component_lane lane = shared;  // a local copy: its counters stay in registers
-  for (size_t i = 0; i < lane.n; ++i) step<PP, Record, W>(lane, i, index, good, finish);
+  for (size_t i = 0; i < lane.n; ++i) step<PP, Record, W, Out>(lane, i, index, good, finish);
   shared.latency_sum = lane.latency_sum;
 }
 
 // K lanes at a time; a lane that finishes takes the next one from the queue. When the queue is
 // empty, the unfinished lanes continue with K / 2 at a time.
-template <int PP, int K, int W>
+template <int PP, int K, int W, bool Out = false>
 void run_lanes(component_lane* const* queue, size_t count) {
   if constexpr (K == 1) {
-    for (size_t j = 0; j < count; ++j) run_one<PP, false, W>(*queue[j], nullptr, nullptr, nullptr);
+    for (size_t j = 0; j < count; ++j)
+      run_one<PP, false, W, Out>(*queue[j], nullptr, nullptr, nullptr);
   } else {
     if (count < static_cast<size_t>(K)) {
-      run_lanes<PP, K / 2, W>(queue, count);
+      run_lanes<PP, K / 2, W, Out>(queue, count);
       return;
     }
     component_lane lane[K];
@@ -218,11 +230,15 @@ void run_lanes(component_lane* const* queue, size_t count) {
       for (int l = 1; l < K; ++l) steps = std::min(steps, lane[l].n);
       for (size_t s = 0; s < steps; ++s) {
 #pragma GCC unroll 16
-        for (int l = 0; l < K; ++l) step<PP, false, W>(lane[l], s, nullptr, nullptr, nullptr);
+        for (int l = 0; l < K; ++l) step<PP, false, W, Out>(lane[l], s, nullptr, nullptr, nullptr);
       }
       for (int l = 0; l < K; ++l) {
         lane[l].arrival += steps;
         lane[l].local_model += steps;
+        if constexpr (Out) {
+          lane[l].good += steps;
+          lane[l].finish += steps;
+        }
         lane[l].n -= steps;
         while (lane[l].n == 0 && source[l] != nullptr) {
           source[l]->latency_sum = lane[l].latency_sum;
@@ -246,7 +262,7 @@ void run_lanes(component_lane* const* queue, size_t count) {
       rest_queue[r] = &rest[r];
       ++r;
     }
-    run_lanes<PP, K / 2, W>(rest_queue, r);
+    run_lanes<PP, K / 2, W, Out>(rest_queue, r);
     r = 0;
     for (int l = 0; l < K; ++l) {
       if (source[l] == nullptr) continue;
@@ -260,7 +276,7 @@ constexpr int lanes_at_once = 4;
 
 // Lanes of one stage count, by host-list width: 1 to 6 (96 % of mp-search-sep's requests) get a
 // fully unrolled dispatch, wider lists the loop.
-template <int PP>
+template <int PP, bool Out = false>
 void run_by_width(component_lane* const* lanes, size_t count) {
   std::vector<component_lane*> batch;
   batch.reserve(count);
@@ -271,7 +287,7 @@ void run_by_width(component_lane* const* lanes, size_t count) {
       const int32_t w = lanes[j]->width;
       if (W > 0 ? w == W : (w < 1 || w > 6)) batch.push_back(lanes[j]);
     }
-    if (!batch.empty()) run_lanes<PP, lanes_at_once, W>(batch.data(), batch.size());
+    if (!batch.empty()) run_lanes<PP, lanes_at_once, W, Out>(batch.data(), batch.size());
   };
   run(std::integral_constant<int, 1>{});
   run(std::integral_constant<int, 2>{});
@@ -309,7 +325,10 @@ void run_component(component_lane& lane, int pp, const int32_t* index, uint8_t* 
   }
 }
 
-void run_components(component_lane* const* given, size_t count, int pp) {
+namespace {
+
+template <bool Out>
+void run_sorted(component_lane* const* given, size_t count, int pp) {
   // Longest first: the lanes still running when the queue runs dry are then short ones.
   std::vector<component_lane*> order(given, given + count);
   std::stable_sort(order.begin(), order.end(),
@@ -317,21 +336,32 @@ void run_components(component_lane* const* given, size_t count, int pp) {
   component_lane* const* lanes = order.data();
   switch (pp) {
     case 1:
-      run_by_width<1>(lanes, count);
+      run_by_width<1, Out>(lanes, count);
       break;
     case 2:
-      run_by_width<2>(lanes, count);
+      run_by_width<2, Out>(lanes, count);
       break;
     case 4:
-      run_by_width<4>(lanes, count);
+      run_by_width<4, Out>(lanes, count);
       break;
     case 8:
-      run_by_width<8>(lanes, count);
+      run_by_width<8, Out>(lanes, count);
       break;
     default:
-      for (size_t j = 0; j < count; ++j) run_one<0, false>(*lanes[j], nullptr, nullptr, nullptr);
+      for (size_t j = 0; j < count; ++j)
+        run_one<0, false, 0, Out>(*lanes[j], nullptr, nullptr, nullptr);
       break;
   }
+}
+
+}  // namespace
+
+void run_components(component_lane* const* given, size_t count, int pp) {
+  run_sorted<false>(given, count, pp);
+}
+
+void run_components_recording(component_lane* const* given, size_t count, int pp) {
+  run_sorted<true>(given, count, pp);
 }
 
 }  // namespace alpaserve::planner

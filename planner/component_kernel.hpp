@@ -41,6 +41,10 @@ struct component_lane {
   // requests is not counted per request (the caller sums the per-model counts).
   int64_t* counts = nullptr;
   double latency_sum = 0;
+  // run_components_recording only: per request of the stream, its good flag and finish time
+  // (the arrival when rejected), in stream order.
+  uint8_t* good = nullptr;
+  double* finish = nullptr;
 };
 
 // Runs one lane. pp: 1, 2, 4 or 8 when every group has that many stages, 0 for any mix. When
@@ -51,5 +55,7 @@ void run_component(component_lane& lane, int pp, const int32_t* index = nullptr,
 // Runs `count` lanes whose groups all have `pp` stages (1, 2, 4 or 8), several at a time
 // interleaved. Same results as run_component() on each.
 void run_components(component_lane* const* lanes, size_t count, int pp);
+// The same, and every lane also writes each request's outcome to its good / finish arrays.
+void run_components_recording(component_lane* const* lanes, size_t count, int pp);
 
 }  // namespace alpaserve::planner

@@ -399,6 +399,15 @@ TEST_CASE("placement model ids out of range are refused") {
 
 namespace {
 
+// Per request and per counter, two runs equal.
+void require_same_run(const sim_result& a, const sim_result& b) {
+  REQUIRE(a.finish == b.finish);
+  REQUIRE(a.good == b.good);
+  REQUIRE(a.group_num_requests == b.group_num_requests);
+  REQUIRE(a.model_num_good == b.model_num_good);
+  REQUIRE(a.model_num_requests == b.model_num_requests);
+}
+
 // Every counter of two summaries equal; the latency sums equal up to the summation order.
 void require_same_outcome(const sim_summary& a, const sim_summary& b) {
   REQUIRE(a.num_good == b.num_good);
@@ -419,7 +428,7 @@ model_profile deep_profile(double single) {
 
 }  // namespace
 
-TEST_CASE("run_summary in interleaved chunks equals the sequential run, guesses right or wrong") {
+TEST_CASE("run and run_summary in interleaved chunks equal the sequential run, guesses right or wrong") {
   std::mt19937_64 rng(11);
   std::vector<model_data> models;
   for (int m = 0; m < 6; ++m) {
@@ -452,6 +461,7 @@ TEST_CASE("run_summary in interleaved chunks equals the sequential run, guesses 
                        {{0, 1, 2, 3}, {2, 3, 4}, {4, 5, 0}, {6}, {1, 5}});  // m6 alone on g3
     const sim_summary a = sequential.run_summary(p), b = chunked.run_summary(p);
     require_same_outcome(a, b);
+    require_same_run(sequential.run(p), chunked.run(p));
     CHECK(a.chunks == 1);
     CHECK(b.chunks > 10);
     CHECK(b.chunk_fixups > 0);  // m6's backlog spans chunk boundaries
@@ -462,6 +472,7 @@ TEST_CASE("run_summary in interleaved chunks equals the sequential run, guesses 
     const placement p = make_placement({{1, 1, 8}, {1, 1, 1}}, {{0, 1, 2, 3, 4, 5}, {0, 3}});
     const sim_summary a = sequential.run_summary(p), b = chunked.run_summary(p);
     require_same_outcome(a, b);
+    require_same_run(sequential.run(p), chunked.run(p));
     CHECK(b.chunks > 10);
     CHECK(b.chunk_fixups == 0);
   }
@@ -472,6 +483,10 @@ TEST_CASE("run_summary in interleaved chunks equals the sequential run, guesses 
          make_placement({{1, 1, 1}, {1, 1, 4}, {1, 1, 1}}, {{5}, {0, 1, 2, 3, 4}, {0, 6}})}};
     const sim_summary a = sequential.run_summary(p), b = chunked.run_summary(p);
     require_same_outcome(a, b);
+    require_same_run(sequential.run(p), chunked.run(p));
+    sim_result reused = chunked.run(make_placement({{1, 1, 1}}, {{0}}));  // other sizes first
+    chunked.run_into(p, reused);
+    require_same_run(sequential.run(p), reused);
     CHECK(b.chunks > 10);
   }
   SECTION("more than eight stages: sequential, one lane per segment") {
