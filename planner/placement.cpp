@@ -30,16 +30,14 @@ void placement::normalize() {
     if (!std::is_sorted(g.begin(), g.end())) std::sort(g.begin(), g.end());
   // Searches normalize after every one-replica change, mostly of placements already in order.
   if (std::is_sorted(group_models.begin(), group_models.end())) return;
-  std::vector<size_t> order(group_models.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return group_models[a] < group_models[b]; });
-  placement sorted;
-  for (size_t i : order) {
-    sorted.group_configs.push_back(group_configs[i]);
-    sorted.group_models.push_back(std::move(group_models[i]));
+  // Stable insertion sort by model lists, in place: a search's placement has one group out of
+  // place, so this is a few swaps of vector headers and allocates nothing.
+  for (size_t i = 1; i < group_models.size(); ++i) {
+    for (size_t j = i; j > 0 && group_models[j] < group_models[j - 1]; --j) {
+      std::swap(group_models[j], group_models[j - 1]);
+      std::swap(group_configs[j], group_configs[j - 1]);
+    }
   }
-  *this = std::move(sorted);
 }
 
 double group_memory(const placement& p, int g, const std::vector<model_data>& models) {

@@ -1,12 +1,18 @@
 // The speed paths of the evaluator must not change a single bit: interleaved simulation lanes
 // (planner/component_kernel.hpp), mixed stage counts run with zero-latency padding stages, greedy
 // fills run in lockstep (greedy_replica_fill_many), request streams gathered from bitsets, and
-// sub-problem stats re-indexed in place.
+// sub-problem stats re-indexed in place; nor may the AVX-512 build of the loops.
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <random>
+#include <stdexcept>
+#include <tuple>
 
+#include "planner/approx_simulator.hpp"
+#include "planner/component_kernel_variants.hpp"
 #include "planner/greedy_replica_fill.hpp"
 #include "planner/group_config_enumeration.hpp"
 #include "planner/placement_evaluator.hpp"
@@ -232,4 +238,63 @@ TEST_CASE("sub-problem stats are the evaluator's re-indexed by local id, any id 
       REQUIRE(s.latency_sum == g.latency_sum);
     }
   }
+}
+
+TEST_CASE("the AVX-512 build of the loops gives the portable build's outcomes bit for bit") {
+  if (!kernel_isa_supported(kernel_isa::avx512)) {
+    std::puts("no AVX-512 on this CPU: skipping (exit 77)");
+    std::exit(77);  // CTest: skipped, not passed
+  }
+  const kernel_isa before = active_kernel_isa();
+  std::mt19937 rng(47);
+  int64_t requests = 0;
+  for (int trial = 0; trial < 16; ++trial) {
+    const auto models = kernel_models(8, rng);
+    const workload w = test::gamma_for(models, 40, 900 + trial);
+    std::vector<placement> cands;
+    for (int i = 0; i < 30; ++i) cands.push_back(random_mix(8, rng));
+    // Each build on a fresh evaluator: nothing cached from the other.
+    auto outcomes = [&](kernel_isa isa) {
+      force_kernel_isa(isa);
+      placement_evaluator evaluator(models, w);
+      auto stats = evaluator.stats_many(cands);  // interleaved lanes, fixed stage counts
+      std::vector<uint8_t> good;
+      std::vector<double> finish;
+      evaluator.simulate_requests(cands.front(), good, finish);  // the recording loop
+      // The approximate simulator's chunked runs use the recording lanes.
+      approx_simulator sim(models, w);
+      sim.set_chunking({500, 1000, 100});
+      sim_result run = sim.run(cands.back());
+      requests += evaluator.counters().requests_simulated;
+      return std::make_tuple(std::move(stats), std::move(good), std::move(finish), std::move(run));
+    };
+    const auto [sa, ga, fa, ra] = outcomes(kernel_isa::portable);
+    const auto [sb, gb, fb, rb] = outcomes(kernel_isa::avx512);
+    for (size_t i = 0; i < cands.size(); ++i) require_identical(sa[i], sb[i]);
+    REQUIRE(ga == gb);
+    REQUIRE(fa == fb);  // exact doubles
+    REQUIRE(ra.good == rb.good);
+    REQUIRE(ra.finish == rb.finish);
+    REQUIRE(ra.group_num_requests == rb.group_num_requests);
+    REQUIRE(ra.model_num_good == rb.model_num_good);
+  }
+  force_kernel_isa(before);
+  CHECK(requests > 100000);  // the comparison covered real work
+}
+
+TEST_CASE("kernel selection: portable always available, unsupported builds refused") {
+  REQUIRE(kernel_isa_supported(kernel_isa::portable));
+  const kernel_isa before = active_kernel_isa();
+  force_kernel_isa(kernel_isa::portable);
+  REQUIRE(active_kernel_isa() == kernel_isa::portable);
+  if (kernel_isa_supported(kernel_isa::avx512)) {
+    force_kernel_isa(kernel_isa::avx512);
+    REQUIRE(active_kernel_isa() == kernel_isa::avx512);
+  } else {
+    REQUIRE_THROWS_AS(force_kernel_isa(kernel_isa::avx512), std::invalid_argument);
+    REQUIRE(active_kernel_isa() == kernel_isa::portable);
+  }
+  REQUIRE(kernel_isa_name(kernel_isa::avx512) == "avx512");
+  REQUIRE(kernel_isa_name(kernel_isa::portable) == "portable");
+  force_kernel_isa(before);
 }
