@@ -97,7 +97,10 @@ struct tls_config {
 };
 
 struct dispatcher_config {
-  double overhead_s = 0.002;            // per-request dispatch overhead the admission rule adds
+  // Seconds the admission rule adds before a request reaches its first stage (dispatcher ->
+  // group manager -> stage-0 worker); the default is the runtime's measured hop
+  // (planner::default_runtime_overheads().before_first_stage).
+  double overhead_s = 0.0002;
   int max_queue_per_group = 1024;       // requests waiting per group before "overloaded"
   size_t max_payload_bytes = 64 << 20;  // largest input tensor a request may carry
 };

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <utility>
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include "planner/model_zoo.hpp"
@@ -590,11 +591,19 @@ class config_builder {
     r.report_unknown_keys();
   }
 
-  // Loopback spellings name one machine, so 127.0.0.1:7000 and localhost:7000 clash.
+  // What a node binds: a loopback node listens on its own address (actors/node_runtime.cpp), so
+  // 127.0.0.2:7000 and 127.0.0.3:7000 coexist while 127.0.0.1:7000 and localhost:7000 clash.
   static std::string endpoint_key(const node_config& n) {
-    std::string host = is_loopback_host(n.host) ? "loopback" : n.host;
+    std::string host = n.host;
     std::transform(host.begin(), host.end(), host.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (host == "localhost") host = "127.0.0.1";
+    if (host == "ip6-localhost" || host == "[::1]") host = "::1";
+    in_addr addr{};
+    char text[INET_ADDRSTRLEN] = {};
+    if (inet_pton(AF_INET, host.c_str(), &addr) == 1 &&
+        inet_ntop(AF_INET, &addr, text, sizeof(text)) != nullptr)
+      host = text;  // one spelling per address
     return host + ":" + std::to_string(n.port);
   }
 

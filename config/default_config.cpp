@@ -102,7 +102,7 @@ max_threads = 2
 heartbeat_interval_ms = 1000
 
 [dispatcher]
-overhead_s = 0.002
+overhead_s = 0.0002
 max_queue_per_group = 1024
 )toml";
   return text.substr(1);  // drop the newline after the raw-string opener

@@ -17,6 +17,7 @@
 #include "planner/input_error.hpp"
 #include "planner/workload_gen.hpp"
 #include "planner/workload_io.hpp"
+#include "tools/cli_checks.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 #include "tools/endpoint_options.hpp"
@@ -33,7 +34,7 @@ struct bench_args {
   double cv = -1;                               // >0: overrides the configured CVs
   std::string rate_distribution = "power-law";  // how --total-rate is split
   uint64_t seed = 1;
-  std::string csv = "bench.csv";
+  std::string csv;  // empty: no per-request CSV (unless --png needs one: <png>.csv)
   std::string png;
   std::string write_workload;
   std::vector<int64_t> shape = {1, 16};
@@ -209,7 +210,13 @@ int run_bench(const bench_args& a) {
   std::map<std::string, per_model> models;
   std::vector<double> served_latency;
   size_t good = 0;
-  std::ofstream csv(a.csv);
+  // The PNG is plotted from the CSV: without --csv it goes next to the PNG.
+  const std::string csv_path = !a.csv.empty() ? a.csv : (a.png.empty() ? "" : a.png + ".csv");
+  std::ofstream csv;
+  if (!csv_path.empty()) {
+    csv.open(csv_path);
+    if (!csv) throw planner::input_error(csv_path, "--csv", "cannot be written");
+  }
   csv << "request,model,arrival_s,status,e2e_ms,server_ms,predicted_ms,group,stage_ms,slo_ms,good,"
          "message\n";
   for (size_t i = 0; i < replies.size(); ++i) {
@@ -227,10 +234,11 @@ int run_bench(const bench_args& a) {
     for (double x : r.reply.stage_run_s) stages += x;
     std::string msg = r.reply.message;
     std::replace(msg.begin(), msg.end(), ',', ';');
-    csv << fmt::format("{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{}\n", i,
-                       s.models[i], s.offsets[i], net::to_string(r.reply.status), r.e2e_s * 1e3,
-                       r.reply.server_s * 1e3, r.reply.predicted_s * 1e3, r.reply.group,
-                       stages * 1e3, model_slo * 1e3, is_good ? 1 : 0, msg);
+    if (csv.is_open())
+      csv << fmt::format("{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{}\n", i,
+                         s.models[i], s.offsets[i], net::to_string(r.reply.status), r.e2e_s * 1e3,
+                         r.reply.server_s * 1e3, r.reply.predicted_s * 1e3, r.reply.group,
+                         stages * 1e3, model_slo * 1e3, is_good ? 1 : 0, msg);
   }
   csv.close();
   const double attainment = total == 0 ? 0 : static_cast<double>(good) / static_cast<double>(total);
@@ -244,7 +252,7 @@ int run_bench(const bench_args& a) {
   for (const auto& [name, pm] : models)
     std::cout << fmt::format("  {:<20} {:>6} requests  attainment {:.2f}%\n", name, pm.total,
                              pm.total ? 100.0 * static_cast<double>(pm.good) / pm.total : 0.0);
-  std::cout << "per-request CSV: " << a.csv << "\n";
+  if (!csv_path.empty()) std::cout << "per-request CSV: " << csv_path << "\n";
   if (!a.png.empty()) {
     const std::string script_path = a.png + ".gp";
     std::ofstream(script_path) << fmt::format(
@@ -254,13 +262,11 @@ int run_bench(const bench_args& a) {
         "plot '{}' every ::1 using 3:($11==1?$5:1/0) with points pt 7 ps 0.4 title 'within SLO', "
         "'' every ::1 using 3:($11==0 && strcol(4) eq 'ok' ? $5 : 1/0) with points pt 7 ps 0.4 "
         "title 'late'\n",
-        a.png, attainment * 100, a.csv);
+        a.png, attainment * 100, csv_path);
     const std::string cmd = "gnuplot '" + script_path + "' 2>&1";
-    if (std::system(cmd.c_str()) == 0) {
-      std::cout << "plot: " << a.png << "\n";
-    } else {
-      std::cout << "plot: gnuplot failed (is gnuplot installed?)\n";
-    }
+    if (std::system(cmd.c_str()) != 0)
+      throw std::runtime_error("plot " + a.png + ": gnuplot failed (is gnuplot installed?)");
+    std::cout << "plot: " << a.png << "\n";
   }
   return 0;
 }
@@ -270,26 +276,31 @@ void add_bench(CLI::App& app, run_fn& run) {
   auto* sub = app.add_subcommand(
       "bench",
       "Replay a workload against a running cluster; print SLO attainment and latency percentiles, "
-      "write a per-request CSV and optionally a PNG. --overhead / --admission measure the "
+      "optionally write a per-request CSV and a PNG. --overhead / --admission measure the "
       "runtime's added latency and the dispatcher's admission throughput instead.");
   args->endpoint.add_to(sub);
   sub->add_option("--workload", args->workload_file,
                   "trace CSV 'arrival_s,model' to replay (docs/workloads.md; the format "
                   "`alpaserve workload` writes and `simulate` reads)");
   sub->add_option("--duration", args->duration_s, "seconds of generated Gamma workload")
+      ->check(finite_positive)
       ->capture_default_str();
   sub->add_option("--rate-scale", args->rate_scale, "multiplies every model's configured rate")
+      ->check(finite_positive)
       ->capture_default_str();
   sub->add_option("--total-rate", args->total_rate,
                   "requests per second over all models, split by --rate-distribution (overrides "
-                  "the config rates)");
+                  "the config rates)")
+      ->check(finite_positive);
   sub->add_option("--rate-distribution", args->rate_distribution,
                   "power-law (the reference's, exponent 0.5) or uniform, for --total-rate")
+      ->check(CLI::IsMember({"power-law", "uniform"}))
       ->capture_default_str();
-  sub->add_option("--cv", args->cv, "inter-arrival CV for every model (default: configured)");
+  sub->add_option("--cv", args->cv, "inter-arrival CV for every model (default: configured)")
+      ->check(finite_positive);
   sub->add_option("--seed", args->seed, "random seed of the generated workload")
       ->capture_default_str();
-  sub->add_option("--csv", args->csv, "per-request CSV output")->capture_default_str();
+  sub->add_option("--csv", args->csv, "write a per-request CSV here (default: none)");
   sub->add_option("--png", args->png, "latency plot (PNG, needs gnuplot)");
   sub->add_option("--write-workload", args->write_workload,
                   "also write the replayed arrivals as 'arrival_s,model' CSV");
@@ -297,10 +308,13 @@ void add_bench(CLI::App& app, run_fn& run) {
       ->delimiter(',')
       ->capture_default_str();
   sub->add_option("--overhead", args->overhead,
-                  "measure added latency over N sequential requests of --model instead");
+                  "measure added latency over N sequential requests of --model instead")
+      ->check(at_least_one);
   sub->add_option("--admission", args->admission,
-                  "measure admission throughput over N requests (rejected by a 1 ns SLO)");
+                  "measure admission throughput over N requests (rejected by a 1 ns SLO)")
+      ->check(at_least_one);
   sub->add_option("--window", args->window, "outstanding requests for --admission")
+      ->check(at_least_one)
       ->capture_default_str();
   sub->add_option("--model", args->model, "model for --overhead / --admission (default: first)");
   sub->callback([&run, args] { run = [args] { return run_bench(*args); }; });

@@ -246,6 +246,7 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
     };
   }
   l.dispatcher.core.overheads = planner::default_runtime_overheads();
+  l.dispatcher.core.overheads.before_first_stage = cfg.dispatcher.overhead_s;
   l.dispatcher.core.max_queue_per_group = cfg.dispatcher.max_queue_per_group;
   l.dispatcher.core.max_payload_bytes = cfg.dispatcher.max_payload_bytes;
   return l;

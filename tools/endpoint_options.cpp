@@ -1,5 +1,6 @@
 #include "tools/endpoint_options.hpp"
 
+#include "tools/cli_checks.hpp"
 #include "tools/cluster_launch.hpp"
 
 namespace alpaserve::tools {
@@ -8,8 +9,10 @@ void endpoint_options::add_to(CLI::App* sub) {
   sub->add_option("--config", config,
                   "cluster config (the controller node is contacted); default: built-in demo");
   sub->add_option("--host", host, "controller host (overrides --config)");
-  sub->add_option("--port", port, "controller port (overrides --config)");
+  sub->add_option("--port", port, "controller port (overrides --config)")
+      ->check(CLI::Range(1, 65535));
   sub->add_option("--timeout", timeout_s, "seconds before a request fails on the client side")
+      ->check(finite_positive)
       ->capture_default_str();
 }
 

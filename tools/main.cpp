@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,26 @@ std::vector<command_entry>& command_table() {
   static std::vector<command_entry> table;
   return table;
 }
+
+namespace {
+// The first word that is not a top-level option must name a subcommand. Checked before CLI11
+// parses: it would print the main help and exit 0 for `alpaserve typo --help`.
+bool known_subcommand_or_none(int argc, char** argv, const std::vector<command_entry>& table) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--log-level") {
+      ++i;  // its value
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    for (const auto& e : table)
+      if (e.name == a) return true;
+    std::cerr << "alpaserve: unknown subcommand '" << a << "'; run alpaserve --help for the list\n";
+    return false;
+  }
+  return true;
+}
+}  // namespace
 }  // namespace alpaserve::tools
 
 int main(int argc, char** argv) {
@@ -30,6 +51,7 @@ int main(int argc, char** argv) {
   std::sort(table.begin(), table.end(),
             [](const auto& a, const auto& b) { return a.order < b.order; });
   for (const auto& entry : table) entry.add(app, run);
+  if (!tools::known_subcommand_or_none(argc, argv, table)) return planner::exit_bad_input;
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 // `alpaserve node --config F --name N`: run one node of the cluster in this process.
 
+#include "tools/cli_checks.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 
@@ -27,6 +28,7 @@ void add_node(CLI::App& app, run_fn& run) {
                   "instead of running a policy");
   sub->add_option("--startup-timeout", args->startup_timeout_s,
                   "seconds a worker waits for the controller to come up")
+      ->check(finite_positive)
       ->capture_default_str();
   sub->add_option("--profile-scheduler", args->profile_scheduler,
                   "write CAF's scheduler profile (per-worker and per-actor CPU and memory "

@@ -9,6 +9,7 @@
 
 #include "net/tensor_wire.hpp"
 #include "planner/input_error.hpp"
+#include "tools/cli_checks.hpp"
 #include "tools/command_registry.hpp"
 #include "tools/endpoint_options.hpp"
 
@@ -98,8 +99,11 @@ void add_submit(CLI::App& app, run_fn& run) {
       ->capture_default_str();
   sub->add_option("--payload-file", args->payload_file,
                   "send this file's bytes as the payload (msgpack [dtype, shape, bin])");
-  sub->add_option("--slo-ms", args->slo_ms, "SLO for these requests (default: the model's)");
+  sub->add_option("--slo-ms", args->slo_ms,
+                  "SLO for these requests in ms, finite and > 0 (default: the model's)")
+      ->check(finite_positive);
   sub->add_option("-n,--count", args->count, "number of requests, one after another")
+      ->check(at_least_one)
       ->capture_default_str();
   sub->add_flag("--print-result", args->print_result,
                 "print every value of each ok reply's f32 result tensor");

@@ -18,6 +18,7 @@
 #include "config/default_config.hpp"
 #include "net/client.hpp"
 #include "planner/input_error.hpp"
+#include "tools/cli_checks.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 
@@ -260,6 +261,7 @@ void add_up(CLI::App& app, run_fn& run) {
                   "memory samples) to this file, {node} replaced by its name");
   sub->add_option("--ready-timeout", args->ready_timeout_s,
                   "seconds to wait for the cluster to serve")
+      ->check(finite_positive)
       ->capture_default_str();
   sub->callback([&run, args] { run = [args] { return run_up(*args); }; });
 }

@@ -201,6 +201,12 @@ TEST_CASE("duplicate node names, endpoints and model names") {
                      11, "port = 7000");
     CHECK(issues_of(text).empty());
   }
+  SECTION("different loopback addresses are different hosts (each node binds its own)") {
+    const auto text =
+        replace_line(replace_line(with_line(3, "host = \"127.0.0.2\""), 10, "host = \"127.0.0.3\""),
+                     11, "port = 7000");
+    CHECK(issues_of(text).empty());
+  }
   SECTION("model name") {
     require_issue(issues_of(with_line(21, "name = \"m0\"")), 21, "models[1].name",
                   "duplicate model name \"m0\" (first at line 15)");

@@ -23,7 +23,7 @@ for i in range(24):
             f'rate = {4.0 if i % 2 == 0 else 2.0}', 'cv = 2.0']
 out += ['[planner]', 'policy = "mp-search-sep"', 'replan_interval_s = 0', 'device_preset = "v100"',
         '[caf]', 'scheduler_policy = "sharing"', 'max_threads = 2', 'heartbeat_interval_ms = 1000',
-        '[dispatcher]', 'overhead_s = 0.002']
+        '[dispatcher]', 'overhead_s = 0.0002']
 open(sys.argv[1], "w").write("\n".join(out) + "\n")
 PY
 CFG="$WORK/cluster.toml"

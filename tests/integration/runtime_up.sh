@@ -55,6 +55,8 @@ name = "m"
 type = "test-2GB-100ms"
 slo_ms = 1000
 rate = 1
+[dispatcher]
+overhead_s = 0.5
 TOML
 "$BIN" up --config "$WORK/cluster.toml" --profile-scheduler "$WORK/sched-{node}.prof" \
   >"$WORK/up.log" 2>&1 &
@@ -65,6 +67,29 @@ grep -q "listening on 127.0.0.1:$P0" "$WORK/up.log" || fail "up does not say whe
 grep -q "submit with:" "$WORK/up.log" || fail "up does not say how to submit"
 out=$(timeout 20 "$BIN" submit --config "$WORK/cluster.toml" --model m) || fail "submit: $out"
 [ "$(pgrep -f -- "--config $WORK/cluster.toml --name" | wc -l)" = 2 ] || fail "expected 2 node children"
+# dispatcher.overhead_s is what admission adds before the first stage: 0.5 s + the 100 ms stage
+# fits the model's 1 s SLO but not a 550 ms one (which the runtime's own 0.2 ms would meet).
+grep -q "predicted 6[0-9][0-9]\." <<<"$out" || fail "predicted latency does not include overhead_s: $out"
+out=$(timeout 20 "$BIN" submit --config "$WORK/cluster.toml" --model m --slo-ms 550); rc=$?
+[ $rc = 4 ] && grep -q "rejected_slo" <<<"$out" || fail "550 ms SLO with 0.5 s overhead: rc $rc: $out"
+# Bad values on the command line exit 2 at once with a message naming the option (inf used to
+# spin a core forever inside CAF's float packing).
+for bad in "--slo-ms inf" "--slo-ms nan" "--slo-ms -5" "--slo-ms 0" "-n 0" "-n -1" "--timeout inf"; do
+  out=$(timeout 10 "$BIN" submit --config "$WORK/cluster.toml" --model m $bad 2>&1); rc=$?
+  [ $rc = 2 ] || fail "submit $bad exited $rc (want 2): $out"
+  opt=${bad%% *}; [ "$opt" = -n ] && opt=--count
+  grep -q -- "$opt" <<<"$out" || fail "submit $bad: message does not name the option: $out"
+done
+out=$(timeout 10 "$BIN" bench --config "$WORK/cluster.toml" --duration inf 2>&1); rc=$?
+[ $rc = 2 ] || fail "bench --duration inf exited $rc: $out"
+out=$("$BIN" model --help 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "unknown subcommand 'model'" <<<"$out" || fail "unknown subcommand: rc $rc: $out"
+# bench writes files only where asked.
+mkdir -p "$WORK/cwd"
+(cd "$WORK/cwd" && timeout 60 "$BIN" bench --config "$WORK/cluster.toml" --duration 2 >"$WORK/bench.out" 2>&1) \
+  || fail "bench: $(tail -5 "$WORK/bench.out")"
+[ -z "$(ls -A "$WORK/cwd")" ] || fail "bench left files in the current directory: $(ls "$WORK/cwd")"
+grep -q "SLO attainment" "$WORK/bench.out" || fail "bench printed no attainment"
 kill -INT "$UP"
 for _ in $(seq 1 100); do kill -0 "$UP" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$UP" 2>/dev/null && fail "up did not stop within 10 s of SIGINT"
