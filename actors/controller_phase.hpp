@@ -5,7 +5,7 @@
 // actor keeps the phase, feeds every outcome of its requests through `transition` and acts on
 // the answer; an event the table does not list for the current phase is a late or stray answer
 // (an older realization's reply, a tick after a node loss) that it logs and ignores.
-// docs/runtime.md "Controller state machine" has the table in prose.
+// docs/runtime.md "Controller state machine" shows the table and what each phase means.
 
 #include <cstddef>
 #include <optional>
