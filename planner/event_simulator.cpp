@@ -395,13 +395,17 @@ event_sim_result simulate_events(const std::vector<model_data>& models, const pl
 }
 
 event_sim_summary summarize(const std::vector<model_data>& models, const workload& w,
-                            const event_sim_result& r, double warmup_s) {
+                            const event_sim_result& r, const counted_requests& counted) {
   event_sim_summary s;
   const size_t n = w.size();
   s.makespan = n > 0 ? r.last_finish - r.first_arrival : 0.0;
   s.utilization = r.stage_busy_s;
   for (auto& stages : s.utilization)
     for (double& u : stages) u = s.makespan > 0 ? u / s.makespan : 0.0;
+  s.group_requests.assign(r.stage_busy_s.size(), 0);
+  for (int32_t g : r.group)
+    if (g >= 0 && static_cast<size_t>(g) < s.group_requests.size())
+      ++s.group_requests[static_cast<size_t>(g)];
 
   std::unordered_map<std::string, int> by_name;
   for (size_t m = 0; m < models.size(); ++m) by_name.emplace(models[m].name, static_cast<int>(m));
@@ -413,11 +417,12 @@ event_sim_summary summarize(const std::vector<model_data>& models, const workloa
   s.per_model.resize(models.size());
   for (size_t m = 0; m < models.size(); ++m) s.per_model[m].name = models[m].name;
 
-  const double from = n > 0 ? w.arrivals[0] + warmup_s : 0.0;
+  const double from = n > 0 ? w.arrivals[0] + counted.warmup_s : 0.0;
+  const size_t end = n > counted.skip_each_end ? n - counted.skip_each_end : 0;
   std::vector<double> all;
   std::vector<std::vector<double>> per_model(models.size());
   all.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = counted.skip_each_end; i < end; ++i) {
     if (w.arrivals[i] < from) continue;
     ++s.total;
     const request_verdict v = r.verdict[i];

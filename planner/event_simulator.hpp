@@ -85,7 +85,10 @@ struct event_sim_summary {
   latency_summary latency;                       // over served (good + late) requests
   std::vector<model_summary> per_model;          // one per model of the input, in its order
   std::vector<std::vector<double>> utilization;  // [group][stage] busy time / makespan
-  double makespan = 0;                           // first arrival to last answer (s), the whole run
+  // [group]: requests routed to it over the whole run, rejected_slo ones (its best group)
+  // included, as the approximate simulator's group_num_requests counts them.
+  std::vector<size_t> group_requests;
+  double makespan = 0;  // first arrival to last answer (s), the whole run
 };
 
 struct event_sim_result {
@@ -109,9 +112,25 @@ struct event_sim_result {
                                                const placement& p, const workload& w,
                                                const event_sim_options& options = {});
 
-// Statistics over the requests arriving at or after first arrival + warmup_s. Latency figures
-// (as summarize_latencies: sorted[min(n-1, int(q*n))]) are over served requests' finish - arrival.
+// Which requests a summary counts (docs/simulators.md "Warm-up").
+struct counted_requests {
+  // Ours: only requests arriving at or after the first arrival + warmup_s.
+  double warmup_s = 0.0;
+  // The reference's compute_stats: not the first and last skip_each_end requests in arrival
+  // order (reference_warmup_skip in sim_stats.hpp computes it from its warm-up seconds).
+  size_t skip_each_end = 0;
+};
+
+// Statistics over the counted requests. Latency figures (as summarize_latencies:
+// sorted[min(n-1, int(q*n))]) are over served requests' finish - arrival. Makespan, utilization
+// and group_requests cover the whole run.
 [[nodiscard]] event_sim_summary summarize(const std::vector<model_data>& models, const workload& w,
-                                          const event_sim_result& r, double warmup_s = 0.0);
+                                          const event_sim_result& r,
+                                          const counted_requests& counted);
+[[nodiscard]] inline event_sim_summary summarize(const std::vector<model_data>& models,
+                                                 const workload& w, const event_sim_result& r,
+                                                 double warmup_s = 0.0) {
+  return summarize(models, w, r, counted_requests{warmup_s, 0});
+}
 
 }  // namespace alpaserve::planner

@@ -14,7 +14,9 @@ inline bool less(int64_t a, int64_t b) noexcept {
   return a < b;
 }
 
-constexpr std::ptrdiff_t small_quicksort = 16;  // partitions with pr - pl <= 16 use insertion
+// numpy's SMALL_QUICKSORT (npysort/quicksort.cpp): partitions with pr - pl <= 15, i.e. of at
+// most 16 elements, are insertion sorted.
+constexpr std::ptrdiff_t small_quicksort = 15;
 
 int most_significant_bit(std::ptrdiff_t n) noexcept {
   int depth = 0;

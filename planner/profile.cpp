@@ -29,7 +29,10 @@ void config_profile::add_result(int bs, std::vector<double> stage_latency,
     if (!(new_max < old_max)) return;
   }
   latency[bs] = std::move(stage_latency);
-  if (!stage_act_mem.empty()) act_mem[bs] = std::move(stage_act_mem);
+  if (!stage_act_mem.empty())
+    act_mem[bs] = std::move(stage_act_mem);
+  else
+    act_mem.erase(bs);  // the replaced result's activation memory no longer applies
   weight_mem = std::move(stage_weight);
 }
 

@@ -254,8 +254,8 @@ profile_db import_reference_csv(const std::string& path) {
   return db;
 }
 
-void import_reference_csv(const std::string& path, profile_db& into) {
-  parse_reference_csv(read_file(path), path, into);
+reference_csv_import import_reference_csv(const std::string& path, profile_db& into) {
+  return parse_reference_csv(read_file(path), path, into);
 }
 
 }  // namespace alpaserve::planner

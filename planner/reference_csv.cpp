@@ -110,10 +110,12 @@ class row_reader {
 
 }  // namespace
 
-void parse_reference_csv(const std::string& text, const std::string& file_name, profile_db& into) {
+reference_csv_import parse_reference_csv(const std::string& text, const std::string& file_name,
+                                         profile_db& into) {
   const auto lines = split(text, '\n');
   // Column order: from the header when there is one (the reference adds it when the first line
-  // does not start with 'M'), else the reference's order.
+  // does not start with 'M'), else the reference's order. index[c] = -1: column absent (only
+  // StagePeakMem(B) may be: profiles without activation memory).
   std::vector<int> index(columns.size());
   for (size_t i = 0; i < columns.size(); ++i) index[i] = static_cast<int>(i);
   size_t first_data = 0;
@@ -123,6 +125,10 @@ void parse_reference_csv(const std::string& text, const std::string& file_name, 
     for (size_t i = 0; i < columns.size(); ++i) {
       auto it = std::find_if(header.begin(), header.end(),
                              [&](const std::string& h) { return trim(h) == columns[i]; });
+      if (it == header.end() && i == peak_mem) {
+        index[i] = -1;
+        continue;
+      }
       if (it == header.end())
         throw input_error(file_name, "line 1", "header lacks column " + columns[i]);
       index[i] = static_cast<int>(it - header.begin());
@@ -131,6 +137,8 @@ void parse_reference_csv(const std::string& text, const std::string& file_name, 
     first_data = 1;
   }
 
+  reference_csv_import report;
+
   for (size_t n = first_data; n < lines.size(); ++n) {
     if (trim(lines[n]).empty()) continue;
     const int line = static_cast<int>(n) + 1;
@@ -138,6 +146,12 @@ void parse_reference_csv(const std::string& text, const std::string& file_name, 
     std::string row = lines[n];
     if (!row.empty() && row.back() == '\r') row.pop_back();
     const auto fields = split(row, '\t');
+    if (first_data == 0 && fields.size() + 1 == columns.size() && index[peak_mem] >= 0) {
+      // No header and one field short: the reference's order without StagePeakMem(B).
+      index[peak_mem] = -1;
+      for (size_t i = peak_mem + 1; i < columns.size(); ++i) index[i] = static_cast<int>(i) - 1;
+      num_fields = fields.size();
+    }
     if (fields.size() != num_fields)
       r.fail("", "expected " + std::to_string(num_fields) + " tab-separated fields, found " +
                      std::to_string(fields.size()));
@@ -152,22 +166,32 @@ void parse_reference_csv(const std::string& text, const std::string& file_name, 
     if (r.positive_int(field(gpus), columns[gpus]) != pc.num_devices())
       r.fail(columns[gpus], "is not DP*OP*PP = " + std::to_string(pc.num_devices()));
     const auto weight = r.list(field(weights), columns[weights], pc.pp);
-    const auto peak = r.list(field(peak_mem), columns[peak_mem], pc.pp);
     const auto latency = r.list(field(latencies), columns[latencies], pc.pp);
-    std::vector<double> act(pc.pp);
-    for (int s = 0; s < pc.pp; ++s) {
-      act[s] = peak[s] - weight[s];
-      if (!(act[s] > 0))
-        r.fail(columns[peak_mem], "stage " + std::to_string(s) +
-                                      ": peak memory must exceed the stage weights (act_mem = "
-                                      "peak - weight must be > 0)");
+    // Activation memory: peak - weight per stage, > 0 as the reference asserts; none at all
+    // (empty act) when the column is absent or empty, or says "TODO" as the reference's
+    // synthetic profiles do.
+    std::vector<double> act;
+    const std::string peak_text = index[peak_mem] >= 0 ? trim(field(peak_mem)) : "";
+    if (!peak_text.empty() && peak_text != "TODO" && peak_text != "[]") {
+      const auto peak = r.list(peak_text, columns[peak_mem], pc.pp);
+      act.resize(pc.pp);
+      for (int s = 0; s < pc.pp; ++s) {
+        act[s] = peak[s] - weight[s];
+        if (!(act[s] > 0))
+          r.fail(columns[peak_mem], "stage " + std::to_string(s) +
+                                        ": peak memory must exceed the stage weights (act_mem = "
+                                        "peak - weight must be > 0)");
+      }
     }
+    ++report.rows;
+    if (act.empty()) ++report.rows_without_act_mem;
     model_profile profile;
     if (const model_profile* old = into.find(name)) profile = *old;
     profile.name = name;
     profile.configs[pc].add_result(batch, latency, weight, act);
     into.add(std::move(profile));
   }
+  return report;
 }
 
 }  // namespace alpaserve::planner

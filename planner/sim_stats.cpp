@@ -74,6 +74,13 @@ latency_summary summarize_latencies(std::vector<double> latencies) {
   return s;
 }
 
+size_t reference_warmup_skip(const std::vector<double>& arrivals, double warmup) noexcept {
+  const size_t n = arrivals.size();
+  if (n <= 1 || !(arrivals.back() > arrivals.front())) return 0;
+  const double s = warmup / (arrivals.back() - arrivals.front()) * static_cast<double>(n);
+  return s >= static_cast<double>(n) ? n : static_cast<size_t>(std::max(s, 0.0));
+}
+
 sim_stats compute_stats(const workload& w, const std::vector<double>& finish,
                         const std::vector<uint8_t>& good, double warmup) {
   sim_stats st;
@@ -81,11 +88,7 @@ sim_stats compute_stats(const workload& w, const std::vector<double>& finish,
   if (finish.size() != n || good.size() != n) return st;
   const std::vector<double>& start = w.arrivals;
 
-  size_t skip = 0;
-  if (n > 1 && start.back() > start.front()) {
-    const double s = warmup / (start.back() - start.front()) * static_cast<double>(n);
-    skip = s >= static_cast<double>(n) ? n : static_cast<size_t>(std::max(s, 0.0));
-  }
+  const size_t skip = reference_warmup_skip(start, warmup);
   if (2 * skip >= n) {  // nothing left after trimming
     st.skipped = static_cast<int64_t>(skip);
     return st;

@@ -40,6 +40,11 @@ struct sim_stats {
   int64_t skipped = 0;                      // requests trimmed at EACH end as warm-up
 };
 
+// The reference's warm-up trimming count: skip = int(warmup / (a[-1] - a[0]) * N) requests at
+// EACH end, in arrival order (0 when N <= 1 or every arrival is at the same time; at most N).
+[[nodiscard]] size_t reference_warmup_skip(const std::vector<double>& arrivals,
+                                           double warmup) noexcept;
+
 // Workload.compute_stats: trims skip = int(warmup / (a[-1] - a[0]) * N) requests at each end
 // (skip == 0 keeps everything: the reference crashes there), then computes the overall and
 // per-model figures. Per-model entries are keyed by the request's model name (unregistered

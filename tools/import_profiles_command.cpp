@@ -18,7 +18,17 @@ struct import_options {
 int run_import(const import_options& o) {
   planner::profile_db db;
   if (!o.merge.empty()) db = planner::read_profile_db(o.merge);
-  for (const auto& f : o.csv) planner::import_reference_csv(f, db);
+  for (const auto& f : o.csv) {
+    const planner::reference_csv_import r = planner::import_reference_csv(f, db);
+    // Allowed (the reference's synthetic profiles have none); the profile then records no
+    // activation memory for those batch sizes, which only matters to readers of act_mem outside
+    // this project: policies, simulators and the runtime use weights only (docs/profiles.md).
+    if (r.rows_without_act_mem > 0)
+      spdlog::warn(
+          "{}: {} of {} rows have no activation memory (no StagePeakMem(B) column, or \"TODO\" or "
+          "empty there); imported without act_mem for those batch sizes",
+          f, r.rows_without_act_mem, r.rows);
+  }
   planner::write_profile_db(db, o.out);
   spdlog::info("wrote {} model profiles to {}", db.size(), o.out);
   return 0;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -50,7 +51,19 @@ struct plan_options {
   bool quiet = false;
   int threads = 1;
   long test_seed = -1;
+  // Given on the command line (not defaults): with --workload, these nominal values are kept for
+  // the models instead of the ones measured from the trace (the reference's synthetic cases).
+  bool rate_given = false;  // --rate or --rate-distribution
+  bool cv_given = false;    // --cv
 };
+
+// Per-model rates: --rate (default 2 per model) split by --rate-distribution.
+std::vector<double> nominal_rates(const plan_options& o, size_t num_models) {
+  const double total = o.rate > 0 ? o.rate : 2.0 * static_cast<double>(num_models);
+  if (o.rate_distribution == "power-law") return power_law_rates(num_models, total);
+  if (o.rate_distribution == "uniform") return uniform_rates(num_models, total);
+  throw input_error("--rate-distribution", o.rate_distribution, "expected power-law or uniform");
+}
 
 profile_db load_profiles(const std::string& spec) {
   if (spec.rfind("zoo:", 0) == 0) return zoo_profile_db(device_preset(spec.substr(4)));
@@ -168,36 +181,39 @@ int run_plan(const plan_options& o) {
     models.push_back(std::move(m));
   }
 
+  if (!(o.cv > 0)) throw input_error("--cv", std::to_string(o.cv), "must be > 0");
   workload train;
+  // Where each model's rate and CV (read by model bucketing and ours) come from.
+  std::string rate_source = "nominal", cv_source = "nominal";
   if (!o.workload_file.empty()) {
     train = read_workload_csv(o.workload_file);
     const auto stats = per_model_stats(train);
-    for (auto& m : models) {
+    const std::vector<double> rates = nominal_rates(o, models.size());
+    for (size_t i = 0; i < models.size(); ++i) {
+      model_data& m = models[i];
       const auto it = std::find(train.model_names.begin(), train.model_names.end(), m.name);
-      if (it == train.model_names.end()) continue;
-      const auto& s = stats[static_cast<size_t>(it - train.model_names.begin())];
-      m.rate = s.rate;
-      m.cv = s.cv > 0 ? s.cv : 1.0;
+      const workload_stats* s = it == train.model_names.end()
+                                    ? nullptr
+                                    : &stats[static_cast<size_t>(it - train.model_names.begin())];
+      m.rate = o.rate_given ? rates[i] : (s != nullptr ? s->rate : 0.0);
+      m.cv = o.cv_given ? o.cv : (s != nullptr && s->cv > 0 ? s->cv : 1.0);
     }
+    if (!o.rate_given) rate_source = "measured from " + o.workload_file;
+    if (!o.cv_given) cv_source = "measured from " + o.workload_file;
   } else {
-    const double total = o.rate > 0 ? o.rate : 2.0 * models.size();
-    std::vector<double> rates;
-    if (o.rate_distribution == "power-law")
-      rates = power_law_rates(models.size(), total);
-    else if (o.rate_distribution == "uniform")
-      rates = uniform_rates(models.size(), total);
-    else
-      throw input_error("--rate-distribution", o.rate_distribution,
-                        "expected power-law or uniform");
-    if (!(o.cv > 0)) throw input_error("--cv", std::to_string(o.cv), "must be > 0");
+    const std::vector<double> rates = nominal_rates(o, models.size());
     for (size_t i = 0; i < models.size(); ++i) models[i].rate = rates[i];
     train = gen_train_workload(models);
   }
 
   progress_bar bar(!o.quiet && !o.json && isatty(2));
+  const auto solve_start = std::chrono::steady_clock::now();
   const policy_result r =
       policy->solve(models, cluster, &train,
                     [&bar](size_t d, size_t t, const std::string& msg) { bar.update(d, t, msg); });
+  // Wall time of the policy alone (no profile loading, train workload or prediction).
+  const double solve_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - solve_start).count();
 
   // Every model must be placeable on the chosen groups, or the plan is not a plan.
   std::vector<parallel_config> configs;
@@ -237,6 +253,10 @@ int run_plan(const plan_options& o) {
   nlohmann::json out;
   out["policy"] = o.policy;
   out["train_score"] = r.train_score;
+  out["solve_seconds"] = solve_seconds;
+  out["train_requests"] = train.size();
+  out["rate_source"] = rate_source;
+  out["cv_source"] = cv_source;
   int device = 0;
   for (size_t g = 0; g < shown.num_groups(); ++g) {
     nlohmann::json jg;
@@ -254,6 +274,7 @@ int run_plan(const plan_options& o) {
     nlohmann::json jm;
     jm["name"] = models[m].name;
     jm["rate"] = models[m].rate;
+    jm["cv"] = models[m].cv;
     jm["slo"] = models[m].slo;
     jm["train_attainment"] =
         on_train.requests[m] ? double(on_train.good[m]) / on_train.requests[m] : 1.0;
@@ -278,8 +299,11 @@ int run_plan(const plan_options& o) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("policy %s on %d devices, %.1f GiB each, %zu models\n", o.policy.c_str(), o.devices,
-              o.mem_budget_gib, models.size());
+  std::printf("policy %s on %d devices, %.1f GiB each, %zu models; solved in %.3f s\n",
+              o.policy.c_str(), o.devices, o.mem_budget_gib, models.size(), solve_seconds);
+  std::printf("train workload: %zu requests (%s); rates %s, CVs %s\n", train.size(),
+              o.workload_file.empty() ? "gen_train_workload" : o.workload_file.c_str(),
+              rate_source.c_str(), cv_source.c_str());
   if (r.has_replacement())
     std::printf("(%zu time segments; the first is shown)\n",
                 std::get<placement_with_replacement>(r.solution).placements.size());
@@ -293,11 +317,11 @@ int run_plan(const plan_options& o) {
     std::printf("%5zu %4d %4d %-9s %9.2f  %s\n", g, jg["op"].get<int>(), jg["pp"].get<int>(),
                 range.c_str(), jg["memory_gib_per_device"].get<double>(), names.c_str());
   }
-  std::printf("\n%-20s %8s %8s %10s%s\n", "model", "rate", "slo(s)", "train",
+  std::printf("\n%-20s %8s %6s %8s %10s%s\n", "model", "rate", "cv", "slo(s)", "train",
               on_test ? "       test" : "");
   for (const auto& jm : out["models"]) {
-    std::printf("%-20s %8.3f %8.3f %9.1f%%", jm["name"].get<std::string>().c_str(),
-                jm["rate"].get<double>(), jm["slo"].get<double>(),
+    std::printf("%-20s %8.3f %6.2f %8.3f %9.1f%%", jm["name"].get<std::string>().c_str(),
+                jm["rate"].get<double>(), jm["cv"].get<double>(), jm["slo"].get<double>(),
                 100 * jm["train_attainment"].get<double>());
     if (on_test) std::printf(" %9.1f%%", 100 * jm["test_attainment"].get<double>());
     std::printf("\n");
@@ -322,10 +346,13 @@ void add_plan(CLI::App& app, run_fn& run) {
   sub->add_option("--devices", o->devices, "number of devices")->required();
   sub->add_option("--mem-budget-gib", o->mem_budget_gib, "weight memory per device in GiB (13)");
   sub->add_option("--workload", o->workload_file,
-                  "train workload CSV (arrival,model); model rates and CVs are taken from it");
-  sub->add_option("--rate", o->rate, "total request rate in r/s (default 2 per model)");
-  sub->add_option("--cv", o->cv, "Gamma CV of each model's inter-arrival gaps (1)");
-  sub->add_option("--rate-distribution", o->rate_distribution, "power-law (default) or uniform");
+                  "train workload CSV (arrival,model); model rates and CVs are measured from it "
+                  "unless --rate/--rate-distribution or --cv are given too");
+  auto* rate =
+      sub->add_option("--rate", o->rate, "total request rate in r/s (default 2 per model)");
+  auto* cv = sub->add_option("--cv", o->cv, "Gamma CV of each model's inter-arrival gaps (1)");
+  auto* dist = sub->add_option("--rate-distribution", o->rate_distribution,
+                               "power-law (default) or uniform");
   sub->add_option("--duration", o->duration,
                   "test workload seconds for --test-seed (default: the train duration)");
   sub->add_option("--slo-scale", o->slo_scale, "SLO = scale x single-device latency (5)");
@@ -338,7 +365,11 @@ void add_plan(CLI::App& app, run_fn& run) {
   sub->add_option("--threads", o->threads, "threads for scoring candidates (1)");
   sub->add_flag("--json", o->json, "print the result as JSON");
   sub->add_flag("--quiet", o->quiet, "no progress bar");
-  sub->callback([o, &run] { run = [o] { return run_plan(*o); }; });
+  sub->callback([o, &run, rate, cv, dist] {
+    o->rate_given = rate->count() > 0 || dist->count() > 0;
+    o->cv_given = cv->count() > 0;
+    run = [o] { return run_plan(*o); };
+  });
 }
 
 const command_registration registration{"plan", 30, &add_plan};

@@ -17,6 +17,7 @@
 #include "planner/event_simulator.hpp"
 #include "planner/input_error.hpp"
 #include "planner/placement_io.hpp"
+#include "planner/sim_stats.hpp"
 #include "planner/workload_io.hpp"
 #include "tools/cli_inputs.hpp"
 #include "tools/command_registry.hpp"
@@ -30,6 +31,7 @@ struct simulate_args {
   std::string profiles, placement_path, workload_path, mode = "event", per_request;
   bool json = false;
   double warmup = 0;
+  std::string warmup_rule = "ours";  // or "reference" (docs/simulators.md "Warm-up")
   // event mode only
   double hop_ms = -1;  // < 0: the runtime's measured overheads (default_runtime_overheads)
   double jitter_cv = 0;
@@ -87,10 +89,20 @@ nlohmann::json latency_json(const latency_summary& l) {
           {"p99", l.p99},     {"p999", l.p999}, {"max", l.max}};
 }
 
-void print_json(const simulate_args& a, const placement& p, const event_sim_summary& s) {
+// The groups a report lists: configs (empty for a time-segmented placement, whose segments may
+// differ) and the requests routed to each over the whole run.
+struct group_report {
+  std::vector<std::string> configs;
+  std::vector<size_t> requests;
+};
+
+void print_json(const simulate_args& a, const counted_requests& counted, const group_report& gr,
+                const event_sim_summary& s) {
   nlohmann::json j;
   j["mode"] = a.mode;
+  j["warmup_rule"] = a.warmup_rule;
   j["warmup_s"] = a.warmup;
+  if (a.warmup_rule == "reference") j["warmup_skipped_each_end"] = counted.skip_each_end;
   j["requests"] = s.total;
   j["attainment"] = s.attainment;
   nlohmann::json verdicts;
@@ -107,17 +119,19 @@ void print_json(const simulate_args& a, const placement& p, const event_sim_summ
                               {"rejected", m.rejected},
                               {"attainment", m.attainment},
                               {"latency_s", latency_json(m.latency)}});
-  if (a.mode == "event") {
-    j["makespan_s"] = s.makespan;
-    j["groups"] = nlohmann::json::array();
-    for (size_t g = 0; g < s.utilization.size(); ++g)
-      j["groups"].push_back(
-          {{"config", p.group_configs[g].to_string()}, {"stage_utilization", s.utilization[g]}});
+  if (a.mode == "event") j["makespan_s"] = s.makespan;
+  j["groups"] = nlohmann::json::array();
+  for (size_t g = 0; g < gr.requests.size(); ++g) {
+    nlohmann::json jg = {{"requests", gr.requests[g]}};
+    if (!gr.configs[g].empty()) jg["config"] = gr.configs[g];
+    if (a.mode == "event") jg["stage_utilization"] = s.utilization[g];
+    j["groups"].push_back(jg);
   }
   std::cout << j.dump(2) << "\n";
 }
 
-void print_table(const simulate_args& a, const event_sim_options& o, const placement& p,
+void print_table(const simulate_args& a, const event_sim_options& o,
+                 const counted_requests& counted, const group_report& gr,
                  const event_sim_summary& s) {
   auto count = [&](request_verdict v) { return s.by_verdict[static_cast<int>(v)]; };
   if (a.mode == "event")
@@ -132,7 +146,11 @@ void print_table(const simulate_args& a, const event_sim_options& o, const place
     fmt::print(
         "mode: approx (reference approximate simulator: 11 ms overhead, latency x (1 + "
         "0.009 pp))\n");
-  fmt::print("requests: {} (arriving >= {} s after the first)\n", s.total, a.warmup);
+  if (a.warmup_rule == "reference")
+    fmt::print("requests: {} (first and last {} trimmed: the reference's rule for {} s)\n", s.total,
+               counted.skip_each_end, a.warmup);
+  else
+    fmt::print("requests: {} (arriving >= {} s after the first)\n", s.total, a.warmup);
   fmt::print(
       "SLO attainment: {:.2f} %  (good {}, late {}, rejected: slo {}, unknown {}, "
       "overloaded {})\n",
@@ -151,13 +169,17 @@ void print_table(const simulate_args& a, const event_sim_options& o, const place
     fmt::print("{:<{}}  {:>9}  {:>9.2f}%  {:>9}  {:>6}  {:>9}  {:>8.4f}  {:>8.4f}\n", m.name, width,
                m.total, 100 * m.attainment, m.good, m.late, m.rejected, m.latency.p50,
                m.latency.p99);
-  if (a.mode == "event" && !s.utilization.empty()) {
-    fmt::print("\ngroup  config   stage utilization (busy / {:.1f} s)\n", s.makespan);
-    for (size_t g = 0; g < s.utilization.size(); ++g) {
-      std::string stages;
+  if (gr.requests.empty()) return;
+  if (a.mode == "event")
+    fmt::print("\ngroup  config   requests  stage utilization (busy / {:.1f} s)\n", s.makespan);
+  else
+    fmt::print("\ngroup  config   requests\n");
+  for (size_t g = 0; g < gr.requests.size(); ++g) {
+    std::string stages;
+    if (a.mode == "event")
       for (double u : s.utilization[g]) stages += fmt::format(" {:5.1f}%", 100 * u);
-      fmt::print("{:>5}  {:<7} {}\n", g, p.group_configs[g].to_string(), stages);
-    }
+    fmt::print("{:>5}  {:<7} {:>9}{}\n", g, gr.configs[g].empty() ? "-" : gr.configs[g],
+               gr.requests[g], stages);
   }
 }
 
@@ -166,6 +188,11 @@ int run_simulate(const simulate_args& a) {
   const placement_file pf = read_placement_file(a.placement_path, profiles);
   const workload w = read_workload_csv(a.workload_path);
   if (a.warmup < 0) throw input_error("", "--warmup", "must be >= 0");
+  counted_requests counted;
+  if (a.warmup_rule == "reference")
+    counted.skip_each_end = reference_warmup_skip(w.arrivals, a.warmup);
+  else
+    counted.warmup_s = a.warmup;
 
   event_sim_options o;
   if (a.hop_ms >= 0) {
@@ -182,13 +209,17 @@ int run_simulate(const simulate_args& a) {
   o.feedback = !a.no_feedback;
 
   event_sim_result r;
-  placement shown;  // the placement whose groups the utilization lines name
+  group_report groups;
+  auto name_configs = [&groups](const placement& p) {
+    for (const parallel_config& c : p.group_configs) groups.configs.push_back(c.to_string());
+  };
   if (a.mode == "event") {
     if (pf.segmented())
       throw input_error(a.placement_path, "segments",
                         "the event simulator takes one placement (\"groups\"); use --mode approx "
                         "for a time-segmented one");
-    shown = std::get<placement>(pf.layout);
+    const placement& shown = std::get<placement>(pf.layout);
+    name_configs(shown);
     try {
       r = simulate_events(pf.models, shown, w, o);
     } catch (const std::invalid_argument& e) {
@@ -208,16 +239,22 @@ int run_simulate(const simulate_args& a) {
       ar = sim.run(pr);
     } else {
       mark(std::get<placement>(pf.layout));
+      name_configs(std::get<placement>(pf.layout));
       ar = sim.run(std::get<placement>(pf.layout));
     }
     r = from_approx(w, ar, sim.request_model(), placed);
+    // The approximate simulator's own per-group counters (summed per group index over the
+    // segments of a time-segmented placement, whose configs may differ: left unnamed).
+    groups.requests.assign(ar.group_num_requests.begin(), ar.group_num_requests.end());
+    groups.configs.resize(groups.requests.size());
   }
-  const event_sim_summary s = summarize(pf.models, w, r, a.warmup);
+  const event_sim_summary s = summarize(pf.models, w, r, counted);
+  if (a.mode == "event") groups.requests = s.group_requests;
   if (!a.per_request.empty()) write_per_request(a.per_request, w, r);
   if (a.json)
-    print_json(a, shown, s);
+    print_json(a, counted, groups, s);
   else
-    print_table(a, o, shown, s);
+    print_table(a, o, counted, groups, s);
   return 0;
 }
 
@@ -242,9 +279,14 @@ void add_simulate(CLI::App& app, run_fn& run) {
       "--per-request", args->per_request,
       "write one CSV line per request: arrival_s,model,group,finish_s,latency_s,verdict");
   sub->add_flag("--json", args->json, "print a JSON object instead of tables");
-  sub->add_option("--warmup", args->warmup,
-                  "leave out of the statistics the requests arriving within this many seconds "
-                  "of the first (default 0)");
+  auto* warmup = sub->add_option(
+      "--warmup", args->warmup,
+      "warm-up seconds left out of the statistics (default 0; 10 with --warmup-rule reference)");
+  sub->add_option("--warmup-rule", args->warmup_rule,
+                  "ours: leave out the requests arriving within --warmup s of the first "
+                  "(default); reference: the reference's compute_stats, the first and last "
+                  "int(warmup / span x N) requests")
+      ->check(CLI::IsMember({"ours", "reference"}));
   sub->add_option("--hop-ms", args->hop_ms,
                   "event mode: one message hop in ms (client->dispatcher and per stage hand-off = "
                   "1 hop, dispatcher->stage 0 and reply = 2 hops); default: the overheads "
@@ -267,7 +309,10 @@ void add_simulate(CLI::App& app, run_fn& run) {
       ->check(CLI::IsMember({"min_predicted_finish", "min_last_stage_clock"}));
   sub->add_flag("--no-feedback", args->no_feedback,
                 "event mode: measured stage times do not correct the dispatcher's predictions");
-  sub->callback([&run, args] { run = [args] { return run_simulate(*args); }; });
+  sub->callback([&run, args, warmup] {
+    if (warmup->count() == 0 && args->warmup_rule == "reference") args->warmup = default_warmup;
+    run = [args] { return run_simulate(*args); };
+  });
 }
 
 const command_registration registration{"simulate", 30, &add_simulate};

@@ -15,6 +15,43 @@ for m in bert-2.6b-0 bert-1.3b-0 bert-2.6b-1 bert-1.3b-1; do
   grep -q "\"$m\"" "$tmp/p.json" || fail "model $m missing from the placement file"
 done
 
+# The solve time is printed and in the JSON.
+grep -qE '"solve_seconds": [0-9.e-]+' "$tmp/out.json" || fail "no solve_seconds in the JSON"
+"$bin" plan --models "bert-1.3b x2" --devices 2 --policy sr-greedy --quiet > "$tmp/table.txt" ||
+  fail "plan (table) exited $?"
+grep -qE '^policy sr-greedy .*; solved in [0-9]+\.[0-9]+ s$' "$tmp/table.txt" ||
+  fail "the table does not print the solve time: $(head -2 "$tmp/table.txt")"
+
+# --workload F: F is the train workload; rates and CVs are measured from it unless given on the
+# command line (nominal values, as the reference's synthetic cases pass them with their trace).
+# bert-1.3b every 0.5 s and bert-2.6b every 1 s for 100 s: measured rates 2 and 1, CV 0 -> 1.
+{ echo "arrival_s,model"
+  awk 'BEGIN { for (i = 0; i < 200; i++) { printf "%.1f,bert-1.3b\n", i * 0.5
+                                           if (i % 2 == 0) printf "%.1f,bert-2.6b\n", i * 0.5 } }'
+} > "$tmp/train.csv"
+rate_of() { tr -d ' \n' <"$1" | grep -oE "\"name\":\"$2\",\"rate\":[0-9.e-]+" | sed 's/.*://'; }
+cv_of() { tr -d ' \n' <"$1" | grep -oE "\"cv\":[0-9.e-]+,\"name\":\"$2\"" | sed 's/"cv"://; s/,.*//'; }
+near() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'; }
+plan_w() { "$bin" plan --models "bert-1.3b,bert-2.6b" --devices 2 --policy sr-greedy --quiet --json \
+  --workload "$tmp/train.csv" "$@" > "$tmp/w.json" || fail "plan --workload $* exited $?"; }
+plan_w
+near "$(rate_of "$tmp/w.json" bert-1.3b)" 2.0 || fail "measured rate of bert-1.3b: $(rate_of "$tmp/w.json" bert-1.3b)"
+near "$(rate_of "$tmp/w.json" bert-2.6b)" 1.0 || fail "measured rate of bert-2.6b"
+near "$(cv_of "$tmp/w.json" bert-1.3b)" 1.0 || fail "CV 0 of a periodic trace should read as 1"
+grep -q '"train_requests": 300' "$tmp/w.json" || fail "the train workload is not the 300-request file"
+grep -q '"rate_source": "measured from' "$tmp/w.json" || fail "rate_source not measured"
+plan_w --rate 6 --rate-distribution uniform --cv 3
+near "$(rate_of "$tmp/w.json" bert-1.3b)" 3.0 || fail "nominal rate not kept with --workload"
+near "$(rate_of "$tmp/w.json" bert-2.6b)" 3.0 || fail "nominal rate not kept with --workload"
+near "$(cv_of "$tmp/w.json" bert-2.6b)" 3.0 || fail "nominal CV not kept with --workload"
+grep -q '"train_requests": 300' "$tmp/w.json" || fail "nominal rates replaced the train workload"
+grep -q '"rate_source": "nominal"' "$tmp/w.json" || fail "rate_source not nominal"
+plan_w --cv 2.5
+near "$(rate_of "$tmp/w.json" bert-1.3b)" 2.0 || fail "--cv alone changed the measured rate"
+near "$(cv_of "$tmp/w.json" bert-1.3b)" 2.5 || fail "--cv alone not kept"
+"$bin" plan --models "bert-1.3b" --devices 1 --workload "$tmp/train.csv" --cv 0 > "$tmp/err" 2>&1
+[ $? -eq 2 ] || fail "--cv 0 should exit 2"
+
 "$bin" plan --models "bert-1.3b" --devices 2 --policy no-such-policy > "$tmp/err" 2>&1
 [ $? -eq 2 ] || fail "unknown policy should exit 2"
 grep -q "valid policies" "$tmp/err" || fail "unknown policy error does not list the valid ones"

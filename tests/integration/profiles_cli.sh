@@ -36,6 +36,22 @@ grep -q '"name": "bert-1.3b"' "$tmp/imp.json" || fail "import lacks bert-1.3b"
   --merge examples/profiles/small.json --out "$tmp/merged.json"
 grep -q '"name": "test-2GB-100ms"' "$tmp/merged.json" || fail "merge lost small.json's model"
 
+# The reference's synthetic profiles carry no activation memory: imported with a warning that
+# names the file, and the profile has latencies and weights but no act_mem.
+printf 'ModelName\tBS\t#Microbatch\tDP\tOP\tPP\t#GPU\tMeanTime(s)\tStdTime(s)\tTFLOPs\tStageWeights(B)\tStageLatencies(s)\n' > "$tmp/noact.tsv"
+printf 'test-2GB-100ms\t1\t1\t1\t1\t1\t1\t0.1\t0\t0\t[2147483648]\t[0.100]\n' >> "$tmp/noact.tsv"
+printf 'test-2GB-100ms\t1\t1\t1\t1\t2\t2\t0.1\t0\t0\t[1073741824,1073741824]\t[0.051,0.051]\n' >> "$tmp/noact.tsv"
+"$bin" import-profiles --csv "$tmp/noact.tsv" --out "$tmp/noact.json" > "$tmp/out.txt" 2>&1 ||
+  fail "import without activation memory exited $?: $(cat "$tmp/out.txt")"
+grep -qi "warn.*noact.tsv: 2 of 2 rows have no activation memory" "$tmp/out.txt" ||
+  fail "no warning for the missing activation memory: $(cat "$tmp/out.txt")"
+grep -q '"weight_mem": \[' "$tmp/noact.json" || fail "imported profile lacks weights"
+grep -q '0.051' "$tmp/noact.json" || fail "imported profile lacks the pp=2 latencies"
+if grep -q '"act_mem"' "$tmp/noact.json"; then fail "act_mem invented for a profile without it"; fi
+# The full example has activation memory everywhere: no warning.
+"$bin" import-profiles --csv examples/profiles/reference_profiles.tsv --out "$tmp/imp2.json" > "$tmp/out.txt" 2>&1
+if grep -qi "activation" "$tmp/out.txt"; then fail "warning for a CSV with activation memory"; fi
+
 printf 'm\t1\t1\t1\t1\t1\t1\t0\t0\t0\t[1]\t[1]\t[0.1]\n' > "$tmp/bad.tsv"
 set +e
 "$bin" import-profiles --csv "$tmp/bad.tsv" --out "$tmp/x.json" > "$tmp/out.txt" 2>&1; rc=$?

@@ -43,6 +43,43 @@ expect_exit 0 '^mode: approx' --profiles zoo:v100 --placement $placement --workl
   --mode approx --warmup 5 --per-request "$tmp/approx.csv"
 [ -s "$tmp/approx.csv" ] || fail "approx per-request CSV missing"
 
+# Per-group counts in both modes: every request of this workload has a hosting group, so the
+# groups' counts add up to the requests; the approx table lists the groups like the event one.
+# (sums the "requests" of the JSON's groups array; keys are sorted, "latency_s" follows it.)
+group_sum() { tr -d ' \n' <"$1" | sed 's/.*"groups":\[//; s/"latency_s".*//' | grep -oE '"requests":[0-9]+' |
+  awk -F: '{ s += $2 } END { print s + 0 }'; }
+for mode in event approx; do
+  expect_exit 0 '"groups"' --profiles zoo:v100 --placement $placement --workload $workload \
+    --mode $mode --json
+  [ "$(group_sum "$tmp/out")" -eq "$requests" ] || fail "$mode: group counts do not add up to $requests"
+  grep -q '"config": "(1,1,2)"' "$tmp/out" || fail "$mode: JSON groups lack their config"
+done
+expect_exit 0 'group +config +requests' --profiles zoo:v100 --placement $placement \
+  --workload $workload --mode approx
+grep -qE '^ +2 +\(1,1,1\) +[1-9][0-9]* *$' "$tmp/out" || fail "approx table lacks group 2's count"
+
+# --warmup-rule reference: the first and last int(warmup / span * N) requests are trimmed (10 s
+# by default, the reference's DEFAULT_WARMUP); ours keeps the requests after the warm-up only.
+skip_for() { grep -vE '^(#|arrival_s)' "$workload" | awk -F, -v w="$1" \
+  'NR == 1 { first = $1 } { last = $1; n++ } END { print int(w / (last - first) * n) }'; }
+for warm in "" 5 25; do
+  args=(--warmup-rule reference)
+  [ -n "$warm" ] && args+=(--warmup "$warm")
+  skip=$(skip_for "${warm:-10}")
+  [ "$skip" -gt 0 ] || fail "test workload too short for a non-zero skip"
+  for mode in event approx; do
+    expect_exit 0 "^requests: $((requests - 2 * skip)) \(first and last $skip trimmed" \
+      --profiles zoo:v100 --placement $placement --workload $workload --mode $mode "${args[@]}"
+  done
+done
+expect_exit 0 '"warmup_skipped_each_end": [1-9]' --profiles zoo:v100 --placement $placement \
+  --workload $workload --warmup-rule reference --json
+late=$(grep -vE '^(#|arrival_s)' "$workload" | awk -F, 'NR == 1 { f = $1 } $1 >= f + 25 { n++ } END { print n }')
+expect_exit 0 "^requests: $late \(arriving >= 25 s" --profiles zoo:v100 --placement $placement \
+  --workload $workload --warmup 25
+expect_exit 2 'warmup-rule' --profiles zoo:v100 --placement $placement --workload $workload \
+  --warmup-rule sometimes
+
 # Built-in reference profiles; workload models the placement does not register are rejected.
 expect_exit 0 'unknown [1-9]' --profiles reference --placement examples/simulate/reference-placement.json \
   --workload $workload --per-request "$tmp/ref.csv"

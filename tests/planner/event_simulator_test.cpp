@@ -257,6 +257,37 @@ TEST_CASE("summarize drops the warm-up and bad input is refused") {
   REQUIRE_THROWS_AS(simulate_events(models, bad, w), std::invalid_argument);
 }
 
+TEST_CASE("summarize with the reference's warm-up rule trims a count at both ends") {
+  // Ten requests 1 s apart, one model on two groups. The reference trims
+  // int(warmup / span * N) = int(2 / 9 * 10) = 2 requests at EACH end, by position; ours trims
+  // by time at the front only. Group counts cover the whole run either way.
+  const std::vector<model_data> models = {make_model("a", 5.0, {1, 1, 1}, {1.5})};
+  placement p{{{1, 1, 1}, {1, 1, 1}}, {{0}, {0}}};
+  std::vector<std::pair<double, int>> reqs;
+  for (int i = 0; i < 10; ++i) reqs.emplace_back(static_cast<double>(i), 0);
+  const workload w = make_workload({"a"}, reqs);
+  const event_sim_result r = simulate_events(models, p, w, no_overheads());
+  REQUIRE(reference_warmup_skip(w.arrivals, 2.0) == 2);
+  counted_requests reference;
+  reference.skip_each_end = reference_warmup_skip(w.arrivals, 2.0);
+  const event_sim_summary trimmed = summarize(models, w, r, reference);
+  REQUIRE(trimmed.total == 6);
+  REQUIRE(trimmed.per_model[0].total == 6);
+  const event_sim_summary ours = summarize(models, w, r, 2.0);
+  REQUIRE(ours.total == 8);
+  for (const event_sim_summary* s : {&trimmed, &ours}) {
+    REQUIRE(s->group_requests.size() == 2);
+    REQUIRE(s->group_requests[0] + s->group_requests[1] == 10);
+    REQUIRE(s->group_requests[0] > 0);  // 1.5 s jobs every 1 s: the second group is needed
+    REQUIRE(s->group_requests[1] > 0);
+  }
+  // A warm-up of the whole span or more trims everything; none trims nothing.
+  REQUIRE(reference_warmup_skip(w.arrivals, 100.0) == 10);
+  REQUIRE(summarize(models, w, r, counted_requests{0.0, 10}).total == 0);
+  REQUIRE(reference_warmup_skip(w.arrivals, 0.0) == 0);
+  REQUIRE(reference_warmup_skip({3.0}, 10.0) == 0);
+}
+
 TEST_CASE(
     "with the approximate simulator's costs the event simulator decides every request alike") {
   // The approximate simulator (reference compatibility) cannot switch off its 11 ms overhead or

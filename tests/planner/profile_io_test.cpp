@@ -223,3 +223,46 @@ TEST_CASE("bad CSV rows are reported with their line, column and problem") {
   REQUIRE_THROWS_WITH(parse_reference_csv("ModelName\tBS\n", "h.tsv", db),
                       Catch::Contains("header lacks column #Microbatch"));
 }
+
+TEST_CASE("a reference CSV without activation memory imports with no act_mem, and says so") {
+  // The reference's synthetic profiles have no activation memory ("TODO"). Three spellings: no
+  // StagePeakMem(B) column in the header, no such column without a header (12 fields), and a
+  // TODO / empty field. Latencies and weights are imported as usual; act_mem stays absent.
+  profile_db db;
+  const auto with_header = parse_reference_csv(
+      "ModelName\tBS\t#Microbatch\tDP\tOP\tPP\t#GPU\tMeanTime(s)\tStdTime(s)\tTFLOPs\t"
+      "StageWeights(B)\tStageLatencies(s)\n"
+      "a\t1\t1\t1\t1\t2\t2\t0\t0\t0\t[10,10]\t[0.05,0.06]\n",
+      "a.tsv", db);
+  REQUIRE(with_header.rows == 1);
+  REQUIRE(with_header.rows_without_act_mem == 1);
+  REQUIRE(db.at("a").find({1, 1, 2})->stage_latency(1) == std::vector<double>{0.05, 0.06});
+  REQUIRE(db.at("a").find({1, 1, 2})->weight_mem == std::vector<double>{10, 10});
+  REQUIRE(db.at("a").find({1, 1, 2})->act_mem.empty());
+
+  const auto headless =
+      parse_reference_csv("b\t1\t1\t1\t1\t1\t1\t0\t0\t0\t[7]\t[0.1]\n", "b.tsv", db);
+  REQUIRE(headless.rows_without_act_mem == 1);
+  REQUIRE(db.at("b").find({1, 1, 1})->weight_mem == std::vector<double>{7});
+  REQUIRE(db.at("b").find({1, 1, 1})->stage_latency(1) == std::vector<double>{0.1});
+
+  const auto mixed = parse_reference_csv(
+      "c\t1\t1\t1\t1\t1\t1\t0\t0\t0\t[7]\tTODO\t[0.1]\n"
+      "c\t2\t1\t1\t1\t1\t1\t0\t0\t0\t[7]\t[9]\t[0.15]\n"
+      "c\t4\t1\t1\t1\t1\t1\t0\t0\t0\t[7]\t\t[0.2]\n",
+      "c.tsv", db);
+  REQUIRE(mixed.rows == 3);
+  REQUIRE(mixed.rows_without_act_mem == 2);
+  const config_profile& c = *db.at("c").find({1, 1, 1});
+  REQUIRE(c.act_mem.size() == 1);
+  REQUIRE(c.act_mem.at(2) == std::vector<double>{2});
+  REQUIRE(c.stage_latency(4) == std::vector<double>{0.2});
+
+  // A present peak that does not exceed the weights is still an error, as in the reference.
+  REQUIRE_THROWS_WITH(
+      parse_reference_csv("d\t1\t1\t1\t1\t1\t1\t0\t0\t0\t[7]\t[7]\t[0.1]\n", "d.tsv", db),
+      Catch::Contains("must exceed"));
+  // A faster result without activation memory replaces the old one's act_mem too.
+  parse_reference_csv("c\t2\t1\t1\t1\t1\t1\t0\t0\t0\t[7]\tTODO\t[0.12]\n", "e.tsv", db);
+  REQUIRE(db.at("c").find({1, 1, 1})->act_mem.empty());
+}
