@@ -135,7 +135,8 @@ struct real_rank_options {
 
 // One op rank of a cpu / cuda stage. Concurrency: load / start / weight_bytes from one thread
 // (the owner's); callbacks from the executor's job thread, in the order started. Destruction
-// finishes the jobs already posted (their callbacks still run), then joins the thread.
+// finishes the jobs already posted (their callbacks still run), then joins the thread: what the
+// callbacks touch must outlive the executor.
 class real_executor final : public stage_executor {
  public:
   explicit real_executor(real_rank_options options);
