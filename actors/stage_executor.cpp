@@ -1,0 +1,172 @@
+#include "actors/stage_executor.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace alpaserve::actors {
+
+stage_executor::~stage_executor() = default;
+
+double stage_executor::nominal_seconds(const std::string& model) const {
+  auto it = nominal_.find(model);
+  return it == nominal_.end() ? 0.0 : it->second;
+}
+
+void stage_executor::set_nominal(const stage_spec& spec) {
+  nominal_.clear();
+  for (const auto& s : spec.shards) nominal_[s.model] = s.latency_s;
+}
+
+// ---- emulated --------------------------------------------------------------------------------
+
+void emulated_executor::load(const stage_spec& spec, load_callback done) {
+  set_nominal(spec);
+  std::vector<shard_failure> failed;
+  const std::string label = fmt::format("group {} stage {}", spec.group, spec.stage);
+  for (const auto& s : spec.shards) {
+    try {
+      if (spec.backend != "emulated")
+        throw std::invalid_argument("backend '" + spec.backend +
+                                    "' runs real compute; this executor only emulates devices");
+      auto backend = kernels::make_backend("emulated");
+      // Profile-only models have no architecture: a one-layer stand-in shard carries the name;
+      // the emulated backend computes nothing and reports the profiled latency and weights.
+      kernels::model_spec m;
+      m.name = s.model;
+      m.hidden = 64;
+      m.heads = 1;
+      m.layers = std::max(1, spec.num_stages);
+      m.vocab = 1;
+      m.seq_len = 1;
+      kernels::load_options o;
+      o.stage_latency_s = {s.latency_s};
+      o.emulated_weight_bytes = static_cast<size_t>(s.weight_bytes);
+      backend->load(kernels::make_shard(m, spec.stage, spec.stage + 1), o);
+      shards_[s.model] = std::move(backend);
+    } catch (const std::exception& e) {
+      failed.push_back(
+          {s.model, fmt::format("{}: emulated shard of model '{}': {}", label, s.model, e.what())});
+    }
+  }
+  done(std::move(failed));
+}
+
+void emulated_executor::start(stage_run_request request, run_callback done) {
+  auto it = shards_.find(request.model);
+  if (it == shards_.end()) {
+    stage_run_result r;
+    r.error = fmt::format("emulated stage holds no shard of model '{}'", request.model);
+    done(std::move(r));
+    return;
+  }
+  const double begin = timer_.now();
+  const double due = begin + it->second->emulated_stage_seconds(1);
+  stage_timer* timer = &timer_;
+  timer_.call_at(due,
+                 [timer, begin, request = std::move(request), done = std::move(done)]() mutable {
+                   stage_run_result r;
+                   r.payload = std::move(request.payload);
+                   r.device_shape = std::move(request.device_shape);
+                   r.run_s = timer->now() - begin;
+                   done(std::move(r));
+                 });
+}
+
+size_t emulated_executor::weight_bytes() const {
+  size_t sum = 0;
+  for (const auto& [model, b] : shards_) sum += b->weight_bytes();
+  return sum;
+}
+
+// ---- real ------------------------------------------------------------------------------------
+
+real_stage_plan make_real_stage_plan(const stage_spec& spec, const real_rank_options& options) {
+  const int op = static_cast<int>(std::max<size_t>(spec.devices.size(), 1));
+  if (options.rank < 0 || options.rank >= op)
+    throw std::invalid_argument(
+        fmt::format("group {} stage {}: op rank {} outside the stage's {} "
+                    "devices",
+                    spec.group, spec.stage, options.rank, op));
+  real_stage_plan plan;
+  plan.backend = spec.backend;
+  plan.op_rank = options.rank;
+  plan.op_size = op;
+  plan.memory_budget_bytes = options.memory_budget_bytes;
+  plan.device = spec.devices.empty() ? 0 : spec.devices[static_cast<size_t>(options.rank)];
+  plan.stage_devices.assign(spec.devices.begin(), spec.devices.end());
+  plan.label = fmt::format("group {} stage {}", spec.group, spec.stage);
+  plan.gloo_host = options.host;
+  plan.gloo_prefix = fmt::format("alpaserve/g{}/s{}", spec.group, spec.stage);
+  // Link b<k> joins stage k's leader with stage k + 1's ranks.
+  if (spec.recv_over_nccl)
+    plan.recv_link_prefix = fmt::format("alpaserve/g{}/b{}", spec.group, spec.stage - 1);
+  if (spec.send_over_nccl && options.rank == 0) {
+    plan.send_link_prefix = fmt::format("alpaserve/g{}/b{}", spec.group, spec.stage);
+    plan.next_op_size = spec.next_op;
+  }
+  for (const auto& s : spec.shards) {
+    real_shard_plan sp;
+    sp.model = s.model;
+    sp.spec = real_model_spec(s.architecture, s.seed, s.model);
+    sp.layer_begin = s.layer_begin;
+    sp.layer_end = s.layer_end;
+    sp.weights_path = s.weights_path;
+    plan.shards.push_back(std::move(sp));
+  }
+  return plan;
+}
+
+real_executor::real_executor(real_rank_options options) : options_(std::move(options)) {}
+
+real_executor::~real_executor() = default;
+
+void real_executor::load(const stage_spec& spec, load_callback done) {
+  set_nominal(spec);
+  backend_ = spec.backend;
+  std::optional<real_stage_plan> plan;
+  std::vector<shard_failure> failed;
+  try {
+    plan = make_real_stage_plan(spec, options_);
+    allreduce_ = choose_allreduce(*plan);  // the job thread's real_stage::load picks the same
+  } catch (const std::exception& e) {
+    for (const auto& s : spec.shards) failed.push_back({s.model, e.what()});
+  }
+  // Reported from the job thread either way: callers see one threading contract.
+  thread_->post([this, stage = stage_, plan = std::move(plan), failed = std::move(failed),
+                 done = std::move(done)]() mutable {
+    if (plan) {
+      failed = stage->load(*plan, options_.store ? &*options_.store : nullptr);
+      weight_bytes_.store(stage->weight_bytes());
+    }
+    done(std::move(failed));
+  });
+}
+
+void real_executor::start(stage_run_request request, run_callback done) {
+  thread_->post([stage = stage_, request = std::move(request), done = std::move(done)]() mutable {
+    const double begin = steady_seconds();
+    real_stage::output out = stage->run(request.model, request.payload, request.device_shape);
+    stage_run_result r;
+    r.run_s = steady_seconds() - begin;
+    r.payload = std::move(out.payload);
+    r.error = std::move(out.error);
+    r.device_shape = std::move(out.device_shape);
+    done(std::move(r));
+  });
+}
+
+// ---- factory ---------------------------------------------------------------------------------
+
+std::unique_ptr<stage_executor> make_stage_executor(const std::string& backend, stage_timer& timer,
+                                                    real_rank_options options) {
+  if (backend == "emulated") return std::make_unique<emulated_executor>(timer);
+  if (backend == "cpu" || backend == "cuda")
+    return std::make_unique<real_executor>(std::move(options));
+  throw std::invalid_argument("unknown stage backend '" + backend +
+                              "' (known: emulated, cpu, cuda)");
+}
+
+}  // namespace alpaserve::actors
