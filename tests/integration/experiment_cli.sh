@@ -3,7 +3,7 @@
 # set-up file, a findings file with PASS/FAIL lines; an unknown experiment exits 2. The exit
 # status: 1 when a finding FAILs (forced with ALPASERVE_EXPERIMENT_FORCE_FAIL, the test hook) or
 # a plot cannot be made (gnuplot missing or failing: ALPASERVE_GNUPLOT, PATH) unless --no-plot.
-# Each suite's findings, CSV and PNGs: lib/experiment_suite.sh.
+# Each suite's findings, CSV and PNGs: lib/experiment_suite.sh, one CTest test per suite (checked here).
 set -u
 alpaserve=$(readlink -f "$1")
 tmp=$(mktemp -d)
@@ -23,9 +23,19 @@ grep -Eq '^(PASS|FAIL) \[motivation\]' "$tmp/out/motivation-findings.txt" || fai
 grep -q 'motivation: latency_mean vs cv' "$tmp/stdout" || fail "no summary table"
 [ -z "$(find "$tmp/out" -name '*.png')" ] || fail "--no-plot wrote a PNG"
 
-"$alpaserve" experiment nosuch --out "$tmp/x" > /dev/null 2>&1
+"$alpaserve" experiment nosuch --out "$tmp/x" > "$tmp/nosuch.log" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] || fail "unknown experiment exited $rc, expected 2"
+
+# Every suite the binary knows has its CTest test "experiment: <suite>" (tests/CMakeLists.txt).
+suites=$(sed -n 's/.*unknown experiment; valid: //p' "$tmp/nosuch.log" | tr -d ',' | sed 's/ all$//')
+[ -n "$suites" ] || fail "no list of experiments in: $(cat "$tmp/nosuch.log")"
+build=$(cd "$(dirname "$alpaserve")/.." && pwd)
+listing=$(ctest --test-dir "$build" -N 2> /dev/null)
+for s in $suites; do
+  grep -q "Test *#[0-9]*: experiment: $s\$" <<< "$listing" || fail "no CTest test for suite $s"
+done
+echo "ok: a CTest test per suite: $suites"
 
 # run <name> [env...] -- <args>: runs the motivation suite, leaves the status in $rc and the
 # output (stdout and stderr) in $tmp/<name>.log.
