@@ -3,7 +3,8 @@
 # set-up file, a findings file with PASS/FAIL lines; an unknown experiment exits 2. The exit
 # status: 1 when a finding FAILs (forced with ALPASERVE_EXPERIMENT_FORCE_FAIL, the test hook) or
 # a plot cannot be made (gnuplot missing or failing: ALPASERVE_GNUPLOT, PATH) unless --no-plot.
-# Each suite's findings, CSV and PNGs: lib/experiment_suite.sh, one CTest test per suite (checked here).
+# Each suite's findings, CSV and PNGs: lib/experiment_suite.sh, one CTest test per suite
+# (checked here).
 set -u
 alpaserve=$(readlink -f "$1")
 tmp=$(mktemp -d)
@@ -28,7 +29,8 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "unknown experiment exited $rc, expected 2"
 
 # Every suite the binary knows has its CTest test "experiment: <suite>" (tests/CMakeLists.txt).
-suites=$(sed -n 's/.*unknown experiment; valid: //p' "$tmp/nosuch.log" | tr -d ',' | sed 's/ all$//')
+suites=$(sed -n 's/.*unknown experiment; valid: //p' "$tmp/nosuch.log" | tr -d ',' |
+  sed 's/ all$//')
 [ -n "$suites" ] || fail "no list of experiments in: $(cat "$tmp/nosuch.log")"
 build=$(cd "$(dirname "$alpaserve")/.." && pwd)
 listing=$(ctest --test-dir "$build" -N 2> /dev/null)
@@ -80,7 +82,8 @@ printf '#!/bin/sh\n[ "$1" = --version ] && exit 0\necho "simulated gnuplot error
 chmod +x "$tmp/bad-gnuplot"
 run erroring ALPASERVE_GNUPLOT="$tmp/bad-gnuplot" --
 [ "$rc" -eq 1 ] || fail "a failing gnuplot exited $rc, expected 1"
-grep -q "plot failed: .*motivation-cv.png: .*exited 3 (simulated gnuplot error" "$tmp/erroring.log" \
+grep -q "plot failed: .*motivation-cv.png: .*exited 3 (simulated gnuplot error" \
+  "$tmp/erroring.log" \
   || fail "no clear message: $(cat "$tmp/erroring.log")"
 grep -q '^PASS \[motivation\]' "$tmp/erroring/motivation-findings.txt" \
   || fail "the findings were not written"

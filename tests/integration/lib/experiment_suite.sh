@@ -73,7 +73,7 @@ n=$(grep -c . "$findings")
 [ -s "$tmp/out/$suite-setup.txt" ] || fail "no set-up file"
 
 # The CSV: documented header, well-formed rows, every policy at every point of every sweep.
-python3 - "$tmp/out/$suite.csv" "$suite" > "$tmp/x_names" 2>&1 <<'PY' || fail "CSV malformed: $(cat "$tmp/x_names")"
+python3 - "$tmp/out/$suite.csv" "$suite" > "$tmp/x_names" 2>&1 <<'PY'
 import csv, math, sys
 def fail(why):
     print(why)
@@ -114,6 +114,7 @@ for name, xs in points.items():
         fail(f"sweep {name}: policies differ between points or repeat: {sorted(sets)}")
 print(" ".join(sorted(points)))
 PY
+[ $? -eq 0 ] || fail "CSV malformed: $(cat "$tmp/x_names")"
 x_names=$(cat "$tmp/x_names")
 echo "ok: $suite.csv, sweeps: $x_names"
 
