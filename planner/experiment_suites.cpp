@@ -80,7 +80,10 @@ experiment_plan synthetic_suite(const suite_base& b, const experiment_settings& 
   base.slo_scale = b.slo;
   base.test_duration = duration;
   base.train_min_samples = train_samples;
-  const double test_requests = q ? 10000 : 20000;
+  // Quick mode keeps the full test size: "Ours >= AlpaServe at every point" compares policies
+  // whose attainments often differ by < 0.002, within the noise of a 10 000-request test (s3's
+  // cv 8 point flipped there).
+  const double test_requests = 20000;
   const profile_db& db = zoo_db();
 
   const std::vector<double> rates = q ? std::vector<double>{0.25, 0.5, 1, 2, 3}

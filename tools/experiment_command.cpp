@@ -1,6 +1,7 @@
 // `alpaserve experiment <name>`: reproduces the paper's evaluation (section 6 of the reference)
 // on the built-in model zoo and writes, per experiment, <out>/<name>.csv, <out>/<name>-setup.txt
 // and one PNG per sweep (gnuplot), then prints a summary table and PASS/FAIL per finding.
+// Exit status 1 when a finding FAILs or a plot could not be made (unless --no-plot).
 // The sweeps and checks live in planner/experiment_suites.hpp; docs/experiments.md.
 
 #include <chrono>
@@ -11,8 +12,12 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "planner/azure_trace.hpp"
 #include "planner/experiment_suites.hpp"
@@ -37,7 +42,7 @@ struct experiment_options {
   bool no_plot = false;
 };
 
-// A one-line progress bar on stderr (only when stderr is a terminal or forced).
+// A one-line progress bar on stderr (only when stderr is a terminal).
 class progress_bar {
  public:
   explicit progress_bar(bool enabled) : enabled_(enabled), t0_(std::chrono::steady_clock::now()) {}
@@ -87,9 +92,47 @@ void write_csv(const fs::path& path, const std::vector<experiment_row>& rows) {
   }
 }
 
-// One data file (x, then one column per policy) and one PNG per sweep.
-void plot_sweep(const fs::path& dir, const sweep_spec& sweep,
-                const std::vector<experiment_row>& rows, std::vector<std::string>& made) {
+// Wraps a string in single quotes for /bin/sh.
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The gnuplot program: $ALPASERVE_GNUPLOT when set (also how tests make plotting fail), else
+// `gnuplot` on PATH.
+std::string gnuplot_program() {
+  const char* env = std::getenv("ALPASERVE_GNUPLOT");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("gnuplot");
+}
+
+// The exit status of a /bin/sh command line; -1 when it did not exit normally.
+int shell_status(const std::string& command) {
+  const int st = std::system(command.c_str());
+  if (st == -1 || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
+}
+
+std::string status_text(int rc) {
+  if (rc == 127) return "was not found";
+  if (rc < 0) return "did not exit normally";
+  return "exited " + std::to_string(rc);
+}
+
+// Checked before the sweeps run, so a missing gnuplot costs seconds, not the whole run.
+void check_gnuplot(const std::string& gnuplot) {
+  const int rc = shell_status(shell_quote(gnuplot) + " --version >/dev/null 2>&1");
+  if (rc != 0)
+    throw std::runtime_error(fmt::format(
+        "cannot plot: '{} --version' {}; install gnuplot, name it in ALPASERVE_GNUPLOT, or pass "
+        "--no-plot",
+        gnuplot, status_text(rc)));
+}
+
+// One data file (x, then one column per policy) and one PNG per sweep. Returns why the PNG
+// could not be made; empty on success.
+std::string plot_sweep(const std::string& gnuplot, const fs::path& dir, const sweep_spec& sweep,
+                       const std::vector<experiment_row>& rows, std::vector<std::string>& made) {
   const std::string stem = sweep.experiment + "-" + sweep.x_name;
   const fs::path dat = dir / (stem + ".dat");
   {
@@ -109,11 +152,14 @@ void plot_sweep(const fs::path& dir, const sweep_spec& sweep,
       f << "\n";
     }
   }
-  static const bool cairo = [] {
-    return std::system("echo 'set terminal' | gnuplot 2>&1 | grep -q pngcairo") == 0;
-  }();
   const fs::path png = dir / (stem + ".png");
   const fs::path gp = dir / (stem + ".gp");
+  const fs::path log = dir / (stem + ".gnuplot.log");
+  // A PNG left by an earlier run must not pass for this one.
+  std::error_code ec;
+  fs::remove(png, ec);
+  const bool cairo = shell_status("echo 'set terminal' | " + shell_quote(gnuplot) +
+                                  " 2>&1 | grep -q pngcairo") == 0;
   {
     std::ofstream f(gp);
     f << "set terminal " << (cairo ? "pngcairo" : "png") << " size 800,520\n"
@@ -130,8 +176,21 @@ void plot_sweep(const fs::path& dir, const sweep_spec& sweep,
     f << "plot for [i=2:" << sweep.policies.size() + 1 << "] '" << dat.string()
       << "' using 1:i with linespoints lw 2 pt i title columnheader(i)\n";
   }
-  const std::string cmd = "gnuplot '" + gp.string() + "' 2>/dev/null";
-  if (std::system(cmd.c_str()) == 0 && fs::exists(png)) made.push_back(png.string());
+  const int rc = shell_status(shell_quote(gnuplot) + " " + shell_quote(gp.string()) +
+                              " >/dev/null 2>" + shell_quote(log.string()));
+  if (rc == 0 && fs::exists(png) && fs::file_size(png, ec) > 0) {
+    fs::remove(log, ec);
+    made.push_back(png.string());
+    return "";
+  }
+  std::string first;
+  std::ifstream in(log);
+  while (first.empty() && std::getline(in, first)) {
+  }
+  std::string why =
+      rc != 0 ? "'" + gnuplot + "' " + status_text(rc) : "'" + gnuplot + "' wrote no PNG";
+  if (!first.empty()) why += " (" + first + "; " + log.string() + ")";
+  return png.string() + ": " + why;
 }
 
 void print_summary(const experiment_plan& plan, const std::vector<experiment_row>& rows) {
@@ -157,6 +216,19 @@ void print_summary(const experiment_plan& plan, const std::vector<experiment_row
       std::cout << "\n";
     }
   }
+}
+
+// For testing the exit status: ALPASERVE_EXPERIMENT_FORCE_FAIL=<text> marks every finding whose
+// claim contains <text> as FAIL after it was checked ("*": all of them).
+void force_failures(std::vector<finding>& findings) {
+  const char* env = std::getenv("ALPASERVE_EXPERIMENT_FORCE_FAIL");
+  if (env == nullptr || *env == '\0') return;
+  const std::string what = env;
+  for (auto& f : findings)
+    if (what == "*" || f.claim.find(what) != std::string::npos) {
+      f.pass = false;
+      f.detail += " [forced FAIL by ALPASERVE_EXPERIMENT_FORCE_FAIL, for testing]";
+    }
 }
 
 int run_experiments(const experiment_options& o) {
@@ -185,6 +257,8 @@ int run_experiments(const experiment_options& o) {
   // Validate every name before the long runs start.
   std::vector<experiment_plan> plans;
   for (const auto& n : names) plans.push_back(make_experiment(n, settings));
+  const std::string gnuplot = gnuplot_program();
+  if (!o.no_plot) check_gnuplot(gnuplot);
 
   const fs::path dir(o.out);
   std::error_code ec;
@@ -192,12 +266,13 @@ int run_experiments(const experiment_options& o) {
   if (ec) throw input_error(o.out, "", "cannot create the output folder: " + ec.message());
 
   std::vector<finding> all_findings;
+  std::vector<std::string> plot_errors;
   for (const auto& plan : plans) {
     std::cout << "== experiment " << plan.name << (o.quick ? " (quick)" : "") << "\n" << plan.setup;
     std::ofstream(dir / (plan.name + "-setup.txt")) << plan.setup;
     std::vector<experiment_row> rows;
     std::vector<std::string> pngs;
-    progress_bar bar(true);
+    progress_bar bar(isatty(STDERR_FILENO) != 0);
     size_t total = 0, before = 0;
     for (const auto& s : plan.sweeps) total += s.xs.size() * s.policies.size();
     for (const auto& s : plan.sweeps) {
@@ -210,7 +285,9 @@ int run_experiments(const experiment_options& o) {
     }
     bar.finish();
     if (!o.no_plot)
-      for (const auto& s : plan.sweeps) plot_sweep(dir, s, rows, pngs);
+      for (const auto& s : plan.sweeps)
+        if (auto why = plot_sweep(gnuplot, dir, s, rows, pngs); !why.empty())
+          plot_errors.push_back(std::move(why));
     print_summary(plan, rows);
     std::cout << "\nwrote " << (dir / (plan.name + ".csv")).string();
     for (const auto& p : pngs) std::cout << ", " << p;
@@ -224,6 +301,8 @@ int run_experiments(const experiment_options& o) {
       for (auto& f : check_findings(e, mine)) all_findings.push_back(std::move(f));
     }
   }
+  force_failures(all_findings);
+  int failed = 0;
   if (!all_findings.empty()) {
     std::cout << "\nfindings:\n";
     std::ofstream f(dir / (o.name + "-findings.txt"));
@@ -232,9 +311,18 @@ int run_experiments(const experiment_options& o) {
           fmt::format("{} [{}] {}: {}", x.pass ? "PASS" : "FAIL", x.experiment, x.claim, x.detail);
       std::cout << line << "\n";
       f << line << "\n";
+      failed += x.pass ? 0 : 1;
     }
   }
-  return 0;
+  std::cout << std::flush;
+  for (const auto& why : plot_errors) spdlog::error("plot failed: {}", why);
+  if (!plot_errors.empty())
+    spdlog::error("{} plot(s) failed; the CSVs are written; pass --no-plot to skip plotting",
+                  plot_errors.size());
+  if (failed > 0)
+    spdlog::error("{} of {} findings FAIL (see {})", failed, all_findings.size(),
+                  (dir / (o.name + "-findings.txt")).string());
+  return failed > 0 || !plot_errors.empty() ? 1 : 0;
 }
 
 void add_experiment(CLI::App& app, run_fn& run) {
@@ -260,7 +348,8 @@ void add_experiment(CLI::App& app, run_fn& run) {
   sub->add_option("--ours-budget", opts->ours_budget,
                   "seconds the 'ours' local search may take per case")
       ->capture_default_str();
-  sub->add_flag("--no-plot", opts->no_plot, "skip gnuplot");
+  sub->add_flag("--no-plot", opts->no_plot,
+                "skip gnuplot (otherwise a missing or failing gnuplot is an error)");
   sub->callback([opts, &run] { run = [opts] { return run_experiments(*opts); }; });
 }
 
