@@ -1,12 +1,12 @@
 #pragma once
 // One alpaserve node process: builds the actor system, spawns the node's actors, publishes its
 // node agent on the configured port, registers with the controller, and runs until SIGINT or
-// SIGTERM (or until the controller is lost). No CAF types here: tools/ include it cheaply.
+// SIGTERM (or until the controller is lost). No CAF here: tools/ include it cheaply.
 
 #include <string>
 
-#include "actors/runtime_actors.hpp"
-#include "net/bootstrap.hpp"
+#include "actors/runtime_settings.hpp"
+#include "net/runtime_settings.hpp"
 
 namespace alpaserve::actors {
 
@@ -27,8 +27,9 @@ struct node_launch {
   double startup_timeout_s = 60;   // how long a worker waits for the controller to come up
 };
 
-// Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM,
-// 1 when the port cannot be bound, the controller cannot be reached or is lost.
+// Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM
+// or an orderly shutdown of the controller, 1 when the port cannot be bound, the controller
+// cannot be reached or is lost.
 int run_node(const node_launch& launch);
 
 }  // namespace alpaserve::actors

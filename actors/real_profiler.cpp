@@ -149,8 +149,8 @@ unit_result measure_range(const kernels::model_spec& model, int begin, int end, 
     std::vector<double> ms = times;
     std::sort(ms.begin(), ms.end());
     for (double& t : ms) t *= 1e3;
-    spdlog::debug("profile: layers [{}, {}) op {} batch {}: {:.2f} ms (sorted runs)", begin, end, op,
-                  input.dim(0), fmt::join(ms, " "));
+    spdlog::debug("profile: layers [{}, {}) op {} batch {}: {:.2f} ms (sorted runs)", begin, end,
+                  op, input.dim(0), fmt::join(ms, " "));
   }
   return out;
 }

@@ -31,9 +31,9 @@ struct real_profile_options {
   std::vector<int> batch_sizes = {1, 2, 4, 8, 16};
   std::vector<int> ops = {1, 2};
   std::vector<int> pps = {1, 2, 4};
-  int seq = 0;          // tokens per request; 0 = the model's seq_len
-  int repeats = 5;      // timed runs per unit (median)
-  int warmup = 2;       // untimed runs first (caches, page faults)
+  int seq = 0;      // tokens per request; 0 = the model's seq_len
+  int repeats = 5;  // timed runs per unit (median)
+  int warmup = 2;   // untimed runs first (caches, page faults)
   // Idle time before each timed run. The runtime's workers sit idle between requests, and a run
   // after a pause is slower than one straight after another (caches, clocks); 0 = back to back.
   int gap_ms = 10;

@@ -2,7 +2,7 @@
 // What one op rank of a real (cpu / cuda) pipeline stage holds and does, without CAF: the
 // backends of its model shards, the all-reduce group of its tensor-parallel stage (NCCL for cuda
 // stages when built with it, Gloo otherwise), and running one request's tensor through a shard. The
-// stage worker actor (runtime_actors.cpp) calls these on its dedicated job_thread.
+// stage executor (actors/stage_executor.hpp) calls these on its dedicated job_thread.
 // docs/real-execution.md.
 
 #include <map>

@@ -12,8 +12,11 @@
 #include <string>
 
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+
+#include "net/runtime_settings.hpp"
 
 namespace caf {
 class actor_system;
@@ -27,15 +30,6 @@ inline constexpr caf::atom_value node_agent = caf::atom("node");
 inline constexpr caf::atom_value controller = caf::atom("controller");
 inline constexpr caf::atom_value dispatcher = caf::atom("dispatcher");
 }  // namespace registry_names
-
-struct runtime_settings {
-  std::string scheduler_policy = "sharing";  // "sharing" or "stealing"
-  int max_threads = 2;                       // 0 = CAF's default (one per core)
-  int heartbeat_interval_ms = 1000;          // 0 = off
-  std::string profiling_output_file;         // non-empty: per-actor CPU/memory samples
-  int profiling_resolution_ms = 100;
-  int middleman_workers = 0;  // CAF's BASP deserialization threads; 0 = on the I/O thread
-};
 
 // A config with every alpaserve message type registered and the middleman loaded.
 class runtime_config : public caf::actor_system_config {
@@ -51,5 +45,19 @@ class runtime_config : public caf::actor_system_config {
                                                       caf::atom_value name,
                                                       std::chrono::milliseconds patience,
                                                       std::string* problem = nullptr);
+
+// lookup_remote as one of the typed roles of net/protocols.hpp. The registry holds untyped
+// pointers; each name is only ever registered with its role's handle (actors/node_runtime.cpp),
+// so the cast here is the one place a remote handle gets its type.
+template <class Handle>
+[[nodiscard]] std::optional<Handle> lookup_remote_as(caf::actor_system& system,
+                                                     const std::string& host, int port,
+                                                     caf::atom_value name,
+                                                     std::chrono::milliseconds patience,
+                                                     std::string* problem = nullptr) {
+  auto found = lookup_remote(system, host, port, name, patience, problem);
+  if (!found) return std::nullopt;
+  return caf::actor_cast<Handle>(*found);
+}
 
 }  // namespace alpaserve::net

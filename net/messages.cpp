@@ -54,6 +54,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<model_route_info>("as_model_route_info");
   cfg.add_message_type<routing_table>("as_routing_table");
   cfg.add_message_type<register_node>("as_register_node");
+  cfg.add_message_type<controller_progress>("as_controller_progress");
   cfg.add_message_type<cluster_info_query>("as_cluster_info_query");
   cfg.add_message_type<cluster_info>("as_cluster_info");
   cfg.add_message_type<status_query>("as_status_query");
@@ -62,7 +63,6 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cluster_status>("as_cluster_status");
   cfg.add_message_type<stage_done_tick>("as_stage_done_tick");
   cfg.add_message_type<sweep_tick>("as_sweep_tick");
-  cfg.add_message_type<plan_deadline_tick>("as_plan_deadline_tick");
   cfg.add_message_type<replan_tick>("as_replan_tick");
   cfg.add_message_type<replan_done>("as_replan_done");
   cfg.add_message_type<traffic_query>("as_traffic_query");

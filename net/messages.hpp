@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
+
+#include "net/protocols.hpp"
 
 namespace caf {
 class actor_system_config;
@@ -50,7 +51,7 @@ struct infer_request {
   double slo_s = 0;
 };
 
-// group manager or dispatcher -> client.
+// group manager or dispatcher -> client: the one reply of a request.
 struct infer_reply {
   uint64_t request_id = 0;
   reply_status status = reply_status::ok;
@@ -89,7 +90,7 @@ struct spawn_stage {
   std::vector<int32_t> devices;  // local device indices on that node (op of them)
   std::string backend;           // "emulated", "cpu", "cuda"
   std::vector<shard_spec> shards;
-  caf::actor rendezvous;  // real backends with op > 1 or a device link: where the ranks meet
+  rendezvous_actor rendezvous;  // real backends with op > 1 or a device link: where the ranks meet
   // cuda pipelines (actors::choose_activation_link): the input comes from the previous stage's
   // leader over an NCCL link; the output goes to the next stage's next_op ranks over one.
   bool recv_over_nccl = false;
@@ -101,13 +102,13 @@ struct spawn_stage {
 // shard was tried. Shards that failed to load are listed with the reason; the worker serves the
 // others. A stage whose every op rank failed to start at all is answered with an error instead.
 struct stage_ready {
-  caf::actor worker;
+  stage_actor worker;
   std::vector<std::string> failed_models;
   std::vector<std::string> errors;  // same order: "model 'm' stage layers [a, b) ...: why"
 };
 
-// node agent -> real stage worker (each op rank): load your shards; answered with stage_ready
-// once done.
+// node agent -> stage worker (each op rank): load your shards; answered with stage_ready once
+// done.
 struct stage_load {};
 
 // Rendezvous key-value store (the Gloo ranks of a tensor-parallel stage exchange addresses):
@@ -122,14 +123,12 @@ struct kv_get {
 
 // group manager -> stage worker: where finished work goes (next stage, or the manager).
 struct stage_wire {
-  caf::actor next;
+  stage_sink_actor next;
 };
 
-// One request moving through a pipeline, stage worker to stage worker.
-// The last stage answers the client itself (one network hop less than going back through the
-// group manager): reply_to and reply_mid are the client's request as the group manager's
-// response promise holds it; the manager then only gets the task back (without payload) to
-// report the measured times and free the slot.
+// One request moving through a pipeline: group manager -> stage 0 -> ... -> last stage -> group
+// manager. It carries no reply address: the group manager owns the client's reply (docs/runtime.md
+// "Who answers a request").
 struct stage_task {
   uint64_t request_id = 0;  // the group manager's sequence number
   std::string model;
@@ -137,19 +136,13 @@ struct stage_task {
   std::vector<double> queue_s;    // appended by each stage
   std::vector<double> run_s;      // appended by each stage
   std::vector<double> nominal_s;  // appended by each stage
-  caf::actor reply_to;            // the client; empty: the group manager replies
-  uint64_t reply_mid = 0;         // the client's request message id
-  uint64_t client_request_id = 0;
-  int32_t group = 0;
-  double server_base_s = 0;  // admission -> hand-off to stage 0, seconds
-  double predicted_s = 0;    // the dispatcher's predicted latency from admission
-  std::string error;         // non-empty: a stage could not run it (bad input); passed on untouched
+  std::string error;  // non-empty: a stage could not run it (bad input); passed on untouched
   // Non-empty: the payload did not travel with this message; the previous stage's leader sent a
   // tensor of this shape over the NCCL link to this stage's GPUs (payload is empty).
   std::vector<int64_t> device_shape;
 };
 
-// A real stage worker's compute thread -> the worker: one task done.
+// A stage worker's executor (real backends: its job thread) -> the worker: one run done.
 struct stage_run_done {
   uint64_t token = 0;
   std::string payload;  // output tensor (wire format) when error is empty
@@ -159,7 +152,7 @@ struct stage_run_done {
   std::vector<int64_t> device_shape;  // non-empty: the output went over the NCCL link
 };
 
-// dispatcher -> group manager (delegated: the manager replies to the client directly).
+// dispatcher -> group manager, delegated: from then on the manager owns the client's reply.
 struct group_request {
   infer_request request;
   double admitted_at = 0;       // dispatcher clock (same process as the manager), seconds
@@ -187,7 +180,7 @@ struct group_down {
 // One group in the routing table.
 struct route_group {
   int32_t group = 0;
-  caf::actor manager;
+  group_manager_actor manager;
   std::vector<std::string> models;
   std::vector<std::vector<double>> stage_latency;  // per model (same order): per-stage seconds
   std::string description;                         // "(1,1,2) on n0:0 | n1:0"
@@ -211,7 +204,13 @@ struct register_node {
   std::string device_kind;
   int32_t num_devices = 0;
   double device_memory_bytes = 0;
-  caf::actor agent;
+  node_agent_actor agent;
+};
+
+// controller -> dispatcher: the controller's progress before the first routing table
+// ("waiting for nodes (2/3)", "loading shards"), shown to clients asking cluster_info.
+struct controller_progress {
+  std::string state;
 };
 
 // client -> dispatcher: is the cluster serving, and what?
@@ -265,7 +264,6 @@ struct stage_done_tick {
   uint64_t token = 0;
 };
 struct sweep_tick {};
-struct plan_deadline_tick {};
 struct replan_tick {};
 struct replan_done {};  // the controller's background re-plan finished
 
@@ -299,8 +297,7 @@ typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
   return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
-           x.nominal_s, x.reply_to, x.reply_mid, x.client_request_id, x.group, x.server_base_s,
-           x.predicted_s, x.error, x.device_shape);
+           x.nominal_s, x.error, x.device_shape);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_run_done& x) {
@@ -356,6 +353,10 @@ typename Inspector::result_type inspect(Inspector& f, register_node& x) {
            x.device_memory_bytes, x.agent);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, controller_progress& x) {
+  return f(caf::meta::type_name("controller_progress"), x.state);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_info_query&) {
   return f(caf::meta::type_name("cluster_info_query"));
 }
@@ -387,10 +388,6 @@ typename Inspector::result_type inspect(Inspector& f, stage_done_tick& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sweep_tick&) {
   return f(caf::meta::type_name("sweep_tick"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, plan_deadline_tick&) {
-  return f(caf::meta::type_name("plan_deadline_tick"));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replan_tick&) {

@@ -1,0 +1,300 @@
+// Realizing a placement: lay it out on the nodes (deployment_plan), have the node agents start
+// the stage workers (they load their shards), spawn the group managers, wire each pipeline, then
+// install the routing table at the dispatcher. During a re-plan the previous generation keeps
+// serving until the new table is installed; any failure on the way abandons the new generation
+// and keeps the old one (make before break).
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/actor_support.hpp"
+#include "actors/controller_state.hpp"
+#include "actors/group_manager.hpp"
+#include "actors/real_stage.hpp"
+#include "planner/placement_evaluator.hpp"
+
+namespace alpaserve::actors {
+namespace {
+
+void install_routing(controller_self self);
+
+// A re-plan's new generation could not be started: drop it and keep serving the old one.
+// `event` is what failed (its row leads back to serving).
+void abort_replan(controller_self self, controller_event event, const std::string& why) {
+  auto& st = self->state;
+  spdlog::error("{}: controller: re-plan abandoned, keeping the running placement: {}", st.node,
+                why);
+  generation failed = std::move(st.current);
+  st.current = std::move(*st.previous);
+  st.previous.reset();
+  st.env = cluster_of(st.current.nodes);
+  retire_generation(self, std::move(failed));
+  ++st.epoch;
+  on_event(self, event);
+  schedule_replan(self);
+}
+
+// A failure of `event` in the current phase: at start-up the cluster fails, during a re-plan
+// the new generation is abandoned.
+void step_failed(controller_self self, controller_event event, const std::string& why) {
+  if (self->state.previous) return abort_replan(self, event, why);
+  on_event(self, event, ": " + why);
+}
+
+void wire_pipelines(controller_self self) {
+  auto& st = self->state;
+  auto& gen = st.current;
+  if (st.previous) {  // a re-plan serves only when every new group loaded every shard
+    for (size_t g = 0; g < gen.layout.size(); ++g) {
+      if (!gen.failed_groups[g].empty())
+        return abort_replan(self, controller_event::stage_failed, gen.failed_groups[g]);
+      if (!gen.failed_models[g].empty())
+        return abort_replan(
+            self, controller_event::stage_failed,
+            gen.failed_models[g].begin()->first + ": " + gen.failed_models[g].begin()->second);
+    }
+  }
+  on_event(self, controller_event::shards_loaded);
+  gen.managers.assign(gen.layout.size(), net::group_manager_actor{});
+  st.pending = 0;
+  for (size_t g = 0; g < gen.layout.size(); ++g) {
+    if (!gen.failed_groups[g].empty()) {
+      spdlog::error("{}: group {} does not serve: {}", st.node, gen.layout[g].group,
+                    gen.failed_groups[g]);
+      // Free what its other stages loaded (their node agents stop them).
+      for (const auto& stage : gen.layout[g].stages) {
+        auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
+        if (it != st.members.end() && it->second.alive)
+          self->send(it->second.agent, net::retire_group{gen.layout[g].group});
+      }
+      continue;
+    }
+    group_manager_setup setup;
+    setup.node = st.node;
+    setup.group = gen.layout[g].group;
+    setup.description = describe_group(gen.layout[g], gen.nodes);
+    setup.stages = gen.stages[g];
+    setup.dispatcher = st.dispatcher;
+    setup.request_timeout_s = st.settings.timeouts.request_timeout_s;
+    gen.managers[g] = spawn_group_manager(self->system(), std::move(setup));
+    self->link_to(gen.managers[g]);
+    st.pending += gen.stages[g].size();
+  }
+  if (st.pending == 0) {
+    on_event(self, controller_event::wired);
+    return install_routing(self);
+  }
+  const uint64_t epoch = st.epoch;
+  const auto timeout = seconds_span(st.settings.timeouts.control_timeout_s);
+  for (size_t g = 0; g < gen.layout.size(); ++g) {
+    if (!gen.failed_groups[g].empty()) continue;
+    const auto& stages = gen.stages[g];
+    for (size_t k = 0; k < stages.size(); ++k) {
+      net::stage_sink_actor next = k + 1 < stages.size() ? net::stage_sink_actor{stages[k + 1]}
+                                                         : net::stage_sink_actor{gen.managers[g]};
+      self->request(stages[k], timeout, net::stage_wire{next})
+          .then(
+              [=](bool) {
+                if (self->state.epoch != epoch) return;
+                if (--self->state.pending > 0) return;
+                on_event(self, controller_event::wired);
+                install_routing(self);
+              },
+              [=](caf::error& e) {
+                if (self->state.epoch != epoch) return;
+                ++self->state.epoch;  // the other wirings' answers no longer matter
+                step_failed(self, controller_event::wiring_failed,
+                            fmt::format("wiring group {}: {}", g, self->system().render(e)));
+              });
+    }
+  }
+}
+
+net::routing_table routing_of(const controller_state& st) {
+  const auto& gen = st.current;
+  net::routing_table table;
+  std::map<std::string, std::vector<std::string>> why_not;  // model -> load errors
+  std::map<std::string, int> served;                        // model -> healthy groups
+  for (size_t g = 0; g < gen.layout.size(); ++g) {
+    if (!gen.failed_groups[g].empty()) {
+      for (int m : gen.layout[g].models)
+        why_not[st.settings.models[m].name].push_back(gen.failed_groups[g]);
+      continue;
+    }
+    net::route_group rg;
+    rg.group = gen.layout[g].group;
+    rg.manager = gen.managers[g];
+    rg.description = describe_group(gen.layout[g], gen.nodes);
+    for (int m : gen.layout[g].models) {
+      const auto& name = st.settings.models[m].name;
+      auto bad = gen.failed_models[g].find(name);
+      if (bad != gen.failed_models[g].end()) {  // this group serves its other models
+        why_not[name].push_back(bad->second);
+        continue;
+      }
+      ++served[name];
+      rg.models.push_back(name);
+      rg.stage_latency.push_back(group_stage_latency(gen.layout[g], st.settings.models[m]));
+    }
+    table.groups.push_back(std::move(rg));
+  }
+  for (const auto& m : st.settings.models) {
+    net::model_route_info info;
+    info.name = m.name;
+    info.slo_s = m.slo;
+    auto w = why_not.find(m.name);
+    if (w != why_not.end() && served[m.name] == 0)
+      info.unavailable = fmt::format("{}", fmt::join(w->second, "; "));
+    table.models.push_back(std::move(info));
+  }
+  return table;
+}
+
+void install_routing(controller_self self) {
+  auto& st = self->state;
+  const uint64_t epoch = st.epoch;
+  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s), routing_of(st))
+      .then(
+          [=](bool) {
+            auto& st = self->state;
+            if (st.epoch != epoch) return;
+            if (st.previous) {  // the new groups serve from now on; the old ones drain
+              generation old = std::move(*st.previous);
+              st.previous.reset();
+              ++st.replans;
+              spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
+                           st.node, st.current.layout.size(), old.layout.size());
+              retire_generation(self, std::move(old));
+            }
+            on_event(self, controller_event::routing_installed);
+            schedule_replan(self);
+          },
+          [=](caf::error& e) {
+            if (self->state.epoch != epoch) return;
+            step_failed(self, controller_event::routing_failed,
+                        "routing table not installed: " + self->system().render(e));
+          });
+}
+
+deployment_backend backend_of(const controller_settings& s) {
+  deployment_backend b;
+  b.name = s.backend;
+  b.have_nccl = nccl_built();
+  for (const auto& [name, src] : s.real_models)
+    b.real_models[name] = {src.architecture, src.seed, src.weights_path};
+  return b;
+}
+
+net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
+                               const controller_state& st) {
+  net::spawn_stage spec;
+  spec.group = g.group;
+  spec.stage = s.stage;
+  spec.num_stages = s.num_stages;
+  spec.devices.assign(s.devices.begin(), s.devices.end());
+  spec.backend = st.settings.backend;
+  spec.rendezvous = st.rendezvous;
+  spec.recv_over_nccl = s.recv_over_nccl;
+  spec.send_over_nccl = s.send_over_nccl;
+  spec.next_op = s.next_op;
+  for (const auto& sh : s.shards)
+    spec.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
+                           sh.weights_path, sh.layer_begin, sh.layer_end});
+  return spec;
+}
+
+}  // namespace
+
+void realize_placement(controller_self self, const planner::placement& p) {
+  auto& st = self->state;
+  auto& gen = st.current;
+  deployment_plan plan;
+  try {
+    auto problems = planner::placement_problems(p, st.settings.models, st.env);
+    if (!problems.empty())
+      throw std::invalid_argument(fmt::format("{}", fmt::join(problems, "; ")));
+    gen.layout = layout_groups(p, gen.nodes);
+    for (auto& g : gen.layout) g.group += st.next_group_id;
+    plan = plan_deployment(gen.layout, gen.nodes, st.settings.models, backend_of(st.settings));
+  } catch (const std::exception& e) {
+    return step_failed(self, controller_event::placement_invalid,
+                       std::string("placement: ") + e.what());
+  }
+  st.next_group_id += static_cast<int>(gen.layout.size());
+  gen.placement = p;
+  const uint64_t epoch = ++st.epoch;
+  for (const auto& g : plan.groups) {
+    std::vector<std::string> names;
+    for (int m : g.models) names.push_back(st.settings.models[m].name);
+    spdlog::info("{}: group {} {}: {}", st.node, g.group, g.description, fmt::join(names, ", "));
+  }
+  if (!st.previous) on_event(self, controller_event::placement_ready);
+  gen.failed_groups.assign(gen.layout.size(), std::string());
+  gen.failed_models.assign(gen.layout.size(), {});
+  gen.stages.assign(gen.layout.size(), {});
+  st.pending = 0;
+  for (size_t g = 0; g < plan.groups.size(); ++g) {
+    gen.failed_models[g] = plan.groups[g].failed_models;
+    gen.stages[g].resize(plan.groups[g].stages.size());
+    st.pending += plan.groups[g].stages.size();
+  }
+  if (st.pending == 0) return wire_pipelines(self);
+  const auto timeout = seconds_span(st.settings.timeouts.stage_start_timeout_s + 5);
+  for (size_t g = 0; g < plan.groups.size(); ++g) {
+    for (size_t k = 0; k < plan.groups[g].stages.size(); ++k) {
+      const planned_stage& ps = plan.groups[g].stages[k];
+      const auto& agent = st.members[ps.node_name].agent;
+      self->request(agent, timeout, spawn_message(plan.groups[g], ps, st))
+          .then(
+              [=](net::stage_ready& r) {
+                auto& st = self->state;
+                if (st.epoch != epoch) return;
+                st.current.stages[g][k] = std::move(r.worker);
+                for (size_t i = 0; i < r.failed_models.size(); ++i)
+                  st.current.failed_models[g][r.failed_models[i]] = r.errors.at(i);
+                if (--st.pending == 0) wire_pipelines(self);
+              },
+              [=](caf::error& e) {
+                auto& st = self->state;
+                if (st.epoch != epoch) return;
+                st.current.failed_groups[g] =
+                    fmt::format("group {} stage {} could not be started: {}",
+                                st.current.layout[g].group, k, self->system().render(e));
+                if (!st.previous) on_event(self, controller_event::stage_failed);
+                if (--st.pending == 0) wire_pipelines(self);
+              });
+    }
+  }
+}
+
+void retire_generation(controller_self self, generation gen) {
+  auto& st = self->state;
+  for (size_t g = 0; g < gen.layout.size(); ++g) {
+    const int id = gen.layout[g].group;
+    std::vector<net::node_agent_actor> agents;
+    for (const auto& stage : gen.layout[g].stages) {
+      const auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
+      if (it != st.members.end() && it->second.alive) agents.push_back(it->second.agent);
+    }
+    auto stop_workers = [=] {
+      for (const auto& a : agents) self->send(a, net::retire_group{id});
+    };
+    const net::group_manager_actor manager =
+        g < gen.managers.size() ? gen.managers[g] : net::group_manager_actor{};
+    if (!manager) {
+      stop_workers();
+      continue;
+    }
+    self->request(manager, seconds_span(st.settings.timeouts.drain_timeout_s), net::group_retire{})
+        .then([=](bool) { stop_workers(); },
+              [=](caf::error& e) {
+                spdlog::warn("{}: controller: group {} did not drain ({}); stopping it",
+                             self->state.node, id, self->system().render(e));
+                self->unlink_from(manager);
+                self->send_exit(manager, caf::exit_reason::user_shutdown);
+                stop_workers();
+              });
+  }
+}
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,94 @@
+#pragma once
+// The controller actor's state and the functions its two files share (actors/controller.cpp:
+// registration, traffic, re-planning; actors/controller_deploy.cpp: realizing a placement and
+// retiring a generation). Internal to the controller.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/controller_phase.hpp"
+#include "actors/deployment_plan.hpp"
+#include "actors/runtime_settings.hpp"
+#include "net/messages.hpp"
+
+namespace alpaserve::actors {
+
+// The result of a re-plan computed off the actor's thread (the policies take seconds).
+struct replan_job {
+  std::mutex mutex;
+  std::string reason;                       // the drift, or the lost nodes
+  std::vector<std::string> lost_nodes;      // non-empty: re-placing after a node loss
+  std::vector<planner::model_data> models;  // with the observed traffic
+  std::optional<planner::placement> placement;
+  double running_score = 0, new_score = 0;
+  std::string error;
+};
+
+// One realized placement: its groups, their actors, and the node list the layout refers to.
+struct generation {
+  std::vector<group_layout> layout;
+  std::vector<node_devices> nodes;  // what layout's node indices refer to
+  planner::placement placement;
+  std::vector<std::vector<net::stage_actor>> stages;  // [group][stage] leaders
+  std::vector<net::group_manager_actor> managers;     // [group]; null: the group does not serve
+  std::vector<std::string> failed_groups;             // [group] why it does not serve, "" = fine
+  std::vector<std::map<std::string, std::string>> failed_models;  // [group] model -> load error
+};
+
+struct controller_state {
+  std::string node;
+  controller_settings settings;
+  net::dispatcher_actor dispatcher;
+  net::rendezvous_actor rendezvous;  // where tensor-parallel ranks meet (Gloo / NCCL)
+  controller_phase phase = controller_phase::waiting_for_nodes;
+  std::string detail;  // appended to the phase in logs and inspect ("(2/3)", a failure's reason)
+
+  struct member {
+    node_devices devices;
+    net::node_agent_actor agent;
+    bool alive = true;
+  };
+  std::unordered_map<std::string, member> members;
+  planner::cluster_env env;  // what the nodes of `current` offer
+
+  generation current;                  // serving (or being realized at start-up)
+  std::optional<generation> previous;  // serving while its replacement is realized
+  size_t pending = 0;                  // answers still expected in this step (spawns, wirings)
+  // Bumped per realization and abort: an answer meant for an older one is ignored.
+  uint64_t epoch = 0;
+  // Group ids are never reused, so a retired group's late messages cannot be mistaken for a
+  // new group's.
+  int next_group_id = 0;
+
+  // Re-planning (docs/runtime.md "Re-planning").
+  std::vector<planner::model_data> planned;  // the traffic the running placement was made for
+  bool loss_pending = false;                 // a node was lost while a re-plan was under way
+  std::shared_ptr<replan_job> job;
+  uint64_t replans = 0, replans_kept = 0;
+  static inline const char* name = "controller";
+};
+
+using controller_self = net::controller_actor::stateful_pointer<controller_state>;
+
+// Feeds `event` through the phase table. Returns false (and changes nothing) when the table
+// has no row for it in the current phase. Logs the new phase and tells the dispatcher.
+bool on_event(controller_self self, controller_event event, std::string detail = {});
+
+// What the policies see of a set of nodes: their devices, the smallest memory, the largest node.
+[[nodiscard]] planner::cluster_env cluster_of(const std::vector<node_devices>& nodes);
+
+// controller_deploy.cpp: realizes `p` as the current generation (the previous one, when set,
+// keeps serving until the new routing table is installed).
+void realize_placement(controller_self self, const planner::placement& p);
+// Stops a generation's groups once each drained (accepted requests are never dropped).
+void retire_generation(controller_self self, generation gen);
+// controller.cpp: called whenever the phase is back to serving.
+void schedule_replan(controller_self self);
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,205 @@
+#include "actors/group_manager.hpp"
+
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/actor_support.hpp"
+
+namespace alpaserve::actors {
+namespace {
+
+using net::reply_status;
+
+struct group_manager_state {
+  group_manager_setup setup;
+  struct flight {
+    caf::typed_response_promise<net::infer_reply> reply;  // the one reply of this request
+    uint64_t client_id = 0;
+    std::string model;
+    double admitted_at = 0;
+    double predicted_finish = 0;
+  };
+  std::unordered_map<uint64_t, flight> flights;  // by the manager's sequence number
+  uint64_t next_seq = 0;
+  bool retiring = false;  // replaced by a re-plan: stop once drained
+  caf::typed_response_promise<bool> retired;
+  bool broken = false;
+  std::string broken_reason;
+  uint64_t completed = 0, failed = 0, timed_out = 0;
+  static inline const char* name = "group_manager";
+};
+
+using manager_self = net::group_manager_actor::stateful_pointer<group_manager_state>;
+
+void feedback(manager_self self, std::string model, bool completed,
+              std::vector<double> stage_end = {}, std::vector<double> run_s = {},
+              std::vector<double> nominal_s = {}) {
+  net::group_feedback fb;
+  fb.group = self->state.setup.group;
+  fb.model = std::move(model);
+  fb.completed = completed;
+  fb.stage_end = std::move(stage_end);
+  fb.stage_run_s = std::move(run_s);
+  fb.stage_nominal_s = std::move(nominal_s);
+  self->send(self->state.setup.dispatcher, std::move(fb));
+}
+
+// A retiring manager stops once nothing is in flight (its stage workers are stopped by their
+// node agents afterwards, on the controller's word).
+void finish_if_retired(manager_self self) {
+  auto& st = self->state;
+  if (!st.retiring || !st.flights.empty()) return;
+  st.retired.deliver(true);
+  for (const auto& s : st.setup.stages) self->demonitor(s.address());
+  self->quit();
+}
+
+// Answers one in-flight request with a failure; the flight ends here.
+void fail_flight(manager_self self, uint64_t seq, reply_status status, const std::string& why) {
+  auto& st = self->state;
+  auto it = st.flights.find(seq);
+  if (it == st.flights.end()) return;
+  it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
+  feedback(self, std::move(it->second.model), false);
+  st.flights.erase(it);
+  ++st.failed;
+  finish_if_retired(self);
+}
+
+void on_stage_lost(manager_self self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.broken) return;
+  int lost = -1;
+  for (size_t k = 0; k < st.setup.stages.size(); ++k)
+    if (st.setup.stages[k].address() == dm.source) lost = static_cast<int>(k);
+  if (lost < 0) return;
+  st.broken = true;
+  st.broken_reason = fmt::format("group {} lost its stage {} worker ({})", st.setup.group, lost,
+                                 self->system().render(dm.reason));
+  spdlog::warn("{}: {}; failing {} in-flight requests", st.setup.node, st.broken_reason,
+               st.flights.size());
+  std::vector<uint64_t> seqs;
+  for (const auto& [seq, f] : st.flights) seqs.push_back(seq);
+  for (uint64_t seq : seqs)
+    fail_flight(self, seq, reply_status::failed_node_lost, st.broken_reason);
+  self->send(st.setup.dispatcher, net::group_down{st.setup.group, st.broken_reason});
+}
+
+// The last stage handed a request back: answer the client, report the stage times.
+void on_finished(manager_self self, net::stage_task& t) {
+  auto& st = self->state;
+  auto it = st.flights.find(t.request_id);
+  if (it == st.flights.end()) return;  // already failed (timeout or lost node)
+  const double now = monotonic_seconds();
+  auto& f = it->second;
+  if (!t.error.empty()) {  // a stage could not run the input
+    f.reply.deliver(
+        make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
+    feedback(self, std::move(f.model), false);
+    st.flights.erase(it);
+    ++st.failed;
+    return finish_if_retired(self);
+  }
+  net::infer_reply r;
+  r.request_id = f.client_id;
+  r.status = reply_status::ok;
+  r.result = std::move(t.payload);
+  r.group = st.setup.group;
+  r.server_s = now - f.admitted_at;
+  r.predicted_s = f.predicted_finish - f.admitted_at;
+  r.stage_queue_s = t.queue_s;
+  r.stage_run_s = t.run_s;
+  r.stage_nominal_s = t.nominal_s;
+  f.reply.deliver(std::move(r));
+  // Stage ends on this clock, walking back from now (hand-off times ignored: the estimates are
+  // slightly late, which keeps the dispatcher's mirror conservative).
+  const size_t n = t.run_s.size();
+  std::vector<double> stage_end(n, now);
+  for (size_t k = n; k-- > 1;) stage_end[k - 1] = stage_end[k] - t.run_s[k] - t.queue_s[k];
+  feedback(self, std::move(f.model), true, std::move(stage_end), std::move(t.run_s),
+           std::move(t.nominal_s));
+  st.flights.erase(it);
+  ++st.completed;
+  finish_if_retired(self);
+}
+
+net::actor_status describe(manager_self self) {
+  const auto& st = self->state;
+  net::actor_status a;
+  a.node = st.setup.node;
+  a.role = "group-manager";
+  a.name = fmt::format("group {} {}", st.setup.group, st.setup.description);
+  a.state = st.broken ? "broken: " + st.broken_reason : (st.retiring ? "retiring" : "serving");
+  a.queue_length = static_cast<int64_t>(st.flights.size());
+  a.counters = {{"completed", static_cast<double>(st.completed)},
+                {"failed", static_cast<double>(st.failed)},
+                {"timed_out", static_cast<double>(st.timed_out)}};
+  return a;
+}
+
+net::group_manager_actor::behavior_type group_manager(manager_self self,
+                                                      group_manager_setup setup) {
+  self->state.setup = std::move(setup);
+  for (const auto& s : self->state.setup.stages) self->monitor(s);
+  self->set_down_handler([=](caf::down_msg& dm) { on_stage_lost(self, dm); });
+  self->delayed_send(self, std::chrono::seconds(1), net::sweep_tick{});
+  return {
+      [=](net::group_request& r) -> caf::result<net::infer_reply> {
+        auto& st = self->state;
+        if (st.broken) {
+          feedback(self, r.request.model, false);
+          return make_reply(r.request.request_id, reply_status::failed_node_lost, st.broken_reason,
+                            st.setup.group);
+        }
+        const uint64_t seq = ++st.next_seq;
+        auto& f = st.flights[seq];
+        f.reply = self->make_response_promise<net::infer_reply>();
+        f.client_id = r.request.request_id;
+        f.model = r.request.model;
+        f.admitted_at = r.admitted_at;
+        f.predicted_finish = r.predicted_finish;
+        net::stage_task task;
+        task.request_id = seq;
+        task.model = std::move(r.request.model);
+        task.payload = std::move(r.request.payload);
+        self->send(st.setup.stages.front(), std::move(task));
+        return f.reply;
+      },
+      [=](net::stage_task& t) { on_finished(self, t); },
+      [=](net::group_retire) -> caf::result<bool> {
+        auto& st = self->state;
+        st.retiring = true;
+        st.retired = self->make_response_promise<bool>();
+        spdlog::info("{}: group {} retiring ({} requests in flight)", st.setup.node, st.setup.group,
+                     st.flights.size());
+        auto rp = st.retired;
+        finish_if_retired(self);
+        return rp;
+      },
+      [=](net::sweep_tick) {
+        auto& st = self->state;
+        const double now = monotonic_seconds();
+        std::vector<uint64_t> expired;
+        for (const auto& [seq, f] : st.flights)
+          if (now - f.admitted_at > st.setup.request_timeout_s) expired.push_back(seq);
+        for (uint64_t seq : expired) {
+          ++st.timed_out;
+          fail_flight(self, seq, reply_status::failed_timeout,
+                      fmt::format("not finished within {} s", st.setup.request_timeout_s));
+        }
+        self->delayed_send(self, std::chrono::seconds(1), net::sweep_tick{});
+      },
+      [=](net::status_query) { return net::cluster_status{{describe(self)}}; },
+  };
+}
+
+}  // namespace
+
+net::group_manager_actor spawn_group_manager(caf::actor_system& sys, group_manager_setup setup) {
+  return sys.spawn(group_manager, std::move(setup));
+}
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,157 @@
+#include "actors/node_agent.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/actor_support.hpp"
+#include "actors/stage_worker.hpp"
+
+namespace alpaserve::actors {
+namespace {
+
+struct node_agent_state {
+  node_agent_setup setup;
+  std::vector<net::stage_actor> workers;
+  std::vector<int32_t> worker_groups;  // the group of workers[i]
+  bool registered = false;
+  static inline const char* name = "node_agent";
+};
+
+using agent_self = net::node_agent_actor::stateful_pointer<node_agent_state>;
+
+// Collects every rank's stage_ready into one answer for the controller.
+struct load_gather {
+  caf::typed_response_promise<net::stage_ready> promise;
+  net::stage_ready ready;
+  size_t waiting = 0;
+  void add(const std::string& model, const std::string& error) {
+    if (std::find(ready.failed_models.begin(), ready.failed_models.end(), model) ==
+        ready.failed_models.end()) {
+      ready.failed_models.push_back(model);
+      ready.errors.push_back(error);
+    }
+  }
+  void done_one() {
+    if (--waiting == 0) promise.deliver(std::move(ready));
+  }
+};
+
+caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spec) {
+  auto& st = self->state;
+  spdlog::info("{}: loading group {} stage {}/{} on {} devices {} ({} shards)", st.setup.node,
+               spec.group, spec.stage, spec.num_stages, spec.backend, fmt::join(spec.devices, ","),
+               spec.shards.size());
+  std::vector<net::stage_actor> ranks;
+  try {
+    ranks = spawn_stage_ranks(self->system(), spec,
+                              {st.setup.node, st.setup.device_memory_bytes, st.setup.host});
+  } catch (const std::exception& e) {
+    spdlog::error("{}: starting group {} stage {} failed: {}", st.setup.node, spec.group,
+                  spec.stage, e.what());
+    return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
+  }
+  for (const auto& w : ranks) {
+    self->link_to(w);  // a worker dies with its node agent
+    st.workers.push_back(w);
+    st.worker_groups.push_back(spec.group);
+  }
+  auto g = std::make_shared<load_gather>();
+  g->promise = self->make_response_promise<net::stage_ready>();
+  g->ready.worker = ranks[0];
+  g->waiting = ranks.size();
+  std::vector<std::string> models;
+  for (const auto& s : spec.shards) models.push_back(s.model);
+  for (const auto& w : ranks) {
+    self->request(w, seconds_span(st.setup.stage_start_timeout_s), net::stage_load{})
+        .then(
+            [=](net::stage_ready& r) {
+              for (size_t i = 0; i < r.failed_models.size(); ++i)
+                g->add(r.failed_models[i], r.errors.at(i));
+              g->done_one();
+            },
+            [=](caf::error& e) {
+              for (const auto& m : models) g->add(m, "loading failed: " + self->system().render(e));
+              g->done_one();
+            });
+  }
+  return g->promise;
+}
+
+void stop_group(agent_self self, int32_t group) {
+  // Unlinked first: a linked worker's exit would take the agent down with it.
+  auto& st = self->state;
+  size_t stopped = 0;
+  for (size_t i = st.workers.size(); i-- > 0;) {
+    if (st.worker_groups[i] != group) continue;
+    self->unlink_from(st.workers[i]);
+    self->send_exit(st.workers[i], caf::exit_reason::user_shutdown);
+    st.workers.erase(st.workers.begin() + static_cast<std::ptrdiff_t>(i));
+    st.worker_groups.erase(st.worker_groups.begin() + static_cast<std::ptrdiff_t>(i));
+    ++stopped;
+  }
+  if (stopped > 0)
+    spdlog::info("{}: stopped {} stage workers of retired group {}", st.setup.node, stopped, group);
+}
+
+net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setup setup) {
+  auto& st = self->state;
+  st.setup = std::move(setup);
+  if (st.setup.controller) {
+    self->monitor(st.setup.controller);
+    self->request(st.setup.controller, std::chrono::seconds(30),
+                  net::register_node{st.setup.node, st.setup.device_kind, st.setup.num_devices,
+                                     st.setup.device_memory_bytes,
+                                     caf::actor_cast<net::node_agent_actor>(self)})
+        .then([=](bool accepted) { self->state.registered = accepted; },
+              [=](caf::error& e) {
+                spdlog::error("{}: registering with the controller failed: {}",
+                              self->state.setup.node, self->system().render(e));
+              });
+  }
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.setup.controller.address()) return;
+    const bool orderly = node_stopping().load() || dm.reason == caf::exit_reason::user_shutdown;
+    if (orderly)
+      spdlog::info("{}: the controller shut down; this node stops", st.setup.node);
+    else
+      spdlog::error("{}: controller lost ({}); this node stops", st.setup.node,
+                    self->system().render(dm.reason));
+    for (auto& w : st.workers) self->send_exit(w, caf::exit_reason::user_shutdown);
+    self->quit(orderly ? caf::error{caf::exit_reason::user_shutdown} : dm.reason);
+  });
+  return {
+      [=](net::spawn_stage& spec) { return start_stage(self, spec); },
+      [=](net::retire_group& r) { stop_group(self, r.group); },
+      [=](net::status_query) -> caf::result<net::cluster_status> {
+        auto& st = self->state;
+        auto g = std::make_shared<status_gather>();
+        g->promise = self->make_response_promise<net::cluster_status>();
+        net::actor_status a;
+        a.node = st.setup.node;
+        a.role = "node-agent";
+        a.name = fmt::format("{} x {}", st.setup.num_devices, st.setup.device_kind);
+        a.state =
+            st.setup.controller ? (st.registered ? "registered" : "registering") : "standalone";
+        a.counters = {{"devices", static_cast<double>(st.setup.num_devices)},
+                      {"stage_workers", static_cast<double>(st.workers.size())}};
+        g->collected.actors.push_back(std::move(a));
+        std::vector<net::status_actor> targets(st.workers.begin(), st.workers.end());
+        targets.insert(targets.end(), st.setup.local_actors.begin(), st.setup.local_actors.end());
+        gather_status(self, g, targets);
+        return g->promise;
+      },
+  };
+}
+
+}  // namespace
+
+net::node_agent_actor spawn_node_agent(caf::actor_system& sys, node_agent_setup setup) {
+  return sys.spawn(node_agent, std::move(setup));
+}
+
+}  // namespace alpaserve::actors

@@ -1,0 +1,63 @@
+#pragma once
+// What the node process hands its actors: the controller's and the dispatcher's settings and the
+// runtime's timeouts, all from the cluster config (docs/config.md `[runtime]`, `[dispatcher]`,
+// `[planner]`); nothing here is a literal the actors pick themselves. No CAF here.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/deployment.hpp"
+#include "actors/dispatch_core.hpp"
+#include "planner/placement.hpp"
+#include "planner/replan_rule.hpp"
+
+namespace alpaserve::actors {
+
+// The runtime's timeouts (config `[runtime]`).
+struct runtime_timeouts {
+  // Accepted requests not answered by then fail with failed_timeout (the group managers'
+  // safety net; a stage that never answers cannot hold a request forever).
+  double request_timeout_s = 30;
+  // How long a retiring group may take to answer its in-flight requests before it is stopped
+  // (their replies then are failed_timeout from the sweep); at least request_timeout_s.
+  double drain_timeout_s = 35;
+  // How long a node agent may take to start a stage (spawn + load its shards: real weights from
+  // disk can take minutes).
+  double stage_start_timeout_s = 300;
+  // How long the controller waits for the dispatcher to take a routing table or a stage to take
+  // its wiring.
+  double control_timeout_s = 10;
+};
+
+// Where a real (cpu / cuda) model's computation comes from: a model-zoo architecture, and its
+// weights from a safetensors file (on the workers' filesystem) or from a seed.
+struct real_model_source {
+  std::string architecture;
+  uint64_t seed = 0;
+  std::string weights_path;
+};
+
+struct controller_settings {
+  std::vector<std::string> expected_nodes;  // worker nodes, config order: wait for all of them
+  std::vector<planner::model_data> models;  // every configured model with its profile and SLO
+  placement_solver solver;                  // used when `fixed_placement` is empty
+  std::optional<planner::placement> fixed_placement;
+  std::string policy_name = "builtin";  // for logs / inspect
+  std::string backend = "emulated";     // device backend the stage workers use
+  // backend cpu / cuda: what each model computes, by model name (every placed model needs one).
+  std::map<std::string, real_model_source> real_models;
+  // Re-planning on traffic drift (docs/runtime.md "Re-planning"): every replan_interval_s the
+  // observed traffic is compared with the plan; 0 = plan once. Only for policy-placed clusters
+  // on emulated devices (ignored with a fixed placement or a real backend).
+  double replan_interval_s = 0;
+  planner::replan_thresholds replan;
+  runtime_timeouts timeouts;
+};
+
+struct dispatcher_settings {
+  dispatch_settings core;  // admission: overheads (dispatcher.overhead_s), queue bound, payload
+};
+
+}  // namespace alpaserve::actors
