@@ -141,38 +141,4 @@ const std::vector<double>& group_stage_latency(const group_layout& g,
   return prof->stage_latency(1);
 }
 
-planner::placement spanning_pipeline_placement(const std::vector<planner::model_data>& models,
-                                               const planner::cluster_env& cluster,
-                                               int pipeline_stages) {
-  if (pipeline_stages < 1) throw std::invalid_argument("pipeline_stages must be >= 1");
-  planner::placement p;
-  int left = cluster.num_devices;
-  while (left > 0) {
-    const int pp = std::min(pipeline_stages, left);
-    p.group_configs.push_back({1, 1, pp});
-    p.group_models.emplace_back();
-    left -= pp;
-  }
-  std::vector<double> used(p.num_groups(), 0.0);
-  // Round-robin over models: every model gets its first replica before any gets a second.
-  bool added = true;
-  while (added) {
-    added = false;
-    for (size_t m = 0; m < models.size(); ++m) {
-      for (size_t i = 0; i < p.num_groups(); ++i) {
-        const size_t g = (m + i) % p.num_groups();  // spread first replicas over groups
-        auto& ids = p.group_models[g];
-        if (std::find(ids.begin(), ids.end(), static_cast<int>(m)) != ids.end()) continue;
-        const double w = models[m].profile.weight_per_device(p.group_configs[g]);
-        if (!(w < planner::infinite_memory) || used[g] + w > cluster.mem_budget) continue;
-        used[g] += w;
-        ids.push_back(static_cast<int>(m));
-        added = true;
-        break;  // one new replica per model per round
-      }
-    }
-  }
-  return p;
-}
-
 }  // namespace alpaserve::actors

@@ -1,7 +1,7 @@
 #pragma once
 // From a placement (which groups, which models) to a deployment (which node and which local
-// devices run each pipeline stage of each group), plus the built-in placement the runtime uses
-// until the policy registry is wired in. Plain functions, no CAF: the controller actor calls them.
+// devices run each pipeline stage of each group). Plain functions, no CAF: the controller
+// (actors/controller_deploy.cpp, through actors/deployment_plan.hpp) calls them.
 //
 // Device order: the cluster's devices are numbered node by node in config order (node 0's
 // devices, then node 1's, ...). Group g takes the next op*pp devices in that order, stage k the
@@ -55,14 +55,5 @@ struct group_layout {
 
 using placement_solver = std::function<planner::placement(const std::vector<planner::model_data>&,
                                                           const planner::cluster_env&)>;
-
-// The runtime's built-in placement (until the planner's policy registry is wired in):
-// the devices are cut, in device order, into groups of `pipeline_stages` devices each (op = 1,
-// pp = pipeline_stages; leftover devices form smaller groups), and models are added round-robin
-// to every group where they are profiled and fit the memory budget, so each model gets as many
-// replicas as memory allows. Deterministic.
-[[nodiscard]] planner::placement spanning_pipeline_placement(
-    const std::vector<planner::model_data>& models, const planner::cluster_env& cluster,
-    int pipeline_stages);
 
 }  // namespace alpaserve::actors

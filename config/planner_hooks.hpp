@@ -2,7 +2,7 @@
 // Validation hooks backed by the planner: model types are zoo architectures or the reference's
 // test profiles (`alpa/bert-1.3b`, `test-2GB-100ms`, ...), a model's weight is its fp16
 // parameter bytes (zoo) or its profiled weight memory (reference), and policies are those of the
-// policy registry plus "ours" (the default, served by a fallback until it is registered).
+// policy registry (planner/policy_registry.hpp; "ours" is the default).
 
 #include <string>
 
@@ -18,7 +18,7 @@ namespace alpaserve::config {
 [[nodiscard]] const planner::model_profile* reference_type_profile(const std::string& type);
 
 // The placement policy the runtime runs for the configured name: the name itself when the
-// registry knows it, else "mp-search-sep" (the fallback for "ours" until it is registered).
+// registry knows it, else "mp-search-sep" (a policy name a newer config may use).
 [[nodiscard]] std::string effective_policy(const std::string& configured);
 
 // "v100", "a100" or "h100": planner.device_preset, else derived from the first emulated device

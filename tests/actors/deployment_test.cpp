@@ -85,26 +85,3 @@ TEST_CASE("layout_groups packs stages when device order would split intra-op dev
   CHECK(layout[1].stages[0].node == layout[1].stages[1].node);
 }
 
-TEST_CASE("spanning_pipeline_placement replicates models while memory allows") {
-  std::vector<planner::model_data> models = {
-      model("alpa/bert-2.6b", "a"), model("alpa/bert-1.3b", "b"), model("test-4GB-150ms", "c")};
-  planner::cluster_env env;
-  env.num_devices = 5;
-  env.mem_budget = 4.0 * planner::gib;
-  auto p = actors::spanning_pipeline_placement(models, env, 2);
-  REQUIRE(p.num_groups() == 3);  // 2 + 2 + 1 devices
-  CHECK(p.group_configs[2].pp == 1);
-  CHECK(planner::placement_problems(p, models, env).empty());
-  // Every model placed at least once, and on the first group it fits in.
-  for (int m = 0; m < 3; ++m) {
-    int replicas = 0;
-    for (const auto& g : p.group_models)
-      replicas += static_cast<int>(std::count(g.begin(), g.end(), m));
-    CHECK(replicas >= 1);
-  }
-  // Deterministic.
-  CHECK(actors::spanning_pipeline_placement(models, env, 2) == p);
-  const auto& lat =
-      actors::group_stage_latency(actors::group_layout{0, {1, 1, 2}, {}, {}}, models[1]);
-  CHECK(lat == std::vector<double>{0.051, 0.052});
-}
