@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include "metrics/text_exposition.hpp"
@@ -32,6 +34,13 @@ http_exporter::http_exporter(const registry& reg, http_exporter_options options,
   const int threads = impl_->opt.worker_threads > 0 ? impl_->opt.worker_threads : 1;
   // httplib's default pool has max(8, cores - 1) threads; a scrape endpoint needs few.
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // httplib's default socket options set SO_REUSEPORT on Linux: a second process could then bind
+  // the same port and the kernel would spread scrapes over both. SO_REUSEADDR only: a restarted
+  // node can bind again despite TIME_WAIT connections, a port in use is refused.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
+  });
   s.set_keep_alive_timeout(5);
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);

@@ -1,6 +1,7 @@
 #include "metrics/registry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace alpaserve::metrics {
@@ -34,24 +35,18 @@ const std::set<std::string>& non_base_units() {
 void check_name(const std::string& name, metric_type type) {
   if (!is_valid_metric_name(name))
     throw metrics_error("metric name '" + name + "' does not match [a-zA-Z_:][a-zA-Z0-9_:]*");
-  // Unit words: split on '_' and ':' and compare case-insensitively.
-  std::string word;
-  auto check_word = [&] {
-    std::string lower = word;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (non_base_units().count(lower))
-      throw metrics_error("metric name '" + name + "' uses the non-base unit '" + word +
-                          "' (use seconds, bytes or a 0..1 ratio)");
-    word.clear();
-  };
+  // The unit is the last word, or the one before "_total": split on '_' and ':'.
+  std::vector<std::string> words(1);
   for (char c : name) {
     if (c == '_' || c == ':')
-      check_word();
+      words.emplace_back();
     else
-      word += c;
+      words.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  check_word();
+  if (words.size() >= 2 && words.back() == "total") words.pop_back();
+  if (non_base_units().count(words.back()))
+    throw metrics_error("metric name '" + name + "' uses the non-base unit '" + words.back() +
+                        "' (use seconds, bytes or a 0..1 ratio)");
   const bool total = ends_with(name, "_total");
   if (type == metric_type::counter && !total)
     throw metrics_error("counter '" + name + "' must end in _total");

@@ -9,8 +9,9 @@
 //   start with "__" (reserved by Prometheus); a family's label names are distinct;
 // - counters end in "_total"; gauges and histograms do not, and histograms do not end in
 //   "_bucket", "_sum" or "_count" nor use the label "le";
-// - base units only (seconds, bytes, ratios 0..1): a name with a scaled or non-base unit word
-//   ("milliseconds", "ms", "minutes", "hours", "kilobytes", "mib", "percent", ...) is refused;
+// - base units only (seconds, bytes, ratios 0..1): a name whose unit word (the last word, or the
+//   one before "_total") is a scaled or non-base unit ("milliseconds", "ms", "minutes", "hours",
+//   "kilobytes", "mib", "percent", ...) is refused;
 // - every name a family exposes (a histogram exposes name_bucket, name_sum, name_count) is
 //   unique across the registry, so a duplicate or colliding family is refused;
 // - histogram bucket bounds are finite and strictly increasing; +Inf is implicit.

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 
 namespace alpaserve::metrics {
 
@@ -67,6 +68,10 @@ std::string escape_help(const std::string& v) {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // Integral values (counts, bytes, generations) as integers, as people read them; exact up to
+  // 2^53. Everything else in the shortest form that reads back to the same double.
+  if (std::fabs(v) < 9007199254740992.0 && v == std::trunc(v))
+    return std::to_string(static_cast<int64_t>(v));
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
   return std::string(buf, res.ptr);

@@ -3,8 +3,9 @@
 // (https://prometheus.io/docs/instrumenting/exposition_formats/), written from registry
 // snapshots. Deterministic: families sorted by name, series by label values, each family as
 // "# HELP", "# TYPE" and its samples; a histogram as name_bucket{...,le="<bound>"} (cumulative,
-// ending with le="+Inf"), name_sum and name_count. Numbers use the shortest text that reads back
-// to the same double; infinities are "+Inf"/"-Inf", NaN is "NaN".
+// ending with le="+Inf"), name_sum and name_count. Integral numbers below 2^53 are written as
+// integers, others in the shortest text that reads back to the same double; infinities are
+// "+Inf"/"-Inf", NaN is "NaN".
 
 #include <string>
 #include <vector>
