@@ -41,7 +41,10 @@ http_exporter::http_exporter(const registry& reg, http_exporter_options options,
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
   });
-  s.set_keep_alive_timeout(5);
+  // httplib's stop() only takes effect on an idle keep-alive connection when its keep-alive wait
+  // ends, so that wait bounds how long stop() can take. Scrapes come every few seconds at most;
+  // a 1 s keep-alive loses nothing and keeps shutdown quick.
+  s.set_keep_alive_timeout(1);
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
   impl* self = impl_.get();

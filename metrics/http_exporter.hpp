@@ -40,7 +40,8 @@ class http_exporter {
   // Binds and starts serving; returns the bound port once the server accepts connections.
   // Throws std::runtime_error when the address cannot be bound, or when already started.
   int start();
-  // Stops accepting, finishes the requests in progress, joins the threads. Idempotent.
+  // Stops accepting, finishes the requests in progress, joins the threads. Idempotent. Takes up
+  // to ~1 s when a client holds an idle keep-alive connection (the keep-alive timeout).
   void stop();
   [[nodiscard]] bool running() const noexcept;
   [[nodiscard]] int port() const noexcept;  // 0 until started

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -112,4 +113,22 @@ TEST_CASE("http_exporter: a fixed port, a taken port, stop right after start") {
     REQUIRE(quick.start() > 0);
   }  // destructor stops
   CHECK_THROWS_AS(http_exporter(reg, {"256.0.0.1", 0, 1}, nullptr).start(), std::runtime_error);
+}
+
+TEST_CASE("http_exporter: stop with a scraper's keep-alive connection open is prompt") {
+  registry reg;
+  http_exporter ex(reg, {}, nullptr);
+  const int port = ex.start();
+  httplib::Client scraper("127.0.0.1", port);
+  scraper.set_keep_alive(true);  // as Prometheus does
+  for (int i = 0; i < 3; ++i) {
+    auto res = scraper.Get("/metrics");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  ex.stop();
+  const double stop_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(stop_s < 2.0);  // bounded by the exporter's 1 s keep-alive wait, not httplib's 5 s
 }
