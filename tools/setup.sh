@@ -7,6 +7,8 @@ packages=(
   libcaf-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev catch2
   libopenblas-dev libgloo-dev libtomlplusplus-dev nlohmann-json3-dev
   libcli11-dev gnuplot-nox clang-format
+  # metrics/: the HTTP exporter (cpp-httplib), and promtool + a Prometheus server for the tests
+  libcpp-httplib-dev prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
