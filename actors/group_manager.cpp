@@ -79,8 +79,10 @@ void on_stage_lost(manager_self self, const caf::down_msg& dm) {
   st.broken = true;
   st.broken_reason = fmt::format("group {} lost its stage {} worker ({})", st.setup.group, lost,
                                  self->system().render(dm.reason));
-  spdlog::warn("{}: {}; failing {} in-flight requests", st.setup.node, st.broken_reason,
-               st.flights.size());
+  // Stage workers stop before their manager when the node shuts down: not a loss then.
+  spdlog::log(node_stopping().load() ? spdlog::level::info : spdlog::level::warn,
+              "{}: {}; failing {} in-flight requests", st.setup.node, st.broken_reason,
+              st.flights.size());
   std::vector<uint64_t> seqs;
   for (const auto& [seq, f] : st.flights) seqs.push_back(seq);
   for (uint64_t seq : seqs)

@@ -105,6 +105,14 @@ struct dispatcher_config {
   size_t max_payload_bytes = 64 << 20;  // largest input tensor a request may carry
 };
 
+// The runtime's timeouts (docs/config.md `[runtime]`; actors/runtime_settings.hpp).
+struct runtime_timeouts_config {
+  double request_timeout_s = 30;       // accepted but unanswered by then: failed_timeout
+  double drain_timeout_s = 35;         // a retiring group's drain; >= request_timeout_s
+  double stage_start_timeout_s = 300;  // a stage's spawn + shard loading on its node
+  double control_timeout_s = 10;       // controller -> dispatcher / stage control requests
+};
+
 struct cluster_config {
   std::string name = "alpaserve";
   std::vector<node_config> nodes;
@@ -113,6 +121,7 @@ struct cluster_config {
   caf_config caf;
   tls_config tls;
   dispatcher_config dispatcher;
+  runtime_timeouts_config runtime;
   std::string source_file;            // where it was read from ("<built-in local demo>", a path)
   std::vector<std::string> warnings;  // legal but suspicious settings, "file:line:col: key: ..."
 

@@ -307,6 +307,8 @@ class config_builder {
     if (const auto* t = r.get_table("tls")) read_tls(table_reader(*t, "tls", sink_), cfg.tls);
     if (const auto* t = r.get_table("dispatcher"))
       read_dispatcher(table_reader(*t, "dispatcher", sink_), cfg.dispatcher);
+    if (const auto* t = r.get_table("runtime"))
+      read_runtime(table_reader(*t, "runtime", sink_), cfg.runtime);
     r.report_unknown_keys();
     check_nodes(cfg);
     check_models(cfg);
@@ -588,6 +590,27 @@ class config_builder {
       d.max_queue_per_group = static_cast<int>(*v);
     if (auto v = r.get_integer("max_payload_bytes", false, 1, std::numeric_limits<int64_t>::max()))
       d.max_payload_bytes = static_cast<size_t>(*v);
+    r.report_unknown_keys();
+  }
+
+  void read_runtime(table_reader r, runtime_timeouts_config& t) {
+    if (auto v = r.get_number("request_timeout_s", false, positive, "> 0"))
+      t.request_timeout_s = *v;
+    if (auto v = r.get_number("stage_start_timeout_s", false, positive, "> 0"))
+      t.stage_start_timeout_s = *v;
+    if (auto v = r.get_number("control_timeout_s", false, positive, "> 0"))
+      t.control_timeout_s = *v;
+    // A drain shorter than the request timeout would stop a group while its requests may
+    // still be answered; by default it follows the request timeout.
+    t.drain_timeout_s = t.request_timeout_s + 5;
+    if (auto v = r.get_number("drain_timeout_s", false, positive, "> 0")) {
+      if (*v < t.request_timeout_s)
+        r.error("drain_timeout_s", "must be >= request_timeout_s (" +
+                                       format_number(t.request_timeout_s) + "), got " +
+                                       format_number(*v));
+      else
+        t.drain_timeout_s = *v;
+    }
     r.report_unknown_keys();
   }
 

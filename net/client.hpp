@@ -2,7 +2,8 @@
 // The small C++ client library: connect to a cluster's dispatcher over CAF and submit requests.
 // Every call returns exactly one reply per request: the cluster's answer, or a synthesized
 // failed_timeout / failed_node_lost reply when the cluster does not answer in time or the
-// connection is lost, so no caller ever hangs.
+// connection to the dispatcher drops (the client monitors it: every outstanding request then
+// fails at once with failed_node_lost), so no caller ever hangs. No CAF in this header.
 //
 //   alpaserve::net::client c({"127.0.0.1", 7700});
 //   c.wait_ready(30);
@@ -16,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "net/bootstrap.hpp"
-#include "net/messages.hpp"
+#include "net/client_types.hpp"
+#include "net/runtime_settings.hpp"
 
 namespace alpaserve::net {
 
@@ -47,6 +48,8 @@ class client {
   // Polls info() until the cluster serves; throws std::runtime_error on timeout.
   cluster_info wait_ready(double timeout_s);
 
+  // slo_s: 0 = the model's SLO; a negative or non-finite value is answered here with
+  // rejected_bad_input (never sent).
   [[nodiscard]] timed_reply submit(const std::string& model, std::string payload, double slo_s = 0);
 
   // Open-loop replay: request i is sent at start + offsets[i] (seconds, non-decreasing) for

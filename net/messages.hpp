@@ -14,6 +14,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "net/client_types.hpp"
 #include "net/protocols.hpp"
 
 namespace caf {
@@ -22,26 +23,6 @@ class actor_system_config;
 
 namespace alpaserve::net {
 
-// The outcome of one request: every request gets exactly one reply with one of these.
-enum class reply_status : uint8_t {
-  ok,
-  rejected_unknown_model,
-  rejected_slo,         // the admission rule predicts the deadline would be missed
-  rejected_overloaded,  // queues full, or the cluster is not ready yet
-  rejected_bad_input,   // malformed or oversized payload
-  failed_node_lost,     // a node serving the request (or every group of the model) died
-  failed_timeout,       // accepted but not finished within the safety timeout
-  // Every group that would serve the model failed to load its shards (bad weights file, model
-  // too large for the device); the message says which shard and why.
-  failed_model_unavailable,
-  // The model is configured but the running placement has no room for it (a re-plan on
-  // changed traffic may place it); the request was never accepted.
-  rejected_not_placed,
-};
-[[nodiscard]] std::string to_string(reply_status s);
-[[nodiscard]] bool is_rejection(reply_status s) noexcept;
-[[nodiscard]] bool is_failure(reply_status s) noexcept;
-
 // client -> dispatcher. slo_s = 0 uses the model's configured SLO. The deadline is relative:
 // the dispatcher turns it into an absolute time on its own clock when the request arrives.
 struct infer_request {
@@ -49,20 +30,6 @@ struct infer_request {
   uint64_t request_id = 0;
   std::string payload;  // a tensor in the wire format of net/tensor_wire.hpp
   double slo_s = 0;
-};
-
-// group manager or dispatcher -> client: the one reply of a request.
-struct infer_reply {
-  uint64_t request_id = 0;
-  reply_status status = reply_status::ok;
-  std::string message;                // why, for rejections and failures
-  std::string result;                 // output tensor bytes when ok
-  int32_t group = -1;                 // the group that served (or would have served) it
-  double server_s = 0;                // dispatcher arrival -> reply sent, on the dispatcher's node
-  double predicted_s = 0;             // the admission rule's predicted latency
-  std::vector<double> stage_queue_s;  // per stage: waiting in the stage worker's FCFS queue
-  std::vector<double> stage_run_s;    // per stage: measured execution (emulated: timer) time
-  std::vector<double> stage_nominal_s;  // per stage: the profiled (emulated) stage time
 };
 
 // A model shard a stage worker holds: the model's layers of one pipeline stage.
@@ -186,12 +153,6 @@ struct route_group {
   std::string description;                         // "(1,1,2) on n0:0 | n1:0"
 };
 
-struct model_route_info {
-  std::string name;
-  double slo_s = 0;
-  std::string unavailable;  // non-empty: its shards failed to load everywhere; why
-};
-
 // controller -> dispatcher: the realized placement.
 struct routing_table {
   std::vector<route_group> groups;
@@ -215,32 +176,10 @@ struct controller_progress {
 
 // client -> dispatcher: is the cluster serving, and what?
 struct cluster_info_query {};
-struct cluster_info {
-  bool ready = false;
-  std::string state;  // "waiting for nodes (2/3)", "serving", ...
-  std::vector<model_route_info> models;
-  std::vector<std::string> groups;  // descriptions
-};
 
 // anyone -> any runtime actor: describe yourself. Node agents answer for every actor of
 // their node (a cluster_status); other actors answer with one actor_status.
 struct status_query {};
-struct counter_value {
-  std::string name;
-  double value = 0;
-};
-struct actor_status {
-  std::string node;
-  std::string role;  // node-agent, controller, dispatcher, group-manager, stage-worker
-  std::string name;
-  std::string state;
-  int64_t queue_length = 0;
-  std::vector<std::string> shards;
-  std::vector<counter_value> counters;
-};
-struct cluster_status {
-  std::vector<actor_status> actors;
-};
 
 // Re-planning (docs/runtime.md "Re-planning"). controller -> dispatcher: the per-model
 // arrivals since the last query (the window restarts).

@@ -191,9 +191,14 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   l.controller_host = ctrl.host;
   l.controller_port = ctrl.port;
   l.caf = caf_settings(cfg, node->name);
+  auto& cs = l.controller;
+  // Every node's agent bounds its stage starts with these; the controller uses them all.
+  cs.timeouts.request_timeout_s = cfg.runtime.request_timeout_s;
+  cs.timeouts.drain_timeout_s = cfg.runtime.drain_timeout_s;
+  cs.timeouts.stage_start_timeout_s = cfg.runtime.stage_start_timeout_s;
+  cs.timeouts.control_timeout_s = cfg.runtime.control_timeout_s;
   if (!l.is_controller) return l;
 
-  auto& cs = l.controller;
   for (const auto& n : cfg.nodes)
     if (n.is_worker()) cs.expected_nodes.push_back(n.name);
   cs.models = resolve_models(cfg);

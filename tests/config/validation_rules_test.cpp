@@ -162,6 +162,27 @@ TEST_CASE("values out of range are rejected") {
                 "dispatcher.overhead_s", "must be >= 0");
 }
 
+TEST_CASE("[runtime] timeouts: defaults, values, and a drain shorter than the request timeout") {
+  const auto defaults = parse_cluster_config(valid_cluster, "c.toml").runtime;
+  CHECK(defaults.request_timeout_s == 30);
+  CHECK(defaults.drain_timeout_s == 35);
+  const auto cfg = parse_cluster_config(
+      std::string(valid_cluster) +
+          "[runtime]\nrequest_timeout_s = 4\nstage_start_timeout_s = 9\ncontrol_timeout_s = 2\n",
+      "c.toml");
+  CHECK(cfg.runtime.request_timeout_s == 4);
+  CHECK(cfg.runtime.drain_timeout_s == 9);  // follows the request timeout
+  CHECK(cfg.runtime.stage_start_timeout_s == 9);
+  CHECK(cfg.runtime.control_timeout_s == 2);
+  require_issue(
+      issues_of(std::string(valid_cluster) + "[runtime]\nrequest_timeout_s = 10\ndrain_timeout_s = 5\n"),
+      28, "runtime.drain_timeout_s", "must be >= request_timeout_s");
+  require_issue(issues_of(std::string(valid_cluster) + "[runtime]\nrequest_timeout_s = 0\n"), 27,
+                "runtime.request_timeout_s", "must be > 0");
+  require_issue(issues_of(std::string(valid_cluster) + "[runtime]\nrequest_timeot_s = 1\n"), 27,
+                "runtime.request_timeot_s", "unknown key");
+}
+
 TEST_CASE("rate 0 is allowed: a model may be served without expected traffic") {
   CHECK(parse_cluster_config(with_line(18, "rate = 0"), "c.toml").models[0].rate == 0);
 }

@@ -98,6 +98,8 @@ UP=""
 [ $rc = 0 ] || fail "up exited $rc after SIGINT"
 [ "$(pgrep -f -- "--config $WORK/cluster.toml --name" | wc -l)" = 0 ] || fail "children left running"
 grep -q "all nodes stopped" "$WORK/up.log" || fail "up did not report the stop"
+# A normal Ctrl-C shutdown is not an error anywhere.
+! grep -E "\[(error|critical)\]" "$WORK/up.log" || fail "errors logged by a clean shutdown"
 # --profile-scheduler: CAF's scheduler profile of every node, with per-actor samples.
 for n in c w; do
   [ -s "$WORK/sched-$n.prof" ] || fail "no scheduler profile for node $n"
