@@ -218,7 +218,7 @@ int run_bench(const bench_args& a) {
     if (!csv) throw planner::input_error(csv_path, "--csv", "cannot be written");
   }
   csv << "request,model,arrival_s,status,e2e_ms,server_ms,predicted_ms,group,stage_ms,slo_ms,good,"
-         "message\n";
+         "queue_ms,nominal_ms,message\n";
   for (size_t i = 0; i < replies.size(); ++i) {
     const auto& r = replies[i];
     ++by_status[r.reply.status];
@@ -230,15 +230,18 @@ int run_bench(const bench_args& a) {
     ++pm.total;
     pm.good += is_good;
     if (ok) served_latency.push_back(r.e2e_s);
-    double stages = 0;
+    double stages = 0, queued = 0, nominal = 0;
     for (double x : r.reply.stage_run_s) stages += x;
+    for (double x : r.reply.stage_queue_s) queued += x;
+    for (double x : r.reply.stage_nominal_s) nominal += x;
     std::string msg = r.reply.message;
     std::replace(msg.begin(), msg.end(), ',', ';');
     if (csv.is_open())
-      csv << fmt::format("{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{}\n", i,
-                         s.models[i], s.offsets[i], net::to_string(r.reply.status), r.e2e_s * 1e3,
-                         r.reply.server_s * 1e3, r.reply.predicted_s * 1e3, r.reply.group,
-                         stages * 1e3, model_slo * 1e3, is_good ? 1 : 0, msg);
+      csv << fmt::format("{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{:.3f},{:.3f},{}\n",
+                         i, s.models[i], s.offsets[i], net::to_string(r.reply.status),
+                         r.e2e_s * 1e3, r.reply.server_s * 1e3, r.reply.predicted_s * 1e3,
+                         r.reply.group, stages * 1e3, model_slo * 1e3, is_good ? 1 : 0,
+                         queued * 1e3, nominal * 1e3, msg);
   }
   csv.close();
   const double attainment = total == 0 ? 0 : static_cast<double>(good) / static_cast<double>(total);

@@ -6,12 +6,14 @@
 # attainments must agree within FIDELITY_POINTS (default 2) percentage points.
 #
 # Environment: FIDELITY_DURATION (s, default 60), FIDELITY_RATE (total requests/s, default 50: ~91% attainment),
-# FIDELITY_KEEP=dir keeps the files.
+# FIDELITY_CV (default 3), FIDELITY_SEED (default 7), FIDELITY_KEEP=dir keeps the files.
 set -u
 BIN=$(readlink -f "${1:?usage: fidelity.sh path/to/alpaserve}")
 DURATION=${FIDELITY_DURATION:-60}
 RATE=${FIDELITY_RATE:-50}
 POINTS=${FIDELITY_POINTS:-2}
+CV=${FIDELITY_CV:-3}
+SEED=${FIDELITY_SEED:-7}
 WORK=$(mktemp -d /tmp/alpaserve-fidelity.XXXXXX)
 UP=""
 cleanup() {
@@ -64,8 +66,8 @@ cat >"$WORK/placement.json" <<'JSON'
   ]
 }
 JSON
-"$BIN" workload gamma --models m0,m1,m2,m3,m4,m5,m6,m7 --total-rate "$RATE" --cv 3 \
-  --rate-distribution power-law --duration "$DURATION" --seed 7 --output "$WORK/w.csv" \
+"$BIN" workload gamma --models m0,m1,m2,m3,m4,m5,m6,m7 --total-rate "$RATE" --cv "$CV" \
+  --rate-distribution power-law --duration "$DURATION" --seed "$SEED" --output "$WORK/w.csv" \
   >"$WORK/workload.log" 2>&1 || fail "workload: $(cat "$WORK/workload.log")"
 
 "$BIN" up --config "$WORK/cluster.toml" >"$WORK/up.log" 2>&1 &
