@@ -49,14 +49,18 @@ int run_node(const node_launch& launch) {
     const char* bind = launch.host == "localhost" || launch.host.rfind("127.", 0) == 0
                            ? launch.host.c_str()
                            : nullptr;  // a routable host: listen on every interface
-    auto port = sys.middleman().publish(agent, static_cast<uint16_t>(launch.port), bind, true);
+    // Plain TCP or TLS, as launch.caf.tls says (net/bootstrap.hpp).
+    std::string problem;
+    auto port = net::publish_actor(sys, agent, static_cast<uint16_t>(launch.port), bind,
+                                   launch.name, &problem);
     if (!port) {
       spdlog::error("{}: cannot listen on {}:{}: {}", launch.name, launch.host, launch.port,
-                    sys.render(port.error()));
+                    problem);
       return false;
     }
-    spdlog::info("{}: listening on {}:{}{}", launch.name, launch.host, *port,
-                 launch.is_controller ? " (controller, dispatcher)" : "");
+    spdlog::info("{}: listening on {}:{}{}{}", launch.name, launch.host, *port,
+                 launch.is_controller ? " (controller, dispatcher)" : "",
+                 net::tls_transport(sys) ? " over TLS" : "");
     return true;
   };
   if (launch.is_worker && !launch.is_controller) {
@@ -99,7 +103,7 @@ int run_node(const node_launch& launch) {
   if (stop_signal.load() != 0)
     spdlog::info("{}: stopping on signal {}", launch.name, stop_signal.load());
   stop_all(agent);
-  sys.middleman().unpublish(agent, static_cast<uint16_t>(launch.port));
+  net::unpublish_actor(sys, agent, static_cast<uint16_t>(launch.port));
   return rc;
 }
 
