@@ -40,7 +40,7 @@ int mode_of(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a generated CA and node certificate validate; keys are 0600") {
+TEST_CASE("a generated CA and node certificate validate, keys are 0600") {
   temp_dir d("tls-material-ok");
   const auto ca = d.file("ca.pem"), ca_key = d.file("ca.key");
   write_ca(ca, ca_key, "test");
