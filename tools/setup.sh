@@ -7,6 +7,7 @@ packages=(
   libcaf-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev catch2
   libopenblas-dev libgloo-dev libtomlplusplus-dev nlohmann-json3-dev
   libcli11-dev gnuplot-nox clang-format
+  libssl-dev openssl
 )
 missing=()
 for p in "${packages[@]}"; do
