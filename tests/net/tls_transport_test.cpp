@@ -6,12 +6,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -279,4 +281,41 @@ TEST_CASE("an established TLS connection survives other clients coming and going
   CHECK(!clear.reached);
   std::this_thread::sleep_for(300ms);
   CHECK(ask() == "echo a");
+}
+
+namespace {
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("a BASP header announcing 4 GB never reaches CAF's decoder in TLS mode") {
+  pki p;
+  node n(p.settings("node"));
+  REQUIRE(bounded([&] { return try_client(p.settings("client"), n.port); }).reached);
+  // CAF 0.17's 32-byte BASP header: operation, 2 padding bytes, flags, payload length (here
+  // 0xfffffff0, ~4 GB, in either byte order), operation data, source and destination actor.
+  // Over plain TCP it makes the node allocate the payload before any check; over TLS the node
+  // parses it as a TLS record and drops the connection.
+  std::string header(32, '\0');
+  for (int i = 4; i < 8; ++i) header[i] = '\xff';
+  header[7] = '\xf0';
+  const long before = rss_kib();
+  std::vector<int> fds;
+  for (int i = 0; i < 8; ++i) fds.push_back(raw_connect(n.port, header));
+  std::this_thread::sleep_for(500ms);
+  const long after = rss_kib();
+  std::cout << "RSS of the node process: " << before / 1024 << " MiB before, " << after / 1024
+            << " MiB after 8 connections sent a header announcing 4 GB\n";
+  CHECK(after - before < 64 * 1024);
+  auto good = bounded([&] { return try_client(p.settings("client"), n.port); });
+  INFO(good.problem);
+  CHECK(good.reached);
+  for (int fd : fds) ::close(fd);
 }
