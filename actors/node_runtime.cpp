@@ -79,16 +79,19 @@ int run_node(const node_launch& launch) {
   const char* bind = launch.host == "localhost" || launch.host.rfind("127.", 0) == 0
                          ? launch.host.c_str()
                          : nullptr;  // a routable host: listen on every interface
-  auto port = sys.middleman().publish(caf::actor_cast<caf::actor>(agent),
-                                      static_cast<uint16_t>(launch.port), bind, true);
+  // Plain TCP or TLS, as launch.caf.tls says (net/bootstrap.hpp).
+  std::string problem;
+  auto port = net::publish_actor(sys, caf::actor_cast<caf::actor>(agent),
+                                 static_cast<uint16_t>(launch.port), bind, launch.name, &problem);
   if (!port) {
     spdlog::error("{}: cannot listen on {}:{}: {}", launch.name, launch.host, launch.port,
-                  sys.render(port.error()));
+                  problem);
     stop_all();
     return 1;
   }
-  spdlog::info("{}: listening on {}:{}{}", launch.name, launch.host, *port,
-               launch.is_controller ? " (controller, dispatcher)" : "");
+  spdlog::info("{}: listening on {}:{}{}{}", launch.name, launch.host, *port,
+               launch.is_controller ? " (controller, dispatcher)" : "",
+               net::tls_transport(sys) ? " over TLS" : "");
   int rc = 0;
   {
     caf::scoped_actor self{sys};
@@ -113,7 +116,7 @@ int run_node(const node_launch& launch) {
     spdlog::info("{}: stopping on signal {}", launch.name, stop_signal.load());
   node_stopping().store(true);
   stop_all();
-  sys.middleman().unpublish(caf::actor_cast<caf::actor>(agent), static_cast<uint16_t>(*port));
+  net::unpublish_actor(sys, caf::actor_cast<caf::actor>(agent), static_cast<uint16_t>(*port));
   return rc;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <stdexcept>
 
 #include <arpa/inet.h>
@@ -39,6 +40,27 @@ std::string caf_config::profiling_file_for(const std::string& node_name) const {
     out.replace(at, placeholder.size(), node_name);
   }
   return out;
+}
+
+std::string tls_config::ca_path() const {
+  return !ca_file.empty() ? ca_file : (std::filesystem::path(dir) / "ca.pem").string();
+}
+
+std::string tls_config::ca_key_path() const {
+  return (std::filesystem::path(dir) / "ca.key").string();
+}
+
+tls_config::files tls_config::node_files(const std::string& name) const {
+  if (shared_certificate()) return {ca_path(), certificate, key};
+  const std::filesystem::path d(dir);
+  return {ca_path(), (d / ("node-" + name + ".pem")).string(),
+          (d / ("node-" + name + ".key")).string()};
+}
+
+tls_config::files tls_config::client_files() const {
+  if (shared_certificate()) return {ca_path(), certificate, key};
+  const std::filesystem::path d(dir);
+  return {ca_path(), (d / "client.pem").string(), (d / "client.key").string()};
 }
 
 const node_config* cluster_config::find_node(const std::string& node_name) const noexcept {

@@ -86,14 +86,34 @@ struct caf_config {
   [[nodiscard]] std::string profiling_file_for(const std::string& node_name) const;
 };
 
-// TLS material for CAF's OpenSSL transport. Paths are resolved against the config's folder and
-// checked to exist only when enabled.
+// TLS material for CAF's OpenSSL transport (docs/config.md, "[tls]"). Paths are resolved
+// against the config's folder. By default every file lives in `dir`, as `alpaserve tls init`
+// writes them: ca.pem (the cluster CA), node-<name>.pem / .key per node, client.pem / .key for
+// clients (submit, bench, inspect). `ca_file`, and `certificate` with `key`, override them (one
+// certificate and key then serve every node and client).
 struct tls_config {
   bool enabled = false;
-  std::string certificate;     // PEM certificate of this cluster's nodes
-  std::string key;             // PEM private key
-  std::string ca_file;         // PEM CA bundle the peers are verified against
+  std::string dir;             // resolved; default "tls" next to the config file
+  std::string certificate;     // override: PEM certificate of every node and client
+  std::string key;             // override: its PEM private key
+  std::string ca_file;         // override: PEM CA bundle peers are verified against
   std::string passphrase_env;  // name of an environment variable holding the key's passphrase
+
+  struct files {
+    std::string ca_file;
+    std::string certificate;
+    std::string key;
+  };
+  // The CA certificate (ca_file, else <dir>/ca.pem) and the CA's key (<dir>/ca.key; only
+  // `tls init` reads it).
+  [[nodiscard]] std::string ca_path() const;
+  [[nodiscard]] std::string ca_key_path() const;
+  // What node `name` presents and verifies against.
+  [[nodiscard]] files node_files(const std::string& name) const;
+  // What clients present and verify against.
+  [[nodiscard]] files client_files() const;
+  // Whether `certificate`/`key` override the per-node files.
+  [[nodiscard]] bool shared_certificate() const noexcept { return !certificate.empty(); }
 };
 
 struct dispatcher_config {

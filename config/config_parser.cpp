@@ -304,6 +304,7 @@ class config_builder {
     if (const auto* t = r.get_table("planner"))
       read_planner(table_reader(*t, "planner", sink_), cfg.planner);
     if (const auto* t = r.get_table("caf")) read_caf(table_reader(*t, "caf", sink_), cfg.caf);
+    cfg.tls.dir = resolve("tls");
     if (const auto* t = r.get_table("tls")) read_tls(table_reader(*t, "tls", sink_), cfg.tls);
     if (const auto* t = r.get_table("dispatcher"))
       read_dispatcher(table_reader(*t, "dispatcher", sink_), cfg.dispatcher);
@@ -565,22 +566,44 @@ class config_builder {
     r.report_unknown_keys();
   }
 
+  // Only the files every machine shares are checked to exist here (the CA and a shared
+  // certificate); each node's own certificate and key are validated by `config check` on the
+  // machines that hold them and by the node at start (net/tls_material.hpp).
   void read_tls(table_reader r, tls_config& t) {
     if (auto enabled = r.get_bool("enabled")) t.enabled = *enabled;
+    if (auto dir = r.get_string("dir", false)) {
+      if (dir->empty())
+        r.error("dir", "must name a folder");
+      else
+        t.dir = resolve(*dir);
+    }
     const std::pair<const char*, std::string*> files[] = {
         {"certificate", &t.certificate}, {"key", &t.key}, {"ca_file", &t.ca_file}};
     for (const auto& [key, out] : files) {
-      auto value = r.get_string(key, t.enabled);
+      auto value = r.get_string(key, false);
       if (!value) continue;
+      if (value->empty()) {
+        r.error(key, "must name a file (leave the key out to use the file in tls.dir)");
+        continue;
+      }
       *out = resolve(*value);
-      if (!t.enabled) continue;
-      std::error_code ec;
-      if (out->empty())
-        r.error(key, "must name a file when TLS is enabled");
-      else if (!std::filesystem::is_regular_file(*out, ec))
-        r.error(key, "file not found: " + *out);
     }
+    if (r.has("certificate") != r.has("key"))
+      r.error(r.has("certificate") ? "certificate" : "key",
+              "certificate and key override the per-node files together: give both or neither");
     if (auto env = r.get_string("passphrase_env", false)) t.passphrase_env = *env;
+    if (t.enabled && hooks_.check_tls_files) {
+      std::error_code ec;
+      for (const auto& [key, out] : files) {
+        if (out->empty() || std::filesystem::is_regular_file(*out, ec)) continue;
+        r.error(key, "file not found: " + *out);
+      }
+      if (t.ca_file.empty() && !std::filesystem::is_regular_file(t.ca_path(), ec))
+        r.error(r.has("dir") ? "dir" : "enabled",
+                "no CA certificate " + t.ca_path() +
+                    "; create the cluster's material with `alpaserve tls init --config " +
+                    source_name_ + "`");
+    }
     r.report_unknown_keys();
   }
 

@@ -49,6 +49,9 @@ struct validation_hooks {
   // Total weight bytes of the model (all stages), or nullopt when unknown. A model heavier than the
   // cluster's total device memory is an error. May throw; the message becomes the model's error.
   std::function<std::optional<double>(const model_config&)> model_weight_bytes;
+  // Check that the TLS files every machine shares exist when tls.enabled (`alpaserve tls init`
+  // turns this off: it is about to write them).
+  bool check_tls_files = true;
 };
 
 // Reads `path` and parses it; relative paths inside are resolved against the file's folder.

@@ -1,17 +1,52 @@
 #include "net/bootstrap.hpp"
 
+#include <atomic>
+#include <stdexcept>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/openssl/remote_actor.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "net/messages.hpp"
+#include "net/tls_error_queue.hpp"
 
 namespace alpaserve::net {
 
 runtime_config::runtime_config(const runtime_settings& s) {
   register_message_types(*this);
   load<caf::io::middleman>();
+  // Every connection is one this process asked for (lookup_remote): CAF's automatic
+  // connections would open extra listening ports, in plain text.
+  set("middleman.enable-automatic-connections", false);
+  if (s.tls.enabled()) {
+    if (s.tls.ca_file.empty() || s.tls.certificate.empty() || s.tls.key.empty())
+      throw std::invalid_argument(
+          "TLS needs a CA file, a certificate and a key (CAF's anonymous TLS is never used)");
+    if (!tls_error_queue_guard_active())
+      throw std::runtime_error(
+          "TLS: the OpenSSL error-queue guard is not active in this binary (see "
+          "net/tls_error_queue.cpp); CAF 0.17.6 would drop healthy connections");
+    load<caf::openssl::manager>();
+    // Setting the certificate and key turns on CAF's mutual authentication: both sides present
+    // a certificate and verify the peer's against the CA file (SSL_VERIFY_PEER |
+    // SSL_VERIFY_FAIL_IF_NO_PEER_CERT). The options and the fields CAF's session reads are
+    // both set.
+    set("openssl.cafile", s.tls.ca_file);
+    set("openssl.certificate", s.tls.certificate);
+    set("openssl.key", s.tls.key);
+    openssl_cafile = s.tls.ca_file;
+    openssl_certificate = s.tls.certificate;
+    openssl_key = s.tls.key;
+    if (!s.tls.passphrase.empty()) {
+      set("openssl.passphrase", s.tls.passphrase);
+      openssl_passphrase = s.tls.passphrase;
+    }
+  }
   if (s.scheduler_policy == "stealing") {
     set("scheduler.policy", caf::atom("stealing"));
   } else {
@@ -36,13 +71,63 @@ runtime_config::runtime_config(const runtime_settings& s) {
   }
 }
 
+bool tls_transport(caf::actor_system& system) {
+  return system.has_openssl_manager();
+}
+
+void warn_if_plain_text(caf::actor_system& system, const std::string& who) {
+  static std::atomic<bool> warned{false};
+  if (tls_transport(system) || warned.exchange(true)) return;
+  spdlog::warn(
+      "{}: plain-text transport: any peer that reaches the port is trusted and nothing is "
+      "encrypted; turn on [tls] (docs/config.md) or keep the cluster on a trusted network",
+      who);
+}
+
+std::optional<uint16_t> publish_actor(caf::actor_system& system, const caf::actor& whom,
+                                      uint16_t port, const char* bind, const std::string& who,
+                                      std::string* problem) {
+  warn_if_plain_text(system, who);
+  auto bound = tls_transport(system) ? caf::openssl::publish(whom, port, bind, true)
+                                     : system.middleman().publish(whom, port, bind, true);
+  if (bound) return *bound;
+  if (problem != nullptr) *problem = system.render(bound.error());
+  return std::nullopt;
+}
+
+void unpublish_actor(caf::actor_system& system, const caf::actor& whom, uint16_t port) {
+  if (tls_transport(system)) {
+    // caf/openssl/unpublish.hpp does not compile in 0.17.6 (it omits the actor address the
+    // middleman actor's interface expects): send the request itself.
+    caf::scoped_actor self{system};
+    self->request(system.openssl_manager().actor_handle(), std::chrono::seconds(5),
+                  caf::unpublish_atom::value, whom.address(), port)
+        .receive([] {}, [](const caf::error&) {});
+  } else
+    (void)system.middleman().unpublish(whom, port);
+}
+
+namespace {
+
+// The node listening on host:port, over the system's transport.
+caf::expected<caf::node_id> connect_node(caf::actor_system& system, const std::string& host,
+                                         int port) {
+  if (!tls_transport(system)) return system.middleman().connect(host, static_cast<uint16_t>(port));
+  auto published =
+      caf::openssl::remote_actor<caf::actor>(system, host, static_cast<uint16_t>(port));
+  if (!published) return std::move(published.error());
+  return published->node();
+}
+
+}  // namespace
+
 std::optional<caf::actor> lookup_remote(caf::actor_system& system, const std::string& host,
                                         int port, caf::atom_value name,
                                         std::chrono::milliseconds patience, std::string* problem) {
   const auto give_up = std::chrono::steady_clock::now() + patience;
   std::string last;
   for (;;) {
-    auto node = system.middleman().connect(host, static_cast<uint16_t>(port));
+    auto node = connect_node(system, host, port);
     if (node) {
       auto handle = system.middleman().remote_lookup(name, *node);
       if (handle) return caf::actor_cast<caf::actor>(handle);

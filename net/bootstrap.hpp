@@ -6,8 +6,14 @@
 // Every node publishes ONE actor (its node agent) on its configured port; every other actor a
 // remote process needs is put into the node's registry under a name from registry_names and is
 // found with middleman().connect(host, port) + remote_lookup(name, node).
+//
+// Transport: plain TCP, or TLS with mutual authentication through CAF's OpenSSL module when
+// runtime_settings::tls names the material. Every publish and every connection goes through
+// publish_actor / lookup_remote below, which pick the transport the actor system was built for:
+// a TLS system never opens a plain-text port and never connects in plain text.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -31,13 +37,31 @@ inline constexpr caf::atom_value controller = caf::atom("controller");
 inline constexpr caf::atom_value dispatcher = caf::atom("dispatcher");
 }  // namespace registry_names
 
-// A config with every alpaserve message type registered and the middleman loaded.
+// A config with every alpaserve message type registered and the middleman loaded; with
+// settings.tls also CAF's OpenSSL module, its material set and automatic connections off.
+// Throws std::invalid_argument when settings.tls is only partly set.
 class runtime_config : public caf::actor_system_config {
  public:
   explicit runtime_config(const runtime_settings& settings = {});
 };
 
-// Connects to the process listening on host:port and looks up `name` in its registry, retrying
+// Whether `system` was built from a runtime_config with TLS.
+[[nodiscard]] bool tls_transport(caf::actor_system& system);
+
+// Publishes `whom` on port (0 = any) of `bind` (nullptr = every interface) over the system's
+// transport; returns the bound port, or nullopt with the reason in `problem`. Plain text logs a
+// warning naming `who`.
+[[nodiscard]] std::optional<uint16_t> publish_actor(caf::actor_system& system,
+                                                    const caf::actor& whom, uint16_t port,
+                                                    const char* bind, const std::string& who,
+                                                    std::string* problem = nullptr);
+void unpublish_actor(caf::actor_system& system, const caf::actor& whom, uint16_t port);
+
+// Logs the plain-text warning (once per process) when `system` does not use TLS.
+void warn_if_plain_text(caf::actor_system& system, const std::string& who);
+
+// Connects to the process listening on host:port (over the system's transport) and looks up
+// `name` in its registry, retrying
 // until `patience` has passed (the peer may still be starting). Returns nullopt on failure and
 // says why in `problem`.
 [[nodiscard]] std::optional<caf::actor> lookup_remote(caf::actor_system& system,

@@ -6,6 +6,21 @@
 
 namespace alpaserve::net {
 
+// The TLS material a process presents and verifies its peers against (CAF's openssl.cafile,
+// openssl.certificate, openssl.key, openssl.passphrase). All empty: plain TCP. Otherwise all
+// three files must be set: CAF's module falls back to anonymous, unauthenticated encryption
+// when the certificate and key are unset, which alpaserve never allows.
+struct tls_files {
+  std::string ca_file;
+  std::string certificate;
+  std::string key;
+  std::string passphrase;  // of `key`; empty = unencrypted
+
+  [[nodiscard]] bool enabled() const noexcept {
+    return !ca_file.empty() || !certificate.empty() || !key.empty();
+  }
+};
+
 struct runtime_settings {
   std::string scheduler_policy = "sharing";  // "sharing" or "stealing"
   int max_threads = 2;                       // 0 = CAF's default (one per core)
@@ -13,6 +28,7 @@ struct runtime_settings {
   std::string profiling_output_file;         // non-empty: per-actor CPU/memory samples
   int profiling_resolution_ms = 100;
   int middleman_workers = 0;  // CAF's BASP deserialization threads; 0 = on the I/O thread
+  tls_files tls;              // empty: plain TCP
 };
 
 }  // namespace alpaserve::net

@@ -16,6 +16,7 @@
 #include "planner/profile_io.hpp"
 #include "planner/train_workload.hpp"
 #include "planner/zoo_profiles.hpp"
+#include "tools/tls_files.hpp"
 
 namespace alpaserve::tools {
 namespace {
@@ -134,6 +135,14 @@ planner::placement solve_placement(const std::string& policy_name,
   return policy->solve(models, cluster, &train, {}).first_placement();
 }
 
+namespace {
+
+net::tls_files to_tls_files(const net::tls::material& m) {
+  return {m.ca_file, m.certificate, m.key, m.passphrase};
+}
+
+}  // namespace
+
 net::runtime_settings caf_settings(const config::cluster_config& cfg, const std::string& node) {
   net::runtime_settings s;
   s.scheduler_policy = cfg.caf.scheduler_policy;
@@ -141,31 +150,29 @@ net::runtime_settings caf_settings(const config::cluster_config& cfg, const std:
   s.heartbeat_interval_ms = cfg.caf.heartbeat_interval_ms;
   if (cfg.caf.profiling_enabled()) s.profiling_output_file = cfg.caf.profiling_file_for(node);
   s.profiling_resolution_ms = cfg.caf.profiling_resolution_ms;
+  // CAF re-reads the files on every connection and would fail only there: check them now.
+  if (cfg.tls.enabled) s.tls = to_tls_files(require_node_material(cfg, node));
   return s;
 }
 
-// TLS is validated by the config but not wired into CAF's transport (caf::openssl) yet. A
-// cluster configured for TLS must not silently run in plain text: refuse to start or connect.
-void require_supported_transport(const config::cluster_config& cfg) {
+void require_transport_material(const config::cluster_config& cfg,
+                                const std::vector<const config::node_config*>& nodes, bool client) {
   if (!cfg.tls.enabled) return;
-  throw planner::input_error(
-      cfg.source_file, "tls.enabled",
-      "TLS transport is not implemented yet (nodes and clients speak plain CAF/BASP over TCP); "
-      "set enabled = false and keep the cluster on a trusted network");
+  for (const auto* n : nodes) (void)require_node_material(cfg, n->name);
+  if (client) (void)require_client_material(cfg);
 }
 
 net::runtime_settings client_caf_settings(const config::cluster_config& cfg) {
-  require_supported_transport(cfg);
   net::runtime_settings s;
   s.scheduler_policy = cfg.caf.scheduler_policy;
   s.max_threads = 2;
   s.heartbeat_interval_ms = cfg.caf.heartbeat_interval_ms;
+  if (cfg.tls.enabled) s.tls = to_tls_files(require_client_material(cfg));
   return s;
 }
 
 actors::node_launch make_node_launch(const config::cluster_config& cfg, const std::string& name,
                                      const std::string& placement_file) {
-  require_supported_transport(cfg);
   const config::node_config* node = cfg.find_node(name);
   if (node == nullptr) {
     std::string names;

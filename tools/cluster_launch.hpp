@@ -42,14 +42,19 @@ namespace alpaserve::tools {
 // input_error when worker nodes mix real and emulated devices.
 [[nodiscard]] std::string cluster_backend(const config::cluster_config& cfg);
 
-// The runtime's CAF settings from the config's [caf] table, for `node`.
+// The runtime's CAF settings from the config's [caf] table, for `node`, with the node's TLS
+// material when tls.enabled (validated: throws planner::input_error naming the file).
 [[nodiscard]] net::runtime_settings caf_settings(const config::cluster_config& cfg,
                                                  const std::string& node_name);
 
-// Client-side CAF settings (few threads, no profiling) and the controller's endpoint.
-// Throws planner::input_error when the config asks for a transport this build does not have
-// (tls.enabled: TLS is not wired into CAF yet).
-void require_supported_transport(const config::cluster_config& cfg);
+// With tls.enabled, checks the TLS material of `nodes` (and of clients when `client`) as they
+// will at start, so `up` fails before any child starts. Throws planner::input_error naming the
+// files at fault.
+void require_transport_material(const config::cluster_config& cfg,
+                                const std::vector<const config::node_config*>& nodes, bool client);
+
+// Client-side CAF settings (few threads, no profiling; the client TLS material when
+// tls.enabled, validated: throws planner::input_error).
 [[nodiscard]] net::runtime_settings client_caf_settings(const config::cluster_config& cfg);
 
 }  // namespace alpaserve::tools

@@ -1,7 +1,10 @@
 // `alpaserve config check <file>`: validate a cluster config and print what it describes.
+// With tls.enabled, `check` also validates the TLS material (net/tls_material.hpp) present on
+// this machine; a problem exits 2 naming the file.
 // `alpaserve config default`: print the built-in local demo cluster, a starting point for edits.
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,7 +14,9 @@
 #include "config/config_parser.hpp"
 #include "config/default_config.hpp"
 #include "config/planner_hooks.hpp"
+#include "planner/input_error.hpp"
 #include "tools/command_registry.hpp"
+#include "tools/tls_files.hpp"
 
 namespace alpaserve::tools {
 namespace {
@@ -72,9 +77,44 @@ void print_summary(const config::cluster_config& cfg, std::ostream& out) {
   const auto& d = cfg.dispatcher;
   out << fmt::format("dispatcher: overhead {:g} ms, queue {} per group, payload <= {} bytes\n",
                      d.overhead_s * 1000, d.max_queue_per_group, d.max_payload_bytes);
-  out << "tls: " << (cfg.tls.enabled ? "on (certificate " + cfg.tls.certificate + ")" : "off")
+  out << "tls: "
+      << (cfg.tls.enabled
+              ? "on (CA " + cfg.tls.ca_path() + ", " +
+                    (cfg.tls.shared_certificate() ? "one certificate " + cfg.tls.certificate
+                                                  : "per-node certificates in " + cfg.tls.dir) +
+                    ")"
+              : "off")
       << "\n";
   for (const auto& w : cfg.warnings) out << "warning: " << w << "\n";
+}
+
+// With tls.enabled: the material of every node on this machine must be usable; that of other
+// nodes and of clients is checked where present (each machine holds only its own key). Prints
+// one line per node and returns every problem, each naming its file.
+std::vector<std::string> check_tls(const config::cluster_config& cfg, std::ostream& out) {
+  std::vector<std::string> problems;
+  if (!cfg.tls.enabled) return problems;
+  const auto here = cfg.nodes_on_this_host();
+  std::error_code ec;
+  auto check = [&](const std::string& who, const config::tls_config::files& files, bool required) {
+    const bool present =
+        std::filesystem::exists(files.certificate, ec) || std::filesystem::exists(files.key, ec);
+    if (!present && !required) {
+      out << fmt::format("tls {:<16} not on this machine ({}); checked where it runs\n", who,
+                         files.certificate);
+      return;
+    }
+    const auto checked = check_tls_files(cfg, files);
+    for (const auto& p : checked.problems) problems.push_back(who + ": " + p);
+    out << fmt::format("tls {:<16} {} ({}, {})\n", who, checked.problems.empty() ? "ok" : "INVALID",
+                       files.certificate, files.key);
+  };
+  for (const auto& n : cfg.nodes) {
+    const bool local = std::find(here.begin(), here.end(), &n) != here.end();
+    check("node " + n.name, cfg.tls.node_files(n.name), local || cfg.tls.shared_certificate());
+  }
+  check("clients", cfg.tls.client_files(), cfg.tls.shared_certificate());
+  return problems;
 }
 
 void add_config(CLI::App& app, run_fn& run) {
@@ -92,6 +132,11 @@ void add_config(CLI::App& app, run_fn& run) {
     run = [] {
       const auto cfg = config::load_cluster_config(path, config::planner_validation_hooks());
       print_summary(cfg, std::cout);
+      const auto tls_problems = check_tls(cfg, std::cout);
+      if (!tls_problems.empty()) {
+        for (const auto& p : tls_problems) std::cerr << path << ": tls: " << p << "\n";
+        return planner::exit_bad_input;
+      }
       std::cout << "ok: " << path << " is a valid cluster config\n";
       return 0;
     };

@@ -19,7 +19,7 @@ void endpoint_options::add_to(CLI::App* sub) {
 net::client_options endpoint_options::client() const {
   net::client_options o;
   o.request_timeout_s = timeout_s;
-  if (!host.empty() && port > 0) {
+  if (!host.empty() && port > 0 && config.empty()) {  // no config: plain text
     o.host = host;
     o.port = port;
     return o;

@@ -9,6 +9,8 @@ packages=(
   libcli11-dev gnuplot-nox clang-format
   # metrics/: the HTTP exporter (cpp-httplib), and promtool + a Prometheus server for the tests
   libcpp-httplib-dev prometheus
+  # TLS material (net/tls_material.cpp) and `openssl` for inspecting it
+  libssl-dev openssl
 )
 missing=()
 for p in "${packages[@]}"; do

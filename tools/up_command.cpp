@@ -104,8 +104,8 @@ int run_up(const up_args& a) {
     std::ofstream(config_path) << text;
     cfg = config::parse_cluster_config(text, config_path, runtime_validation_hooks());
   }
-  require_supported_transport(cfg);  // before any child starts
   const auto local = cfg.nodes_on_this_host();
+  require_transport_material(cfg, local, true);  // before any child starts
   if (local.empty()) {
     std::cerr << "no node of " << cfg.source_file << " lives on this machine\n";
     return 2;

@@ -370,8 +370,56 @@ TEST_CASE("TLS files are checked only when TLS is enabled") {
   const auto cfg = parse_cluster_config(with_enabled("true"), config_path);
   CHECK(cfg.tls.enabled);
   CHECK(cfg.tls.certificate == (dir / "certs/node.pem").string());
-  require_issue(issues_of(std::string(valid_cluster) + "[tls]\nenabled = true\n"), 26,
-                "tls.certificate", "missing required key");
+  require_issue(issues_of(std::string(valid_cluster) + "[tls]\nenabled = true\n"), 27,
+                "tls.enabled",
+                "no CA certificate tls/ca.pem; create the cluster's material with `alpaserve tls "
+                "init --config cluster.toml`");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("TLS material defaults to per-node files in tls/ next to the config") {
+  const auto dir = std::filesystem::temp_directory_path() / "alpaserve-config-tls-dir-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "tls");
+  const std::string config_path = (dir / "cluster.toml").string();
+  auto cfg = parse_cluster_config(valid_cluster, config_path);
+  CHECK(!cfg.tls.enabled);
+  CHECK(cfg.tls.dir == (dir / "tls").string());
+  CHECK(cfg.tls.ca_path() == (dir / "tls/ca.pem").string());
+  CHECK(cfg.tls.ca_key_path() == (dir / "tls/ca.key").string());
+  CHECK(cfg.tls.node_files("a").certificate == (dir / "tls/node-a.pem").string());
+  CHECK(cfg.tls.node_files("a").key == (dir / "tls/node-a.key").string());
+  CHECK(cfg.tls.client_files().certificate == (dir / "tls/client.pem").string());
+  CHECK(cfg.tls.client_files().ca_file == (dir / "tls/ca.pem").string());
+
+  // Only the CA is required by the parser: each machine holds its own node's key.
+  const std::string on = std::string(valid_cluster) + "[tls]\nenabled = true\n";
+  require_issue(issues_of(on, {}, config_path), 27, "tls.enabled",
+                "no CA certificate " + (dir / "tls/ca.pem").string());
+  { std::ofstream(dir / "tls/ca.pem") << "x"; }
+  CHECK(issues_of(on, {}, config_path).empty());
+
+  // An explicit folder.
+  std::filesystem::create_directories(dir / "pki");
+  cfg = parse_cluster_config(std::string(valid_cluster) + "[tls]\ndir = \"pki\"\n", config_path);
+  CHECK(cfg.tls.node_files("b").key == (dir / "pki/node-b.key").string());
+  require_issue(issues_of(std::string(valid_cluster) + "[tls]\nenabled = true\ndir = \"pki\"\n", {},
+                          config_path),
+                28, "tls.dir", "no CA certificate " + (dir / "pki/ca.pem").string());
+  require_issue(issues_of(std::string(valid_cluster) + "[tls]\ndir = \"\"\n", {}, config_path), 27,
+                "tls.dir", "must name a folder");
+
+  // certificate and key override together, for every node and the client.
+  require_issue(issues_of(std::string(valid_cluster) + "[tls]\ncertificate = \"tls/ca.pem\"\n", {},
+                          config_path),
+                27, "tls.certificate", "certificate and key override the per-node files together");
+  cfg = parse_cluster_config(
+      std::string(valid_cluster) + "[tls]\ncertificate = \"c.pem\"\nkey = \"c.key\"\n",
+      config_path);
+  CHECK(cfg.tls.node_files("a").certificate == (dir / "c.pem").string());
+  CHECK(cfg.tls.client_files().key == (dir / "c.key").string());
+  require_issue(issues_of(std::string(valid_cluster) + "[tls]\nca_file = \"\"\n", {}, config_path),
+                27, "tls.ca_file", "must name a file");
   std::filesystem::remove_all(dir);
 }
 

@@ -90,6 +90,14 @@ cat > "$WORK/placement.json" <<'JSON'
 }
 JSON
 
+# ALPASERVE_IT_TLS=1 (CTest "integration: runtime_cluster over TLS"): the same run with [tls] on,
+# every node and the clients on certificates of one CA (stage-to-stage traffic across nodes
+# included).
+if [ "${ALPASERVE_IT_TLS:-0}" = 1 ]; then
+  printf '[tls]\nenabled = true\n' >>"$CFG"
+  "$BIN" tls init --config "$CFG" >/dev/null || fail "tls init"
+fi
+
 for n in 0 1 2; do
   "$BIN" node --config "$CFG" --name node-$n --startup-timeout 30 >"$WORK/node$n.log" 2>&1 &
   PIDS+=($!)
@@ -102,6 +110,9 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 [ $ready = 1 ] || fail "cluster did not become ready: $(cat "$WORK/probe.out")"
+if [ "${ALPASERVE_IT_TLS:-0}" = 1 ]; then
+  for n in 0 1 2; do grep -q "listening on .* over TLS" "$WORK/node$n.log" || fail "node-$n not over TLS"; done
+fi
 grep -q "group 0 (1,1,2) on node-0:0 | node-1:0" "$WORK/node0.log" || fail "group 0 does not span node-0|node-1"
 grep -q "group 1 (1,1,2) on node-1:1 | node-2:0" "$WORK/node0.log" || fail "group 1 does not span node-1|node-2"
 

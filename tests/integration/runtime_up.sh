@@ -21,14 +21,14 @@ out=$("$BIN" up --config "$WORK/broken.toml" 2>&1); rc=$?
 [ $rc = 2 ] || fail "broken config exited $rc: $out"
 grep -q "broken.toml" <<<"$out" || fail "message does not name the file: $out"
 
-# TLS is validated but not wired into the transport: up and clients refuse rather than run in
-# plain text (exit 2, naming the file and the key).
+# TLS material is validated before anything starts or connects: unusable files exit 2, naming
+# the config and the file (tests/integration/tls_cli.sh covers working material).
 mkdir -p "$WORK/certs" && touch "$WORK/certs/x.pem"
 printf '[[nodes]]\nname = "a"\nhost = "127.0.0.1"\nport = 1\nroles = ["controller", "worker"]\ndevices = [{ kind = "emulated-v100", count = 1, memory_gib = 13 }]\n[[models]]\nname = "m"\ntype = "test-2GB-100ms"\nslo_ms = 1000\nrate = 1\n[tls]\nenabled = true\ncertificate = "certs/x.pem"\nkey = "certs/x.pem"\nca_file = "certs/x.pem"\n' >"$WORK/tls.toml"
 for cmd in up "submit --model m"; do
   out=$("$BIN" $cmd --config "$WORK/tls.toml" 2>&1); rc=$?
   [ $rc = 2 ] || fail "tls config: $cmd exited $rc: $out"
-  grep -q "tls.toml: tls.enabled: TLS transport is not implemented" <<<"$out" || fail "tls config: $cmd said: $out"
+  grep -q "tls.toml: tls: .*certs/x.pem: not a PEM certificate" <<<"$out" || fail "tls config: $cmd said: $out"
 done
 
 read -r P0 P1 < <(python3 -c '
