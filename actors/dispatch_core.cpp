@@ -18,6 +18,7 @@ dispatch_core::dispatch_core(std::vector<served_group> groups,
     const served_group& g = groups_[slot];
     const int stages = g.stage_latency.empty() ? 0 : static_cast<int>(g.stage_latency[0].size());
     clocks_.emplace_back(stages);
+    flights_.emplace_back();
     outstanding_.push_back(0);
     alive_.push_back(true);
     slot_of_group_[g.group] = static_cast<int>(slot);
@@ -128,6 +129,17 @@ dispatch_result dispatch_core::decide(std::string_view model, std::string_view p
     ++admitted;
     ++outstanding_[d.group];
     r.outcome = dispatch_outcome::admitted;
+    r.ticket = ++next_ticket_;
+    const planner::group_clock& clock = clocks_[d.group];
+    flight f;
+    f.ticket = r.ticket;
+    f.admitted_at = now;
+    f.end = clock.free_at;  // admit_or_reject just committed this request's stage ends
+    for (const auto& c : scratch_)
+      if (c.group == d.group)
+        for (size_t k = 0; k < c.stage_latency->size(); ++k)
+          f.latency.push_back((*c.stage_latency)[k] * clock.latency_scale[k]);
+    flights_[d.group].push_back(std::move(f));
     return r;
   }
   ++rejected_slo;
@@ -137,7 +149,7 @@ dispatch_result dispatch_core::decide(std::string_view model, std::string_view p
   return r;
 }
 
-void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
+void dispatch_core::on_finished(int group, uint64_t ticket, bool ok,
                                 const std::vector<double>& stage_end,
                                 const std::vector<double>& stage_run_s,
                                 const std::vector<double>& stage_nominal_s) {
@@ -149,7 +161,14 @@ void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
   const int s = slot_of(group);
   if (s < 0) return;  // a group retired by a re-plan: counted, nothing to correct
   if (outstanding_[s] > 0) --outstanding_[s];
-  if (!ok || !alive_[s]) return;
+  auto& queue = flights_[static_cast<size_t>(s)];
+  size_t index = queue.size();
+  for (size_t i = 0; i < queue.size() && ticket != 0; ++i)
+    if (queue[i].ticket == ticket) index = i;
+  if (!ok || !alive_[s]) {
+    if (index < queue.size()) queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(index));
+    return;
+  }
   planner::group_clock& clock = clocks_[s];
   const size_t n = std::min({stage_end.size(), stage_run_s.size(), stage_nominal_s.size(),
                              static_cast<size_t>(clock.num_stages())});
@@ -157,6 +176,40 @@ void dispatch_core::on_finished(int group, std::string_view /*model*/, bool ok,
     planner::observe_stage_end(clock, static_cast<int>(k), stage_end[k], stage_run_s[k],
                                stage_nominal_s[k]);
   }
+  if (index == queue.size()) return;
+  bool late = false;
+  for (size_t k = 0; k < n && k < queue[index].end.size(); ++k) {
+    if (stage_end[k] > queue[index].end[k]) {
+      queue[index].end[k] = stage_end[k];
+      late = true;
+    }
+  }
+  if (late) push_back_queue(s, index);
+  queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+void dispatch_core::push_back_queue(int slot, size_t index) {
+  auto& queue = flights_[static_cast<size_t>(slot)];
+  planner::group_clock& clock = clocks_[static_cast<size_t>(slot)];
+  std::vector<double> prev = queue[index].end;  // the stage ends the next request waits for
+  for (size_t j = index + 1; j < queue.size(); ++j) {
+    flight& f = queue[j];
+    double t = f.admitted_at + settings_.overheads.before_first_stage;
+    bool moved = false;
+    for (size_t k = 0; k < f.end.size() && k < prev.size() && k < f.latency.size(); ++k) {
+      if (k > 0) t += settings_.overheads.per_stage_hop;
+      t = std::max(t, prev[k]) + f.latency[k];
+      if (t > f.end[k]) {
+        f.end[k] = t;
+        moved = true;
+      }
+      t = f.end[k];
+      prev[k] = t;
+    }
+    if (!moved) return;  // the lateness was absorbed by idle time before this request
+  }
+  for (size_t k = 0; k < prev.size() && k < clock.free_at.size(); ++k)
+    clock.free_at[k] = std::max(clock.free_at[k], prev[k]);
 }
 
 void dispatch_core::set_unavailable(const std::string& model, std::string reason) {
@@ -178,6 +231,7 @@ void dispatch_core::carry_counters_from(const dispatch_core& old) noexcept {
 
 void dispatch_core::on_group_down(int group) {
   const int s = slot_of(group);
+  if (s >= 0) flights_[static_cast<size_t>(s)].clear();
   if (s >= 0) alive_[s] = false;
 }
 

@@ -7,6 +7,7 @@
 // Concurrency: plain value owned by one actor; not thread-safe.
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -45,6 +46,7 @@ enum class dispatch_outcome : uint8_t {
 struct dispatch_result {
   dispatch_outcome outcome = dispatch_outcome::unknown_model;
   int group = -1;
+  uint64_t ticket = 0;  // admitted: names the request in on_finished
   double deadline = 0;
   double predicted_finish = 0;
   std::string message;  // set when not admitted
@@ -62,9 +64,12 @@ class dispatch_core {
                                        double slo_s, double now);
 
   // A request of `group` finished (completed or failed): frees its queue slot and, when it
-  // completed, corrects the group's clock with the measured stage ends.
-  void on_finished(int group, std::string_view model, bool completed,
-                   const std::vector<double>& stage_end, const std::vector<double>& stage_run_s,
+  // completed, corrects the group's clock with the measured stage ends. When a stage ended later
+  // than the mirror predicted, every request queued behind it on that group is pushed back by
+  // the same FCFS recurrence the mirror uses (so lateness does not pile up unseen while a group
+  // stays busy); `ticket` is the one decide() returned (0: unknown, only the clock is corrected).
+  void on_finished(int group, uint64_t ticket, bool completed, const std::vector<double>& stage_end,
+                   const std::vector<double>& stage_run_s,
                    const std::vector<double>& stage_nominal_s);
 
   // The group's pipeline is broken: never route to it again.
@@ -95,6 +100,16 @@ class dispatch_core {
     std::string unavailable;                              // why it failed to load, if it did
   };
   [[nodiscard]] int slot_of(int group) const;
+  // Re-predicts the requests queued behind `flights_[slot][index]` after its stage ends moved.
+  void push_back_queue(int slot, size_t index);
+
+  // An admitted request the group has not answered yet, as the mirror predicted it.
+  struct flight {
+    uint64_t ticket = 0;
+    double admitted_at = 0;
+    std::vector<double> latency;  // per stage, scaled as at admission
+    std::vector<double> end;      // per stage: predicted (or, once known late, corrected) end
+  };
 
   dispatch_settings settings_;
   std::vector<served_group> groups_;          // slot -> group (stage_latency storage)
@@ -104,6 +119,8 @@ class dispatch_core {
   std::unordered_map<int, int> slot_of_group_;
   std::unordered_map<std::string, model_entry> models_;
   std::vector<planner::dispatch_candidate> live_, scratch_;
+  std::vector<std::deque<flight>> flights_;  // slot -> in admission (= FCFS) order
+  uint64_t next_ticket_ = 0;
 };
 
 }  // namespace alpaserve::actors

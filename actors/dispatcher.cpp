@@ -121,13 +121,14 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
         gr.admitted_at = now;
         gr.deadline = d.deadline;
         gr.predicted_finish = d.predicted_finish;
+        gr.ticket = d.ticket;
         gr.request = std::move(req);
         // The manager owns the reply from here on (CAF delegation: it answers the client).
         return self->delegate(st.managers.at(d.group), std::move(gr));
       },
       [=](net::group_feedback& fb) {
-        self->state.core.on_finished(fb.group, fb.model, fb.completed, fb.stage_end, fb.stage_run_s,
-                                     fb.stage_nominal_s);
+        self->state.core.on_finished(fb.group, fb.ticket, fb.completed, fb.stage_end,
+                                     fb.stage_run_s, fb.stage_nominal_s);
       },
       [=](net::group_down& gd) {
         spdlog::warn("{}: dispatcher stops routing to group {}: {}", self->state.node, gd.group,

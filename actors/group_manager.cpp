@@ -21,6 +21,7 @@ struct group_manager_state {
     std::string model;
     double admitted_at = 0;
     double predicted_finish = 0;
+    uint64_t ticket = 0;  // the dispatcher's, for its feedback
   };
   std::unordered_map<uint64_t, flight> flights;  // by the manager's sequence number
   uint64_t next_seq = 0;
@@ -34,11 +35,12 @@ struct group_manager_state {
 
 using manager_self = net::group_manager_actor::stateful_pointer<group_manager_state>;
 
-void feedback(manager_self self, std::string model, bool completed,
+void feedback(manager_self self, uint64_t ticket, std::string model, bool completed,
               std::vector<double> stage_end = {}, std::vector<double> run_s = {},
               std::vector<double> nominal_s = {}) {
   net::group_feedback fb;
   fb.group = self->state.setup.group;
+  fb.ticket = ticket;
   fb.model = std::move(model);
   fb.completed = completed;
   fb.stage_end = std::move(stage_end);
@@ -63,7 +65,7 @@ void fail_flight(manager_self self, uint64_t seq, reply_status status, const std
   auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;
   it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
-  feedback(self, std::move(it->second.model), false);
+  feedback(self, it->second.ticket, std::move(it->second.model), false);
   st.flights.erase(it);
   ++st.failed;
   finish_if_retired(self);
@@ -100,7 +102,7 @@ void on_finished(manager_self self, net::stage_task& t) {
   if (!t.error.empty()) {  // a stage could not run the input
     f.reply.deliver(
         make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
-    feedback(self, std::move(f.model), false);
+    feedback(self, f.ticket, std::move(f.model), false);
     st.flights.erase(it);
     ++st.failed;
     return finish_if_retired(self);
@@ -121,7 +123,7 @@ void on_finished(manager_self self, net::stage_task& t) {
   const size_t n = t.run_s.size();
   std::vector<double> stage_end(n, now);
   for (size_t k = n; k-- > 1;) stage_end[k - 1] = stage_end[k] - t.run_s[k] - t.queue_s[k];
-  feedback(self, std::move(f.model), true, std::move(stage_end), std::move(t.run_s),
+  feedback(self, f.ticket, std::move(f.model), true, std::move(stage_end), std::move(t.run_s),
            std::move(t.nominal_s));
   st.flights.erase(it);
   ++st.completed;
@@ -152,7 +154,7 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
       [=](net::group_request& r) -> caf::result<net::infer_reply> {
         auto& st = self->state;
         if (st.broken) {
-          feedback(self, r.request.model, false);
+          feedback(self, r.ticket, r.request.model, false);
           return make_reply(r.request.request_id, reply_status::failed_node_lost, st.broken_reason,
                             st.setup.group);
         }
@@ -163,6 +165,7 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
         f.model = r.request.model;
         f.admitted_at = r.admitted_at;
         f.predicted_finish = r.predicted_finish;
+        f.ticket = r.ticket;
         net::stage_task task;
         task.request_id = seq;
         task.model = std::move(r.request.model);

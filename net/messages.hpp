@@ -125,12 +125,14 @@ struct group_request {
   double admitted_at = 0;       // dispatcher clock (same process as the manager), seconds
   double deadline = 0;          // dispatcher clock, seconds
   double predicted_finish = 0;  // dispatcher clock, seconds
+  uint64_t ticket = 0;          // the dispatcher's name for it (echoed in group_feedback)
 };
 
 // group manager -> dispatcher: one request of the group finished (or failed); stage_end is
 // estimated on the dispatcher's clock so it can correct its mirror (observe_stage_end).
 struct group_feedback {
   int32_t group = 0;
+  uint64_t ticket = 0;  // group_request.ticket
   std::string model;
   bool completed = false;
   std::vector<double> stage_end;
@@ -262,12 +264,12 @@ typename Inspector::result_type inspect(Inspector& f, kv_get& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_request& x) {
   return f(caf::meta::type_name("group_request"), x.request, x.admitted_at, x.deadline,
-           x.predicted_finish);
+           x.predicted_finish, x.ticket);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_feedback& x) {
-  return f(caf::meta::type_name("group_feedback"), x.group, x.model, x.completed, x.stage_end,
-           x.stage_run_s, x.stage_nominal_s);
+  return f(caf::meta::type_name("group_feedback"), x.group, x.ticket, x.model, x.completed,
+           x.stage_end, x.stage_run_s, x.stage_nominal_s);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_down& x) {

@@ -65,15 +65,53 @@ TEST_CASE("dispatch_core admits through the shared rule and fills the earliest g
 
 TEST_CASE("dispatch_core queue limit gives overloaded, completions free slots") {
   auto core = two_groups(1);
-  REQUIRE(core.decide("b", tensor(), 10, 0.0).outcome == dispatch_outcome::admitted);
+  const auto first = core.decide("b", tensor(), 10, 0.0);
+  REQUIRE(first.outcome == dispatch_outcome::admitted);
   auto r = core.decide("b", tensor(), 10, 0.0);
   CHECK(r.outcome == dispatch_outcome::overloaded);
-  core.on_finished(7, "b", true, {0.03, 0.05}, {0.03, 0.03}, {0.02, 0.02});
+  core.on_finished(7, first.ticket, true, {0.03, 0.05}, {0.03, 0.03}, {0.02, 0.02});
   CHECK(core.outstanding(7) == 0);
   // Measured stage ends later than predicted push the mirror; the scale learns "slower".
   CHECK(core.clock(7)->free_at[1] == Approx(0.05));
   CHECK(core.clock(7)->latency_scale[0] > 1.0);
   CHECK(core.decide("b", tensor(), 10, 0.0).outcome == dispatch_outcome::admitted);
+}
+
+TEST_CASE("dispatch_core: a late stage pushes back every request queued behind it") {
+  // Group 9 alone serves "x": one 0.1 s stage. Three requests at t = 0 end at 0.1, 0.2, 0.3.
+  std::vector<actors::served_group> groups = {{9, {"x"}, {{0.1}}}};
+  dispatch_core core(groups, {{"x", 10.0}}, {});
+  std::vector<actors::dispatch_result> r;
+  for (int i = 0; i < 3; ++i) r.push_back(core.decide("x", tensor(), 0, 0.0));
+  for (const auto& d : r) REQUIRE(d.outcome == dispatch_outcome::admitted);
+  CHECK(r[0].ticket != r[1].ticket);
+  CHECK(core.clock(9)->free_at[0] == Approx(0.3));
+  // The first ends 0.02 s late (run as profiled: the scale stays 1). The two behind it start
+  // 0.02 s late too, so the group is free at 0.32, not 0.3 (the plain max of 0.12 and 0.3).
+  core.on_finished(9, r[0].ticket, true, {0.12}, {0.1}, {0.1});
+  CHECK(core.clock(9)->latency_scale[0] == Approx(1.0));
+  CHECK(core.clock(9)->free_at[0] == Approx(0.32));
+  // A request that ends on time moves nothing; the next one admitted starts at 0.32.
+  core.on_finished(9, r[1].ticket, true, {0.22}, {0.1}, {0.1});
+  CHECK(core.clock(9)->free_at[0] == Approx(0.32));
+  auto next = core.decide("x", tensor(), 0, 0.1);
+  REQUIRE(next.outcome == dispatch_outcome::admitted);
+  CHECK(next.predicted_finish ==
+        Approx(0.42 + actors::dispatch_settings{}.overheads.after_last_stage));
+}
+
+TEST_CASE("dispatch_core: lateness is absorbed by idle time before a later request") {
+  std::vector<actors::served_group> groups = {{9, {"x"}, {{0.1}}}};
+  dispatch_core core(groups, {{"x", 10.0}}, {});
+  const auto a = core.decide("x", tensor(), 0, 0.0);  // ends 0.1
+  const auto b = core.decide("x", tensor(), 0, 0.5);  // arrives after a: ends 0.6
+  REQUIRE(a.outcome == dispatch_outcome::admitted);
+  REQUIRE(b.outcome == dispatch_outcome::admitted);
+  core.on_finished(9, a.ticket, true, {0.15}, {0.1}, {0.1});  // 0.05 late, the stage then idles
+  CHECK(core.clock(9)->free_at[0] == Approx(0.6));
+  // A failed request corrects nothing and leaves the queue.
+  core.on_finished(9, b.ticket, false, {}, {}, {});
+  CHECK(core.outstanding(9) == 0);
 }
 
 TEST_CASE("dispatch_core stops routing to lost groups") {
