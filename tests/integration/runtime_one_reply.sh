@@ -12,7 +12,8 @@
 # Re-planning is off: a placement_file plans once (docs/config.md), and a fixed placement keeps
 # each fault's blast radius known (which groups break) so the expected statuses can be asserted;
 # a re-plan would only add group retirement, whose drain path the deterministic actor tests cover.
-#   a) kill -9 a random worker node at a random time under load;
+#   a) kill -9 a random worker node at a random time under load (frozen for 0.2-0.8 s before,
+#      well under the heartbeat bound, so requests are surely in flight on its groups);
 #   b) SIGSTOP a random worker node past the heartbeat bound (5 x 500 ms), then SIGCONT it (its
 #      stages may then finish work the managers already failed: a second reply would show here);
 #   c) kill -9 node-0 (the managers' and dispatcher's node) under load: the counter sees its
@@ -48,7 +49,7 @@ cleanup() {
   wait 2>/dev/null
   [ -n "$VETH" ] && ip link del "$VETH" 2>/dev/null
   [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-  [ -n "${KEEP_WORK:-}" ] && echo "work dir kept: $WORK" || rm -rf "$WORK"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 fail() {
@@ -59,6 +60,8 @@ fail() {
 # rand VAR LO HI: VAR = a random integer in [LO, HI] from the seeded $RANDOM (never in a
 # subshell: $(...) would draw from a reseeded copy and the seed would not repeat the run).
 rand() { printf -v "$1" '%d' $(($2 + RANDOM % ($3 - $2 + 1))); }
+# kill_quietly <pid>: SIGKILL and reap at once (no "Killed" job notice in the log).
+kill_quietly() { kill -9 "$1"; wait "$1" 2>/dev/null; }
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # start_cluster <tag> [controller host]: a fresh 4-node cluster; waits until it serves.
@@ -172,27 +175,36 @@ run_counter() {
   fail "$name: counter did not start: $(cat "$WORK/$name.log")"
 }
 
-# finish_counter <name> <pid>: waits for it (bounded) and checks its CSV.
+# check_counter <name> <pid> <expect_lost> <what>: waits for the counter (at most 90 s; it stops
+# itself after its 40 s deadline and 3 s grace), prints its summary and checks its CSV.
 #   expect_lost=yes: the counter must have lost its dispatcher (requests then may lack a reply);
 #   no: it must not have, and every request has exactly one reply.
 TOTAL=0
 check_counter() {
   local name=$1 pid=$2 expect_lost=$3 what=$4
   local csv="$WORK/$name.csv"
-  wait "$pid" || fail "$name: counter failed (rc $?): $(tail -5 "$WORK/$name.log")"
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null && [ $waited -lt 900 ]; do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  kill -0 "$pid" 2>/dev/null && { kill_quietly "$pid"; fail "$name: counter still running after 90 s"; }
+  wait "$pid"
+  local rc=$?
+  [ $rc = 0 ] || fail "$name: counter failed (rc $rc): $(tail -5 "$WORK/$name.log")"
   [ -f "$csv" ] || fail "$name: no CSV"
   local summary
   summary=$(grep '^counter: requests=' "$WORK/$name.log")
   awk -F, -v name="$name" -v what="$what" -v expect_lost="$expect_lost" '
     NR == 1 { next }
-    { n++; st[$5]++ ; if ($4 >= 2) { dup++; dups = dups " " $1 "(" $8 ")" } }
+    { n++; st[$5]++ ; if ($4 >= 2 && dup++ < 10) dups = dups " " $1 "(" $8 ")" }
     $4 >= 1 { answered++ }
     $8 ~ /failed_timeout/ { timeouts++ }
     END {
       line = sprintf("%-3s %-44s requests=%d", name, what, n)
       for (s in st) line = line " " s "=" st[s]
       printf "%s duplicates=%d\n", line, dup + 0
-      if (dup > 0) { print "DUPLICATES:" dups; exit 1 }
+      if (dup > 0) { print "DUPLICATES (first 10, id(statuses)):" dups; exit 1 }
       if (timeouts > 0) { print "failed_timeout replies: " timeouts; exit 1 }
       if (st["no_reply"] > 0) { print "requests without a reply: " st["no_reply"]; exit 1 }
       if (expect_lost == "no" && n != answered) { print "requests without a reply"; exit 1 }
@@ -218,8 +230,6 @@ lost_only_on() {
     "$WORK/$name.csv" | head -3)
   [ -z "$bad" ] || fail "$name: failed_node_lost from a group that did not break: $bad"
 }
-# kill_quietly <pid>: SIGKILL and reap at once (no "Killed" job notice in the log).
-kill_quietly() { kill -9 "$1"; wait "$1" 2>/dev/null; }
 
 T_START=$(date +%s.%N)
 
@@ -288,15 +298,16 @@ if [ -z "${ALPASERVE_CHAOS_NO_NETNS:-}" ] && [ "$(id -u)" = 0 ] && ip netns add 
 else
   CHOST=127.0.0.1
   mode=sigstop
-  echo "d) no network namespace here (not root, or no ip netns): freezing the counter instead"
+  echo "d) no network namespace (not root, no ip netns, or ALPASERVE_CHAOS_NO_NETNS set): freezing the counter instead"
 fi
 start_cluster d "$CHOST"
 rand at 1500 4000
 rand down 3000 4000
 echo "d) dropping the client's connection ($mode) at ${at} ms for ${down} ms"
-if [ $mode = netns ]; then run_counter d1 320 32 "$CHOST" "$NS"; else run_counter d1 320 32 "$CHOST"; fi
+# 22 + 8 r/s: below the two groups' capacity (about 34 r/s), so the other client is served.
+if [ $mode = netns ]; then run_counter d1 220 22 "$CHOST" "$NS"; else run_counter d1 220 22 "$CHOST"; fi
 D1=$CPID
-run_counter d2 100 10 "$CHOST"
+run_counter d2 80 8 "$CHOST"
 D2=$CPID
 sleep_ms "$at"
 if [ $mode = netns ]; then
@@ -311,7 +322,8 @@ fi
 check_counter d1 "$D1" yes "client link down at ${at} ms for ${down} ms ($mode)"
 check_counter d2 "$D2" no "another client meanwhile"
 [ "$(count d1 ok)" -gt 20 ] || fail "d1: too few served before the drop"
-[ "$(count d2 ok)" = 100 ] || fail "d2: not every request of the other client was served"
+[ "$(count d2 ok)" -ge 72 ] || fail "d2: the other client was not served (ok $(count d2 ok) of 80)"
+[ -z "$(awk -F, 'NR > 1 && $5 ~ /^failed_/' "$WORK/d2.csv")" ] || fail "d2: failures for the other client"
 # The dropped client's node is served again once its link is back.
 if [ $mode = netns ]; then run_counter d3 60 20 "$CHOST" "$NS"; else run_counter d3 60 20 "$CHOST"; fi
 check_counter d3 "$CPID" no "the dropped client reconnects"
