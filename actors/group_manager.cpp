@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/node_metrics.hpp"
 
 namespace alpaserve::actors {
 namespace {
@@ -63,6 +64,8 @@ void fail_flight(manager_self self, uint64_t seq, reply_status status, const std
   auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;
   it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
+  if (auto* m = st.setup.metrics.get())
+    m->on_request_done(it->second.model, status, monotonic_seconds() - it->second.admitted_at);
   feedback(self, std::move(it->second.model), false);
   st.flights.erase(it);
   ++st.failed;
@@ -98,6 +101,8 @@ void on_finished(manager_self self, net::stage_task& t) {
   if (!t.error.empty()) {  // a stage could not run the input
     f.reply.deliver(
         make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
+    if (auto* m = st.setup.metrics.get())
+      m->on_request_done(f.model, reply_status::rejected_bad_input, now - f.admitted_at);
     feedback(self, std::move(f.model), false);
     st.flights.erase(it);
     ++st.failed;
@@ -113,6 +118,8 @@ void on_finished(manager_self self, net::stage_task& t) {
   r.stage_queue_s = t.queue_s;
   r.stage_run_s = t.run_s;
   r.stage_nominal_s = t.nominal_s;
+  if (auto* m = st.setup.metrics.get())
+    m->on_request_served(f.model, r.server_s, t.queue_s, t.nominal_s, t.run_s);
   f.reply.deliver(std::move(r));
   // Stage ends on this clock, walking back from now (hand-off times ignored: the estimates are
   // slightly late, which keeps the dispatcher's mirror conservative).
@@ -150,6 +157,8 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
       [=](net::group_request& r) -> caf::result<net::infer_reply> {
         auto& st = self->state;
         if (st.broken) {
+          if (auto* m = st.setup.metrics.get())
+            m->on_request_done(r.request.model, reply_status::failed_node_lost);
           feedback(self, r.request.model, false);
           return make_reply(r.request.request_id, reply_status::failed_node_lost, st.broken_reason,
                             st.setup.group);
