@@ -191,6 +191,8 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   l.controller_host = ctrl.host;
   l.controller_port = ctrl.port;
   l.caf = caf_settings(cfg, node->name);
+  l.metrics_port = node->metrics_port;
+  l.metrics_bind_address = cfg.metrics.bind_address;
   if (!l.is_controller) return l;
 
   auto& cs = l.controller;
