@@ -63,9 +63,9 @@ void fail_flight(manager_self self, uint64_t seq, reply_status status, const std
   auto& st = self->state;
   auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;
-  it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
-  if (auto* m = st.setup.metrics.get())
+  if (auto* m = st.setup.metrics.get())  // counted before the client can see the reply
     m->on_request_done(it->second.model, status, monotonic_seconds() - it->second.admitted_at);
+  it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
   feedback(self, std::move(it->second.model), false);
   st.flights.erase(it);
   ++st.failed;
@@ -99,10 +99,10 @@ void on_finished(manager_self self, net::stage_task& t) {
   const double now = monotonic_seconds();
   auto& f = it->second;
   if (!t.error.empty()) {  // a stage could not run the input
-    f.reply.deliver(
-        make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
     if (auto* m = st.setup.metrics.get())
       m->on_request_done(f.model, reply_status::rejected_bad_input, now - f.admitted_at);
+    f.reply.deliver(
+        make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
     feedback(self, std::move(f.model), false);
     st.flights.erase(it);
     ++st.failed;
