@@ -74,6 +74,12 @@ void print_summary(const config::cluster_config& cfg, std::ostream& out) {
                      d.overhead_s * 1000, d.max_queue_per_group, d.max_payload_bytes);
   out << "tls: " << (cfg.tls.enabled ? "on (certificate " + cfg.tls.certificate + ")" : "off")
       << "\n";
+  std::vector<std::string> metrics_ports;
+  for (const auto& n : cfg.nodes)
+    metrics_ports.push_back(fmt::format("{} :{}", n.name, n.metrics_port));
+  out << "metrics: "
+      << (cfg.metrics.enabled ? "/metrics /healthz /readyz on " + join(metrics_ports, ", ") : "off")
+      << "\n";
   for (const auto& w : cfg.warnings) out << "warning: " << w << "\n";
 }
 
