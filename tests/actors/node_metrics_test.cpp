@@ -112,7 +112,7 @@ TEST_CASE("readiness: every component that reported must be ready") {
   CHECK(m.readiness().ready);
 }
 
-TEST_CASE("device_usage: weights add up per device and are taken back; busy time is a ratio") {
+TEST_CASE("device_usage: weights add up per device and are taken back, busy time is a ratio") {
   auto m = std::make_shared<node_metrics>("w1", 0.05);
   {
     node_metrics::device_usage a(m, {0, 1}, "emulated");  // one emulated rank on two devices
