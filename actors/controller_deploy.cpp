@@ -10,6 +10,7 @@
 #include "actors/actor_support.hpp"
 #include "actors/controller_state.hpp"
 #include "actors/group_manager.hpp"
+#include "actors/node_metrics.hpp"
 #include "actors/real_stage.hpp"
 #include "planner/placement_evaluator.hpp"
 
@@ -76,6 +77,7 @@ void wire_pipelines(controller_self self) {
     setup.stages = gen.stages[g];
     setup.dispatcher = st.dispatcher;
     setup.request_timeout_s = st.settings.timeouts.request_timeout_s;
+    setup.metrics = st.settings.metrics;
     gen.managers[g] = spawn_group_manager(self->system(), std::move(setup));
     self->link_to(gen.managers[g]);
     st.pending += gen.stages[g].size();
@@ -150,6 +152,14 @@ net::routing_table routing_of(const controller_state& st) {
   return table;
 }
 
+// The ids of a generation's groups that serve (for the metrics).
+std::vector<int> serving_groups(const generation& gen) {
+  std::vector<int> out;
+  for (size_t g = 0; g < gen.layout.size(); ++g)
+    if (gen.failed_groups[g].empty()) out.push_back(gen.layout[g].group);
+  return out;
+}
+
 void install_routing(controller_self self) {
   auto& st = self->state;
   const uint64_t epoch = st.epoch;
@@ -158,6 +168,7 @@ void install_routing(controller_self self) {
           [=](bool) {
             auto& st = self->state;
             if (st.epoch != epoch) return;
+            const bool replanned = st.previous.has_value();
             if (st.previous) {  // the new groups serve from now on; the old ones drain
               generation old = std::move(*st.previous);
               st.previous.reset();
@@ -166,6 +177,9 @@ void install_routing(controller_self self) {
                            st.node, st.current.layout.size(), old.layout.size());
               retire_generation(self, std::move(old));
             }
+            if (auto* m = st.settings.metrics.get())
+              m->on_placement_installed(static_cast<int64_t>(st.replans) + 1,
+                                        serving_groups(st.current), replanned);
             on_event(self, controller_event::routing_installed);
             schedule_replan(self);
           },

@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/node_metrics.hpp"
 #include "net/messages.hpp"
 #include "planner/traffic_meter.hpp"
 
@@ -70,6 +71,7 @@ void install(dispatcher_self self, net::routing_table& table) {
   st.info.models = table.models;
   st.info.ready = true;
   st.info.state = "serving";
+  if (auto* m = st.settings.metrics.get()) m->set_component("dispatcher", true, "serving");
   spdlog::info("{}: dispatcher serving {} models on {} groups", st.node, table.models.size(),
                table.groups.size());
 }
@@ -102,16 +104,22 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
   self->state.node = std::move(node);
   self->state.settings = std::move(settings);
   self->state.info.state = "waiting for the controller's placement";
+  if (auto* m = self->state.settings.metrics.get())
+    m->set_component("dispatcher", false, self->state.info.state);
   return {
       [=](net::infer_request& req) -> caf::result<net::infer_reply> {
         auto& st = self->state;
-        if (!st.info.ready)
+        auto* metrics = st.settings.metrics.get();  // counts the requests answered here
+        if (!st.info.ready) {
+          if (metrics) metrics->on_request_done(req.model, reply_status::rejected_overloaded);
           return make_reply(req.request_id, reply_status::rejected_overloaded,
                             "cluster not ready: " + st.info.state);
+        }
         const double now = monotonic_seconds();
         if (st.core.knows_model(req.model)) st.traffic.record(req.model, now);
         dispatch_result d = st.core.decide(req.model, req.payload, req.slo_s, now);
         if (d.outcome != dispatch_outcome::admitted) {
+          if (metrics) metrics->on_request_done(req.model, status_of(d.outcome));
           auto r = make_reply(req.request_id, status_of(d.outcome), std::move(d.message), d.group);
           if (d.outcome == dispatch_outcome::slo_unattainable)
             r.predicted_s = d.predicted_finish - now;
@@ -140,7 +148,10 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
         return true;
       },
       [=](net::controller_progress& p) {  // before the first routing table
-        if (!self->state.info.ready) self->state.info.state = std::move(p.state);
+        auto& st = self->state;
+        if (st.info.ready) return;
+        if (auto* m = st.settings.metrics.get()) m->set_component("dispatcher", false, p.state);
+        st.info.state = std::move(p.state);
       },
       [=](net::traffic_query) {
         const planner::traffic_window w = self->state.traffic.take(monotonic_seconds());

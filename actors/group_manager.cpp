@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/node_metrics.hpp"
 
 namespace alpaserve::actors {
 namespace {
@@ -64,6 +65,8 @@ void fail_flight(manager_self self, uint64_t seq, reply_status status, const std
   auto& st = self->state;
   auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;
+  if (auto* m = st.setup.metrics.get())  // counted before the client can see the reply
+    m->on_request_done(it->second.model, status, monotonic_seconds() - it->second.admitted_at);
   it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
   feedback(self, it->second.ticket, std::move(it->second.model), false);
   st.flights.erase(it);
@@ -100,6 +103,8 @@ void on_finished(manager_self self, net::stage_task& t) {
   const double now = monotonic_seconds();
   auto& f = it->second;
   if (!t.error.empty()) {  // a stage could not run the input
+    if (auto* m = st.setup.metrics.get())
+      m->on_request_done(f.model, reply_status::rejected_bad_input, now - f.admitted_at);
     f.reply.deliver(
         make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
     feedback(self, f.ticket, std::move(f.model), false);
@@ -117,6 +122,8 @@ void on_finished(manager_self self, net::stage_task& t) {
   r.stage_queue_s = t.queue_s;
   r.stage_run_s = t.run_s;
   r.stage_nominal_s = t.nominal_s;
+  if (auto* m = st.setup.metrics.get())
+    m->on_request_served(f.model, r.server_s, t.queue_s, t.nominal_s, t.run_s);
   f.reply.deliver(std::move(r));
   // Stage ends on this clock, walking back from now (hand-off times ignored: the estimates are
   // slightly late, which keeps the dispatcher's mirror conservative).
@@ -154,6 +161,8 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
       [=](net::group_request& r) -> caf::result<net::infer_reply> {
         auto& st = self->state;
         if (st.broken) {
+          if (auto* m = st.setup.metrics.get())
+            m->on_request_done(r.request.model, reply_status::failed_node_lost);
           feedback(self, r.ticket, r.request.model, false);
           return make_reply(r.request.request_id, reply_status::failed_node_lost, st.broken_reason,
                             st.setup.group);

@@ -7,6 +7,7 @@
 // (rejected_bad_input). It reports each finished request's measured stage times to the
 // dispatcher, which corrects its admission mirror with them.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 
 namespace alpaserve::actors {
 
+class node_metrics;
+
 struct group_manager_setup {
   std::string node;  // for logs and inspect
   int group = 0;
@@ -23,6 +26,8 @@ struct group_manager_setup {
   std::vector<net::stage_actor> stages;  // leaders, in pipeline order
   net::dispatcher_feedback_actor dispatcher;
   double request_timeout_s = 30;
+  // Counts every request delegated to it, once, when it answers (actors/node_metrics.hpp).
+  std::shared_ptr<node_metrics> metrics;
 };
 
 [[nodiscard]] net::group_manager_actor spawn_group_manager(caf::actor_system& sys,

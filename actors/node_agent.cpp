@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/node_metrics.hpp"
 #include "actors/stage_worker.hpp"
 
 namespace alpaserve::actors {
@@ -18,6 +19,8 @@ struct node_agent_state {
   std::vector<net::stage_actor> workers;
   std::vector<int32_t> worker_groups;  // the group of workers[i]
   bool registered = false;
+  std::string not_registered = "registering with the controller";  // why, for readiness
+  int loading = 0;  // stages whose ranks are loading their shards
   static inline const char* name = "node_agent";
 };
 
@@ -35,10 +38,31 @@ struct load_gather {
       ready.errors.push_back(error);
     }
   }
-  void done_one() {
-    if (--waiting == 0) promise.deliver(std::move(ready));
+  bool done_one() {  // true once every rank answered
+    if (--waiting != 0) return false;
+    promise.deliver(std::move(ready));
+    return true;
   }
 };
+
+// Readiness (docs/metrics.md): a worker node is ready once the controller accepted it and none of
+// its stages is loading.
+void publish_readiness(agent_self self) {
+  auto& st = self->state;
+  auto* m = st.setup.metrics.get();
+  if (m == nullptr || !st.setup.controller) return;
+  if (!st.registered)
+    m->set_component("node agent", false, st.not_registered);
+  else if (st.loading > 0)
+    m->set_component("node agent", false, fmt::format("{} stages loading", st.loading));
+  else
+    m->set_component("node agent", true, "registered");
+}
+
+void load_finished(agent_self self) {
+  --self->state.loading;
+  publish_readiness(self);
+}
 
 caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spec) {
   auto& st = self->state;
@@ -47,8 +71,9 @@ caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spe
                spec.shards.size());
   std::vector<net::stage_actor> ranks;
   try {
-    ranks = spawn_stage_ranks(self->system(), spec,
-                              {st.setup.node, st.setup.device_memory_bytes, st.setup.host});
+    ranks = spawn_stage_ranks(
+        self->system(), spec,
+        {st.setup.node, st.setup.device_memory_bytes, st.setup.host, st.setup.metrics});
   } catch (const std::exception& e) {
     spdlog::error("{}: starting group {} stage {} failed: {}", st.setup.node, spec.group,
                   spec.stage, e.what());
@@ -63,6 +88,8 @@ caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spe
   g->promise = self->make_response_promise<net::stage_ready>();
   g->ready.worker = ranks[0];
   g->waiting = ranks.size();
+  ++st.loading;
+  publish_readiness(self);
   std::vector<std::string> models;
   for (const auto& s : spec.shards) models.push_back(s.model);
   for (const auto& w : ranks) {
@@ -71,11 +98,11 @@ caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spe
             [=](net::stage_ready& r) {
               for (size_t i = 0; i < r.failed_models.size(); ++i)
                 g->add(r.failed_models[i], r.errors.at(i));
-              g->done_one();
+              if (g->done_one()) load_finished(self);
             },
             [=](caf::error& e) {
               for (const auto& m : models) g->add(m, "loading failed: " + self->system().render(e));
-              g->done_one();
+              if (g->done_one()) load_finished(self);
             });
   }
   return g->promise;
@@ -106,12 +133,20 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
                   net::register_node{st.setup.node, st.setup.device_kind, st.setup.num_devices,
                                      st.setup.device_memory_bytes,
                                      caf::actor_cast<net::node_agent_actor>(self)})
-        .then([=](bool accepted) { self->state.registered = accepted; },
-              [=](caf::error& e) {
-                spdlog::error("{}: registering with the controller failed: {}",
-                              self->state.setup.node, self->system().render(e));
-              });
+        .then(
+            [=](bool accepted) {
+              self->state.registered = accepted;
+              self->state.not_registered = "the controller did not accept this node";
+              publish_readiness(self);
+            },
+            [=](caf::error& e) {
+              spdlog::error("{}: registering with the controller failed: {}",
+                            self->state.setup.node, self->system().render(e));
+              self->state.not_registered = "registering failed: " + self->system().render(e);
+              publish_readiness(self);
+            });
   }
+  publish_readiness(self);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source != st.setup.controller.address()) return;

@@ -4,6 +4,7 @@
 // answers `inspect` for every actor of its node. When the controller goes away the node stops
 // (an orderly controller shutdown is logged as info, a lost controller as an error).
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "net/protocols.hpp"
 
 namespace alpaserve::actors {
+
+class node_metrics;
 
 struct node_agent_setup {
   std::string node;
@@ -22,6 +25,8 @@ struct node_agent_setup {
   net::controller_actor controller;  // may be remote; null: a standalone node
   std::vector<net::status_actor> local_actors;  // listed by inspect (controller, dispatcher)
   double stage_start_timeout_s = 300;           // a rank's stage_load
+  // Its readiness (registered, no stage loading) and its stage workers' device metrics.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 [[nodiscard]] net::node_agent_actor spawn_node_agent(caf::actor_system& sys,

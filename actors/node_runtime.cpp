@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -11,6 +12,8 @@
 #include "actors/controller.hpp"
 #include "actors/dispatcher.hpp"
 #include "actors/node_agent.hpp"
+#include "actors/node_metrics.hpp"
+#include "metrics/http_exporter.hpp"
 #include "net/bootstrap.hpp"
 
 namespace alpaserve::actors {
@@ -22,20 +25,62 @@ extern "C" void on_stop_signal(int sig) {
   node_stopping().store(true);
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
+// The node's metrics and their HTTP endpoint (null: metrics off). Throws when the port cannot be
+// bound.
+std::shared_ptr<node_metrics> start_metrics(const node_launch& launch,
+                                            std::unique_ptr<metrics::http_exporter>& exporter) {
+  if (launch.metrics_port <= 0) return nullptr;
+  auto m = std::make_shared<node_metrics>(launch.name);
+  if (launch.is_controller)  // requests are counted where the dispatcher and groups run
+    for (const auto& model : launch.controller.models)
+      if (model.slo > 0) m->add_model(model.name, model.slo);
+  metrics::http_exporter_options o;
+  o.bind_address = !launch.metrics_bind_address.empty() ? launch.metrics_bind_address
+                   : is_loopback(launch.host)           ? launch.host
+                                                        : "0.0.0.0";
+  o.port = launch.metrics_port;
+  exporter = std::make_unique<metrics::http_exporter>(m->registry(), o,
+                                                      [raw = m.get()] { return raw->readiness(); });
+  exporter->start();
+  spdlog::info("{}: metrics on http://{}:{}/metrics (/healthz, /readyz)", launch.name,
+               o.bind_address, exporter->port());
+  return m;
+}
+
 }  // namespace
 
 int run_node(const node_launch& launch) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  // Declared before the actor system: its actors hold the metrics until the system is gone.
+  std::unique_ptr<metrics::http_exporter> exporter;
+  std::shared_ptr<node_metrics> metrics;
+  try {
+    metrics = start_metrics(launch, exporter);
+  } catch (const std::exception& e) {
+    spdlog::error(
+        "{}: cannot serve metrics on port {}: {} (set the node's metrics_port, "
+        "metrics.port_offset or metrics.enabled in the config)",
+        launch.name, launch.metrics_port, e.what());
+    return 1;
+  }
   net::runtime_config cfg(launch.caf);
   caf::actor_system sys(cfg);
   net::dispatcher_actor dispatcher;
   net::controller_actor controller;
   std::vector<net::status_actor> local;
   if (launch.is_controller) {
-    dispatcher = spawn_dispatcher(sys, launch.name, launch.dispatcher);
-    controller = spawn_controller(sys, launch.name, launch.controller, dispatcher);
+    dispatcher_settings ds = launch.dispatcher;
+    ds.metrics = metrics;
+    dispatcher = spawn_dispatcher(sys, launch.name, std::move(ds));
+    controller_settings cs = launch.controller;
+    cs.metrics = metrics;
+    controller = spawn_controller(sys, launch.name, std::move(cs), dispatcher);
     // Each registry name holds only its role's handle (net::lookup_remote_as casts on lookup).
     sys.registry().put(net::registry_names::dispatcher, caf::actor_cast<caf::actor>(dispatcher));
     sys.registry().put(net::registry_names::controller, caf::actor_cast<caf::actor>(controller));
@@ -73,12 +118,12 @@ int run_node(const node_launch& launch) {
   setup.controller = controller_for_agent;
   setup.local_actors = local;
   setup.stage_start_timeout_s = launch.controller.timeouts.stage_start_timeout_s;
+  setup.metrics = metrics;
   agent = spawn_node_agent(sys, std::move(setup));
   sys.registry().put(net::registry_names::node_agent, caf::actor_cast<caf::actor>(agent));
   // The controller's node publishes before anything looks it up, so workers can find it.
-  const char* bind = launch.host == "localhost" || launch.host.rfind("127.", 0) == 0
-                         ? launch.host.c_str()
-                         : nullptr;  // a routable host: listen on every interface
+  const char* bind =
+      is_loopback(launch.host) ? launch.host.c_str() : nullptr;  // a routable host: every interface
   // Plain TCP or TLS, as launch.caf.tls says (net/bootstrap.hpp).
   std::string problem;
   auto port = net::publish_actor(sys, caf::actor_cast<caf::actor>(agent),

@@ -25,11 +25,15 @@ struct node_launch {
   controller_settings controller;  // used when is_controller
   dispatcher_settings dispatcher;  // used when is_controller
   double startup_timeout_s = 60;   // how long a worker waits for the controller to come up
+  // /metrics, /healthz, /readyz over HTTP (docs/metrics.md): 0 = none. The bind address "" binds
+  // like the node port: a loopback host's own address, else every interface.
+  int metrics_port = 0;
+  std::string metrics_bind_address;
 };
 
 // Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM
-// or an orderly shutdown of the controller, 1 when the port cannot be bound, the controller
-// cannot be reached or is lost.
+// or an orderly shutdown of the controller, 1 when the port (or the metrics port) cannot be bound,
+// the controller cannot be reached or is lost.
 int run_node(const node_launch& launch);
 
 }  // namespace alpaserve::actors

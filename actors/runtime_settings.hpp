@@ -4,6 +4,7 @@
 // `[planner]`); nothing here is a literal the actors pick themselves. No CAF here.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "planner/replan_rule.hpp"
 
 namespace alpaserve::actors {
+
+class node_metrics;  // actors/node_metrics.hpp: the process's metrics; null = none
 
 // The runtime's timeouts (config `[runtime]`).
 struct runtime_timeouts {
@@ -54,10 +57,12 @@ struct controller_settings {
   double replan_interval_s = 0;
   planner::replan_thresholds replan;
   runtime_timeouts timeouts;
+  std::shared_ptr<node_metrics> metrics;  // placement generations, re-plans (and group managers)
 };
 
 struct dispatcher_settings {
   dispatch_settings core;  // admission: overheads (dispatcher.overhead_s), queue bound, payload
+  std::shared_ptr<node_metrics> metrics;  // requests it does not admit; its readiness
 };
 
 }  // namespace alpaserve::actors

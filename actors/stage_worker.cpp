@@ -10,6 +10,7 @@
 
 #include "actors/actor_support.hpp"
 #include "actors/lead_timer.hpp"
+#include "actors/node_metrics.hpp"
 #include "actors/stage_executor.hpp"
 #include "actors/stage_queue.hpp"
 #include "net/rendezvous_actor.hpp"
@@ -68,6 +69,7 @@ struct stage_worker_state {
   bool loaded = false;
   std::vector<std::string> failed_models;
   caf::typed_response_promise<net::stage_ready> load_promise;
+  node_metrics::device_usage usage;  // this rank's devices in the node's metrics
   // Declared in destruction order: the queue uses the executor, the executor the timer.
   std::unique_ptr<lead_timer> timer;
   std::unique_ptr<stage_executor> executor;
@@ -91,6 +93,7 @@ void note_loaded(stage_self self, const net::stage_ready& r) {
   auto& st = self->state;
   st.loaded = true;
   st.failed_models = r.failed_models;
+  st.usage.weight_bytes(static_cast<double>(st.executor->weight_bytes()));
   for (const auto& e : r.errors) spdlog::error("{}: {}", st.options.node, e);
 }
 
@@ -134,6 +137,11 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
   st.spec = std::move(spec);
   st.rank = rank;
   st.peers = std::move(peers);
+  // An emulated stage's one rank runs on all its devices; a real rank on its own.
+  std::vector<int> devices(st.spec.devices.begin(), st.spec.devices.end());
+  if (st.spec.backend != "emulated" && static_cast<size_t>(rank) < devices.size())
+    devices = {devices[static_cast<size_t>(rank)]};
+  st.usage = node_metrics::device_usage(st.options.metrics, devices, st.spec.backend);
   st.timer = std::make_unique<lead_timer>([self](double delay_s, uint64_t token) {
     self->delayed_send(self, seconds_span(delay_s), net::stage_done_tick{token});
   });
@@ -159,6 +167,7 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
   };
   auto finished = [self](stage_job job) {
     auto& st = self->state;
+    st.usage.busy_total(st.queue->busy_seconds());
     if (st.rank != 0 || !st.next) return;  // peers' outputs equal the leader's
     self->send(st.next, to_task(std::move(job)));
   };

@@ -6,6 +6,7 @@
 // up), forwards its own output to the next stage (or the group manager), and the peers drop
 // theirs. An emulated stage has one rank.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,13 @@
 
 namespace alpaserve::actors {
 
+class node_metrics;
+
 struct stage_rank_options {
-  std::string node;                // for logs and inspect
-  double device_memory_bytes = 0;  // real backends: per-device budget for weights
-  std::string host = "127.0.0.1";  // real backends: where this rank listens for Gloo
+  std::string node;                       // for logs and inspect
+  double device_memory_bytes = 0;         // real backends: per-device budget for weights
+  std::string host = "127.0.0.1";         // real backends: where this rank listens for Gloo
+  std::shared_ptr<node_metrics> metrics;  // its devices' busy time and loaded weights
 };
 
 // Spawns every op rank of `spec` (one per device; emulated: one) and returns them, the leader

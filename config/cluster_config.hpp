@@ -33,6 +33,10 @@ struct node_config {
   int port = 0;
   std::vector<device_group> devices;
   std::vector<std::string> roles;  // "controller", "worker"
+  // Where the node serves /metrics, /healthz and /readyz over HTTP (docs/metrics.md). The parser
+  // resolves it: the node's `metrics_port`, else port + metrics.port_offset; 0 = no endpoint
+  // (metrics.enabled = false, or a config built by hand).
+  int metrics_port = 0;
 
   [[nodiscard]] bool has_role(const std::string& role) const noexcept;
   [[nodiscard]] bool is_controller() const noexcept { return has_role(role_controller); }
@@ -133,6 +137,13 @@ struct runtime_timeouts_config {
   double control_timeout_s = 10;       // controller -> dispatcher / stage control requests
 };
 
+// The nodes' HTTP endpoint for Prometheus and health checks (docs/metrics.md).
+struct metrics_config {
+  bool enabled = true;
+  int port_offset = 1000;    // a node without metrics_port serves on its port + this
+  std::string bind_address;  // "" = like the node port: its loopback host, else every interface
+};
+
 struct cluster_config {
   std::string name = "alpaserve";
   std::vector<node_config> nodes;
@@ -142,6 +153,7 @@ struct cluster_config {
   tls_config tls;
   dispatcher_config dispatcher;
   runtime_timeouts_config runtime;
+  metrics_config metrics;
   std::string source_file;            // where it was read from ("<built-in local demo>", a path)
   std::vector<std::string> warnings;  // legal but suspicious settings, "file:line:col: key: ..."
 

@@ -280,7 +280,8 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 
 // Where the cross-record checks point when they find a clash.
 struct node_positions {
-  position table, name, port;
+  position table, name, port, metrics_port;
+  bool explicit_metrics_port = false;
 };
 struct model_positions {
   position table, name, source;
@@ -310,6 +311,8 @@ class config_builder {
       read_dispatcher(table_reader(*t, "dispatcher", sink_), cfg.dispatcher);
     if (const auto* t = r.get_table("runtime"))
       read_runtime(table_reader(*t, "runtime", sink_), cfg.runtime);
+    if (const auto* t = r.get_table("metrics"))
+      read_metrics(table_reader(*t, "metrics", sink_), cfg.metrics);
     r.report_unknown_keys();
     check_nodes(cfg);
     check_models(cfg);
@@ -365,6 +368,11 @@ class config_builder {
       }
       if (auto port = r.get_integer("port", true, 1, 65535)) node.port = static_cast<int>(*port);
       where.port = r.where("port");
+      if (auto port = r.get_integer("metrics_port", false, 1, 65535)) {
+        node.metrics_port = static_cast<int>(*port);
+        where.explicit_metrics_port = true;
+      }
+      where.metrics_port = r.where("metrics_port");
       read_roles(r, node);
       read_devices(r, node);
       r.report_unknown_keys();
@@ -637,9 +645,45 @@ class config_builder {
     r.report_unknown_keys();
   }
 
+  void read_metrics(table_reader r, metrics_config& m) {
+    if (auto enabled = r.get_bool("enabled")) m.enabled = *enabled;
+    if (auto v = r.get_integer("port_offset", false, 1, 65534))
+      m.port_offset = static_cast<int>(*v);
+    if (auto b = r.get_name("bind_address", false)) {
+      if (has_space_or_control(*b))
+        r.error("bind_address", "must not contain spaces, got " + in_quotes(*b));
+      m.bind_address = *b;
+    }
+    r.report_unknown_keys();
+  }
+
+  // Each node's metrics port: its own metrics_port, else port + metrics.port_offset; 0 when
+  // metrics are off. Reported where it comes from (the node's metrics_port, else its port).
+  void resolve_metrics_ports(cluster_config& cfg) {
+    for (size_t i = 0; i < cfg.nodes.size(); ++i) {
+      node_config& n = cfg.nodes[i];
+      const node_positions& at = node_positions_[i];
+      if (!cfg.metrics.enabled) {
+        n.metrics_port = 0;
+        continue;
+      }
+      if (at.explicit_metrics_port || n.port <= 0) continue;
+      const int derived = n.port + cfg.metrics.port_offset;
+      if (derived > 65535) {
+        sink_.error(at.port, "nodes[" + std::to_string(i) + "].port",
+                    "the metrics port (port + metrics.port_offset = " + std::to_string(derived) +
+                        ") is above 65535; set the node's metrics_port or a smaller "
+                        "metrics.port_offset");
+        continue;
+      }
+      n.metrics_port = derived;
+    }
+  }
+
   // What a node binds: a loopback node listens on its own address (actors/node_runtime.cpp), so
   // 127.0.0.2:7000 and 127.0.0.3:7000 coexist while 127.0.0.1:7000 and localhost:7000 clash.
-  static std::string endpoint_key(const node_config& n) {
+  static std::string endpoint_key(const node_config& n) { return endpoint_key(n, n.port); }
+  static std::string endpoint_key(const node_config& n, int port) {
     std::string host = n.host;
     std::transform(host.begin(), host.end(), host.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -650,10 +694,11 @@ class config_builder {
     if (inet_pton(AF_INET, host.c_str(), &addr) == 1 &&
         inet_ntop(AF_INET, &addr, text, sizeof(text)) != nullptr)
       host = text;  // one spelling per address
-    return host + ":" + std::to_string(n.port);
+    return host + ":" + std::to_string(port);
   }
 
-  void check_nodes(const cluster_config& cfg) {
+  void check_nodes(cluster_config& cfg) {
+    resolve_metrics_ports(cfg);
     std::map<std::string, size_t> by_name;
     std::map<std::string, size_t> by_endpoint;
     std::vector<size_t> controllers;
@@ -680,6 +725,35 @@ class config_builder {
       if (n.is_controller()) controllers.push_back(i);
       for (const auto& g : n.devices)
         if (!g.kind.empty()) kinds.emplace(g.kind, at.table);
+    }
+    // Every metrics endpoint against every node port and every other metrics endpoint.
+    std::map<std::string, size_t> by_metrics_endpoint;
+    for (size_t i = 0; i < cfg.nodes.size(); ++i) {
+      const node_config& n = cfg.nodes[i];
+      const node_positions& at = node_positions_[i];
+      if (n.host.empty() || n.metrics_port <= 0) continue;
+      const std::string key = endpoint_key(n, n.metrics_port);
+      const position pos = at.explicit_metrics_port ? at.metrics_port : at.port;
+      const std::string path = "nodes[" + std::to_string(i) + "]." +
+                               (at.explicit_metrics_port ? "metrics_port" : "port");
+      const std::string what =
+          at.explicit_metrics_port
+              ? "metrics port " + std::to_string(n.metrics_port)
+              : "metrics port " + std::to_string(n.metrics_port) + " (port + metrics.port_offset)";
+      if (auto it = by_endpoint.find(key); it != by_endpoint.end()) {
+        sink_.error(pos, path,
+                    "the " + what + " of node " + in_quotes(n.name) + " is the port of node " +
+                        in_quotes(cfg.nodes[it->second].name) + " on the same host (line " +
+                        std::to_string(node_positions_[it->second].table.line) + ")");
+        continue;
+      }
+      auto [it, fresh] = by_metrics_endpoint.emplace(key, i);
+      if (!fresh)
+        sink_.error(pos, path,
+                    "the " + what + " of node " + in_quotes(n.name) +
+                        " is also the metrics port of node " +
+                        in_quotes(cfg.nodes[it->second].name) + " on the same host (line " +
+                        std::to_string(node_positions_[it->second].table.line) + ")");
     }
     if (cfg.nodes.empty()) return;  // already reported (missing or empty)
     if (controllers.empty()) {

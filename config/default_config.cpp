@@ -104,6 +104,12 @@ heartbeat_interval_ms = 1000
 [dispatcher]
 overhead_s = 0.0002
 max_queue_per_group = 1024
+
+[metrics]
+# Every node serves Prometheus metrics (/metrics), /healthz and /readyz over HTTP on its port +
+# port_offset (node-0: 25710); docs/metrics.md has a prometheus.yml scraping this cluster.
+enabled = true
+port_offset = 1000
 )toml";
   return text.substr(1);  // drop the newline after the raw-string opener
 }

@@ -204,6 +204,8 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   cs.timeouts.drain_timeout_s = cfg.runtime.drain_timeout_s;
   cs.timeouts.stage_start_timeout_s = cfg.runtime.stage_start_timeout_s;
   cs.timeouts.control_timeout_s = cfg.runtime.control_timeout_s;
+  l.metrics_port = node->metrics_port;
+  l.metrics_bind_address = cfg.metrics.bind_address;
   if (!l.is_controller) return l;
 
   for (const auto& n : cfg.nodes)

@@ -85,6 +85,12 @@ void print_summary(const config::cluster_config& cfg, std::ostream& out) {
                     ")"
               : "off")
       << "\n";
+  std::vector<std::string> metrics_ports;
+  for (const auto& n : cfg.nodes)
+    metrics_ports.push_back(fmt::format("{} :{}", n.name, n.metrics_port));
+  out << "metrics: "
+      << (cfg.metrics.enabled ? "/metrics /healthz /readyz on " + join(metrics_ports, ", ") : "off")
+      << "\n";
   for (const auto& w : cfg.warnings) out << "warning: " << w << "\n";
 }
 

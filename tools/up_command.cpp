@@ -76,7 +76,10 @@ int ephemeral_port() {
 std::string demo_with_free_ports(const config::cluster_config& demo) {
   std::string text(config::default_cluster_toml());
   for (const auto& n : demo.nodes) {
-    if (port_is_free(n.host, n.port)) continue;
+    // Its metrics port (port + metrics.port_offset) moves with it.
+    if (port_is_free(n.host, n.port) &&
+        (n.metrics_port <= 0 || port_is_free(n.host, n.metrics_port)))
+      continue;
     const int moved = ephemeral_port();
     const std::string from = "port = " + std::to_string(n.port);
     const auto at = text.find(from);
@@ -116,6 +119,12 @@ int run_up(const up_args& a) {
                                  n->host + ":" + std::to_string(n->port) +
                                      " is already in use (another cluster or program listens "
                                      "there); stop it or change the port in the config");
+  for (const auto* n : local)
+    if (n->metrics_port > 0 && !port_is_free(n->host, n->metrics_port))
+      throw planner::input_error(cfg.source_file, "node " + n->name + " metrics_port",
+                                 n->host + ":" + std::to_string(n->metrics_port) +
+                                     " (its metrics port) is already in use; set the node's "
+                                     "metrics_port or metrics.port_offset in the config");
   std::signal(SIGINT, on_up_signal);
   std::signal(SIGTERM, on_up_signal);
   const std::string exe = self_exe();
@@ -147,7 +156,9 @@ int run_up(const up_args& a) {
     }
     children.push_back({n->name, pid});
     std::cout << "started " << n->name << " (pid " << pid << ") listening on " << n->host << ":"
-              << n->port << (n->is_controller() ? "  [controller, dispatcher]" : "") << "\n";
+              << n->port << (n->is_controller() ? "  [controller, dispatcher]" : "");
+    if (n->metrics_port > 0) std::cout << "  metrics :" << n->metrics_port;
+    std::cout << "\n";
   }
   std::cout.flush();
   const auto& ctrl = cfg.controller_node();

@@ -148,6 +148,13 @@ for role in node-agent controller dispatcher group-manager stage-worker; do
 done
 [ "$(grep -c 'stage-worker' <<<"$out")" = 4 ] || fail "inspect should list 4 stage workers: $out"
 
+# The controller node's request counters (metrics port: port + 1000) before the replay below.
+scrape_requests() {
+  curl -s --max-time 5 "http://127.0.0.1:$((P0 + 1000))/metrics" >"$WORK/$1.prom" ||
+    fail "no /metrics on the controller node"
+}
+scrape_requests before
+
 # Node kill mid-run: a 8 s replay at ~20 req/s; node-2 freezes after 3 s and dies at 4 s.
 timeout 120 "$BIN" bench --config "$CFG" --duration 8 --total-rate 20 --cv 1 --seed 7 \
   --csv "$WORK/kill.csv" --timeout 20 >"$WORK/bench.log" 2>&1 &
@@ -172,6 +179,23 @@ echo "replayed $total: failed_node_lost=$lost failed_timeout=$timeouts ok_after_
 [ "$ok_after" -gt 20 ] || fail "requests after the kill were not served"
 [ "$ok_g1_before" -gt 0 ] || fail "group 1 served nothing before the kill"
 grep -q "lost its stage 1 worker" "$WORK/node0.log" || fail "controller node did not notice the lost stage"
+# The metrics counted every replayed request exactly once, by outcome (also the failed ones).
+scrape_requests after
+python3 - "$WORK" <<'PY' || fail "the controller's request counters do not match bench's CSV"
+import collections, csv, re, sys
+work = sys.argv[1]
+def counts(name):
+    c = collections.Counter()
+    for line in open(f'{work}/{name}.prom'):
+        m = re.match(r'alpaserve_requests_total\{model="[^"]*",outcome="(\w+)"\} (\S+)', line)
+        if m: c[m.group(1)] += int(float(m.group(2)))
+    return c
+delta = counts('after'); delta.subtract(counts('before'))
+delta = {k: v for k, v in delta.items() if v}
+want = dict(collections.Counter(r['status'] for r in csv.DictReader(open(f'{work}/kill.csv'))))
+print(f'metrics by outcome during the replay: {delta}; bench: {want}')
+sys.exit(0 if delta == want else 1)
+PY
 # Still serving every model after the kill (group 0 holds all four).
 for m in m0 m1 m2 m3; do
   out=$(timeout 20 "$BIN" submit --config "$CFG" --model $m) || fail "after kill, $m: $out"

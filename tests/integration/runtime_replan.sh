@@ -70,6 +70,17 @@ echo "replies $total; a4-a7 ok before 3 s: $early_ok; after 16 s: $late_ok of $l
 out=$(timeout 30 "$BIN" inspect --config "$CFG") || fail "inspect: $out"
 grep -q "replans=1" <<<"$out" || fail "inspect does not count the re-plan: $out"
 grep -q "retiring" <<<"$out" && fail "a retired group is still listed: $out"
+# The controller node's metrics (default port: port + 1000): one re-plan, placement generation 2,
+# and every bench request counted exactly once across the re-shard.
+metric() { curl -s --max-time 5 "http://127.0.0.1:$((P0 + 1000))/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+sum_requests() {
+  curl -s --max-time 5 "http://127.0.0.1:$((P0 + 1000))/metrics" |
+    awk '/^alpaserve_requests_total\{/ {s += $2} END {print s + 0}'
+}
+[ "$(metric alpaserve_replans_total)" = 1 ] || fail "metrics: replans_total '$(metric alpaserve_replans_total)'"
+[ "$(metric alpaserve_placement_generation)" = 2 ] ||
+  fail "metrics: placement_generation '$(metric alpaserve_placement_generation)'"
+[ "$(sum_requests)" = "$total" ] || fail "metrics count $(sum_requests) requests, bench $total"
 
 # Node loss: node-1 dies; the controller re-places every model on node-0's two devices.
 before=$(grep -c "node-0: group [0-9]* (" "$WORK/up.log")
@@ -91,5 +102,7 @@ done
 out=$(timeout 30 "$BIN" inspect --config "$CFG"); rc=$?
 echo "$out" >"$WORK/inspect-after-loss.txt"
 grep -q "replans=2" <<<"$out" || fail "inspect (rc $rc) does not count the second re-plan: $out"
+[ "$(metric alpaserve_replans_total)" = 2 ] && [ "$(metric alpaserve_placement_generation)" = 3 ] ||
+  fail "metrics after the loss: replans $(metric alpaserve_replans_total), generation $(metric alpaserve_placement_generation)"
 echo "after losing node-1: $(wc -l <<<"$after") groups on node-0, $served hot models served"
 echo PASS
