@@ -24,9 +24,21 @@ fixture::~fixture() {
   spawned.clear();
   for (int round = 0; round < 100; ++round) {
     sched().clock().cancel_all();
-    if (sched().run() == 0 && !sched().has_pending_timeout()) break;
+    if (run() == 0 && !sched().has_pending_timeout()) break;
   }
   sys_storage.reset();
+}
+
+void fixture::step() {
+  if (auto* a = dynamic_cast<caf::scheduled_actor*>(&sched().next_job()))
+    if (a->mailbox().peek() != nullptr) ++received[a->address()];
+  sched().run_once();
+}
+
+size_t fixture::run() {
+  size_t n = 0;
+  for (; sched().has_job(); ++n) step();
+  return n;
 }
 
 namespace {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,14 +64,27 @@ struct fixture {
     return msg->content().template get_as<T>(0);
   }
 
-  // Runs every job until none is left (timers are not triggered). Returns the number run.
-  size_t run() { return sched().run(); }
+  // Runs the next job: its actor takes one message (or initializes). Every message taken is
+  // counted per receiver first (received_by), so a second answer to a client is seen even where
+  // CAF would drop it as a response nobody awaits any more.
+  void step();
+  // Steps until no job is left (timers are not triggered). Returns the number of steps.
+  size_t run();
+
+  // Messages the actor `h` took while the test stepped the scheduler.
+  template <class Handle>
+  size_t received_by(const Handle& h) const {
+    auto it = received.find(caf::actor_cast<caf::actor_addr>(h));
+    return it == received.end() ? 0 : it->second;
+  }
+  std::map<caf::actor_addr, size_t> received;
 };
 
 // What a test client received for its one request: values and errors, in order. A client that
 // gets more than one answer records all of them (the tests count them).
 template <class Reply>
 struct answers {
+  caf::actor client;  // fixture::received_by(client): every message it took, answers or not
   std::vector<Reply> values;
   std::vector<std::string> errors;
   [[nodiscard]] size_t count() const { return values.size() + errors.size(); }
@@ -78,13 +92,18 @@ struct answers {
 
 // Spawns a client actor that sends `request` to `dest` (no timeout: nothing is put in the
 // coordinator's clock) and records what comes back. It runs once the test runs the scheduler.
+// Check fx.received_by(a->client) == 1 for "exactly one answer": `values` / `errors` can only
+// ever hold the first (CAF matches one response per request).
 template <class Reply, class Handle, class Request>
 std::shared_ptr<answers<Reply>> ask(fixture& fx, const Handle& dest, Request request) {
   auto out = std::make_shared<answers<Reply>>();
-  fx.track(fx.sys().spawn([dest, request, out](caf::event_based_actor* self) mutable {
+  out->client = fx.track(fx.sys().spawn([dest, request, out](caf::event_based_actor* self) mutable {
     self->request(dest, caf::infinite, std::move(request))
         .then([out](Reply& r) { out->values.push_back(std::move(r)); },
               [out, self](caf::error& e) { out->errors.push_back(self->system().render(e)); });
+    // Stays alive after its answer (until the test ends), so that a second answer is still
+    // delivered to it and counted by fixture::received_by (CAF then drops it unhandled).
+    return caf::behavior{[](caf::unit_t) {}};
   }));
   return out;
 }

@@ -41,12 +41,13 @@ TEST_CASE("dispatcher: not ready, then rejects an unattainable SLO and delegates
 
   // Before any routing table: rejected_overloaded, "not ready", answered by the dispatcher.
   auto early = ask<net::infer_reply>(fx, dispatcher, request(1, 0));
-  fx.sched().run_once();  // the client sends its request
+  fx.step();  // the client sends its request
   fx.expect_next<net::infer_request>(dispatcher);
-  fx.sched().run_once();  // the dispatcher answers
+  fx.step();  // the dispatcher answers
   REQUIRE(early->count() == 0);
   fx.run();
   REQUIRE(early->count() == 1);
+  CHECK(fx.received_by(early->client) == 1);
   REQUIRE(early->values.size() == 1);
   CHECK(early->values[0].request_id == 1);
   CHECK(early->values[0].status == reply_status::rejected_overloaded);
@@ -63,12 +64,13 @@ TEST_CASE("dispatcher: not ready, then rejects an unattainable SLO and delegates
   // An SLO of 10 ms cannot be met by a 50 ms stage: rejected_slo with the predicted latency,
   // never reaching the manager.
   auto tight = ask<net::infer_reply>(fx, dispatcher, request(2, 0.010));
-  fx.sched().run_once();
+  fx.step();
   fx.expect_next<net::infer_request>(dispatcher);
-  fx.sched().run_once();
+  fx.step();
   CHECK(!fx.next_is(manager));
   fx.run();
   REQUIRE(tight->count() == 1);
+  CHECK(fx.received_by(tight->client) == 1);
   REQUIRE(tight->values.size() == 1);
   CHECK(tight->values[0].request_id == 2);
   CHECK(tight->values[0].status == reply_status::rejected_slo);
@@ -79,20 +81,21 @@ TEST_CASE("dispatcher: not ready, then rejects an unattainable SLO and delegates
   // The model's own SLO (500 ms) is attainable: delegated to the group's manager, which answers
   // the client directly (the dispatcher does not answer it too).
   auto ok = ask<net::infer_reply>(fx, dispatcher, request(3, 0));
-  fx.sched().run_once();
+  fx.step();
   fx.expect_next<net::infer_request>(dispatcher);
-  fx.sched().run_once();
+  fx.step();
   const auto& delegated = fx.expect_next<net::group_request>(manager);
   CHECK(delegated.request.request_id == 3);
   CHECK(delegated.request.model == "a");
   CHECK(delegated.deadline - delegated.admitted_at == Approx(0.5));
   CHECK(delegated.predicted_finish - delegated.admitted_at >= 0.050 - 1e-9);
   CHECK(delegated.predicted_finish <= delegated.deadline);
-  fx.sched().run_once();  // the manager answers
+  fx.step();  // the manager answers
   CHECK(ok->count() == 0);
   fx.run();
   REQUIRE(manager_log->requests.size() == 1);
   REQUIRE(ok->count() == 1);
+  CHECK(fx.received_by(ok->client) == 1);
   REQUIRE(ok->values.size() == 1);
   CHECK(ok->values[0].request_id == 3);
   CHECK(ok->values[0].status == reply_status::ok);
@@ -114,6 +117,10 @@ TEST_CASE("dispatcher: not ready, then rejects an unattainable SLO and delegates
   caf::anon_send(dispatcher, net::group_feedback{0, "a", true, {}, {}, {}});
   fx.run();
   CHECK(dettest::status_of(fx, dispatcher).queue_length == 0);
+  // Still one answer each (the dispatcher never answers a delegated request itself).
+  CHECK(fx.received_by(early->client) == 1);
+  CHECK(fx.received_by(tight->client) == 1);
+  CHECK(fx.received_by(ok->client) == 1);
 }
 
 TEST_CASE("dispatcher: a group reported down is not routed to any more") {

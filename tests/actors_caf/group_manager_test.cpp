@@ -59,13 +59,13 @@ TEST_CASE("group manager: a lost stage fails every in-flight request exactly onc
   std::map<uint64_t, std::shared_ptr<dettest::answers<net::infer_reply>>> clients;
   for (uint64_t id : {101, 102, 103}) {
     clients[id] = ask<net::infer_reply>(fx, manager, group_request(id));
-    fx.sched().run_once();  // the client sends
+    fx.step();  // the client sends
     fx.expect_next<net::group_request>(manager);
-    fx.sched().run_once();  // the manager sends the task down the pipeline
+    fx.step();  // the manager sends the task down the pipeline
     const auto& task = fx.expect_next<net::stage_task>(s0);
     CHECK(task.request_id == s0_log->tasks.size() + 1);
     CHECK(task.payload == "payload " + std::to_string(id));
-    fx.sched().run_once();
+    fx.step();
   }
   fx.run();
   REQUIRE(s0_log->tasks.size() == 3);
@@ -91,10 +91,10 @@ TEST_CASE("group manager: a lost stage fails every in-flight request exactly onc
   // Stage 1's worker goes down: the manager learns it from its monitor.
   caf::anon_send_exit(s1, caf::exit_reason::kill);
   REQUIRE(fx.next_is(s1));
-  fx.sched().run_once();  // s1 takes the exit message and terminates
+  fx.step();  // s1 takes the exit message and terminates
   const auto& down = fx.expect_next<caf::down_msg>(manager);
   CHECK(down.source == s1.address());
-  fx.sched().run_once();
+  fx.step();
   fx.run();
 
   // Requests 102 and 103 each got exactly one failed_node_lost; 101 still has its one answer.
@@ -121,6 +121,7 @@ TEST_CASE("group manager: a lost stage fails every in-flight request exactly onc
   for (auto& [id, c] : clients) {
     INFO("request " << id);
     CHECK(c->count() == 1);
+    CHECK(fx.received_by(c->client) == 1);  // no second answer reached the client at all
   }
   CHECK(disp_log->feedback.size() == 3);
   CHECK(disp_log->downs.size() == 1);
@@ -129,6 +130,7 @@ TEST_CASE("group manager: a lost stage fails every in-flight request exactly onc
   auto late = ask<net::infer_reply>(fx, manager, group_request(104));
   fx.run();
   REQUIRE(late->count() == 1);
+  CHECK(fx.received_by(late->client) == 1);
   CHECK(late->values.at(0).status == reply_status::failed_node_lost);
   CHECK(s0_log->tasks.size() == 3);
   const auto st = dettest::status_of(fx, manager);
@@ -165,5 +167,6 @@ TEST_CASE("group manager: retiring answers once every in-flight request is answe
   CHECK(client->values[0].status == reply_status::ok);
   REQUIRE(retired->values.size() == 1);
   CHECK(retired->values[0]);
-  CHECK(retired->count() == 1);
+  CHECK(fx.received_by(retired->client) == 1);
+  CHECK(fx.received_by(client->client) == 1);
 }

@@ -22,7 +22,7 @@ TEST_CASE("node agent: registers, spawns a loaded stage worker, stops it on reti
   auto agent = fx.track(actors::spawn_node_agent(fx.sys(), setup));
 
   // Its first message: register_node, with itself as the agent.
-  fx.sched().run_once();
+  fx.step();
   const auto& reg = fx.expect_next<net::register_node>(controller);
   CHECK(reg.name == "n1");
   CHECK(reg.num_devices == 2);

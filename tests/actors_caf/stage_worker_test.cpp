@@ -59,7 +59,7 @@ TEST_CASE("stage worker (emulated): load, wire, and FCFS order through timer tic
 
   // stage_load: the emulated executor loads synchronously and answers stage_ready.
   auto loaded = ask<net::stage_ready>(fx, worker, net::stage_load{});
-  fx.sched().run_once();
+  fx.step();
   fx.expect_next<net::stage_load>(worker);
   fx.run();
   REQUIRE(loaded->values.size() == 1);
@@ -99,10 +99,10 @@ TEST_CASE("stage worker (emulated): load, wire, and FCFS order through timer tic
     sleep_s(stage_s + 0.002);
     REQUIRE(fx.sched().trigger_timeouts() == 1);
     fx.expect_next<net::stage_done_tick>(worker);
-    fx.sched().run_once();
+    fx.step();
     const auto& leaving = fx.expect_next<net::stage_task>(sink);
     CHECK(leaving.request_id == id);
-    fx.sched().run_once();
+    fx.step();
     CHECK(!fx.sched().has_job());
     REQUIRE(out->size() == k + 1);
     CHECK(fx.sched().has_pending_timeout() == (k + 1 < expected.size()));
