@@ -55,6 +55,23 @@ actors::placement_solver scripted_solver(std::shared_ptr<solver_script> script) 
   };
 }
 
+// Opens the gate for the solver's call number `call` (a re-plan on the controller's background
+// thread) and waits until that thread has finished: its copy of the solver (one reference to
+// `script`) is released after its replan_done was enqueued. The scheduler must be idle and is not
+// touched meanwhile (test_coordinator's job queue is not thread-safe).
+void finish_replan_thread(const std::shared_ptr<solver_script>& script, int call) {
+  const long idle_refs = script.use_count() - 1;  // the re-plan thread holds one more
+  REQUIRE(idle_refs >= 1);
+  script->open_gate();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((script->calls < call || script.use_count() != idle_refs) &&
+         std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic_thread_fence(std::memory_order_acquire);
+  REQUIRE(script->calls == call);
+  REQUIRE(script.use_count() == idle_refs);
+}
+
 planner::placement placement_of(std::vector<std::vector<int>> group_models) {
   planner::placement p;
   for (size_t g = 0; g < group_models.size(); ++g) p.group_configs.push_back({1, 1, 1});
@@ -198,15 +215,7 @@ TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that f
 
   // Let the re-plan finish and wait for its replan_done to be enqueued (the scheduler is idle and
   // untouched meanwhile).
-  const long idle_refs = script.use_count() - 1;  // the re-plan thread holds one more
-  script->open_gate();
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((script->calls < 2 || script.use_count() != idle_refs) &&
-         std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  std::atomic_thread_fence(std::memory_order_acquire);
-  REQUIRE(script->calls == 2);
-  REQUIRE(script.use_count() == idle_refs);
+  finish_replan_thread(script, 2);
   fx.expect_next<net::replan_done>(controller);
 
   // replan_done: the new placement is worth switching to -> re-sharding: two new groups' stages
@@ -274,4 +283,88 @@ TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that f
   REQUIRE(s0_log->tasks.size() == 1);
   CHECK(served->count() == 0);  // answered once stage 0 hands it back
   CHECK(dettest::status_of(fx, first.groups[0].manager).state == "serving");
+}
+
+TEST_CASE(
+    "controller: a node lost while serving re-plans onto the nodes left; a failed start "
+    "keeps the running groups") {
+  dettest::fixture fx;
+  auto script = std::make_shared<solver_script>();
+  // a on one device; after the loss, a and b together on the device left.
+  script->answers = {placement_of({{0}}), placement_of({{0, 1}})};
+  actors::controller_settings settings;
+  settings.expected_nodes = {"n0", "n1"};
+  settings.models = {model("test-2GB-100ms", "a"), model("test-4GB-150ms", "b")};
+  settings.solver = scripted_solver(script);
+  settings.backend = "emulated";
+  settings.replan_interval_s = 1000;
+  auto disp = std::make_shared<dettest::dispatcher_log>();
+  auto dispatcher = dettest::spawn_fake_dispatcher(fx, disp);
+  auto controller =
+      fx.track(actors::spawn_controller(fx.sys(), "ctl", std::move(settings), dispatcher));
+  auto phase = [&] { return dettest::status_of(fx, controller).state; };
+  std::vector<node_double> nodes(2);
+  nodes[0].name = "n0";
+  nodes[1].name = "n1";
+  for (auto& n : nodes) {
+    n.agent = dettest::spawn_fake_agent(fx, n.log);
+    auto accepted =
+        ask<bool>(fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+    fx.run();
+    REQUIRE(accepted->values.size() == 1);
+  }
+  // Start-up with answers at once: group 0's stage is on one of the nodes.
+  auto s0_log = std::make_shared<dettest::stage_log>();
+  auto s0 = dettest::spawn_fake_stage(fx, s0_log);
+  size_t serving_node = 2;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (!nodes[i].log->spawns.empty()) serving_node = i;
+  REQUIRE(serving_node < 2);
+  REQUIRE(nodes[serving_node].log->spawns.size() == 1);
+  {
+    net::stage_ready ready;
+    ready.worker = s0;
+    dettest::run_in(nodes[serving_node].agent, [p = nodes[serving_node].log->spawns[0].promise,
+                                                ready]() mutable { p.deliver(ready); });
+  }
+  fx.run();
+  REQUIRE(phase() == "serving");
+  REQUIRE(disp->tables.size() == 1);
+  const size_t progress_at_serving = disp->progress.size();
+
+  // The other node's agent goes down: the controller monitors it and re-plans for the node left.
+  node_double& lost = nodes[1 - serving_node];
+  node_double& left = nodes[serving_node];
+  caf::anon_send_exit(lost.agent, caf::exit_reason::kill);
+  fx.run();
+  CHECK(phase() == "serving (re-planning)");
+  finish_replan_thread(script, 2);
+  fx.expect_next<net::replan_done>(controller);
+  fx.run();
+  CHECK(phase() == "serving (re-sharding: loading shards)");
+  REQUIRE(left.log->spawns.size() == 2);  // the new group (1), on the node left
+  CHECK(lost.log->spawns.empty());
+  const auto& spec = left.log->spawns[1].spec;
+  CHECK(spec.group == 1);
+  REQUIRE(spec.shards.size() == 2);
+
+  // Its stage cannot be started: the re-plan is abandoned at once (its only spawn answered).
+  dettest::run_in(left.agent, [p = left.log->spawns[1].promise]() mutable {
+    p.deliver(caf::make_error(caf::sec::runtime_error, std::string("out of memory")));
+  });
+  fx.run();
+  CHECK(phase() == "serving");
+  CHECK(disp->tables.size() == 1);
+  CHECK(left.log->retired == std::vector<int32_t>{1});
+  const std::vector<std::string> replan = {"serving (re-planning)",
+                                           "serving (re-sharding: loading shards)", "serving"};
+  REQUIRE(disp->progress.size() == progress_at_serving + replan.size());
+  CHECK(std::equal(replan.begin(), replan.end(), disp->progress.begin() + progress_at_serving));
+  // The old group was not touched: its manager still takes requests.
+  net::group_request gr;
+  gr.request = {"a", 7, "x", 0};
+  auto served = ask<net::infer_reply>(fx, disp->tables[0].groups.at(0).manager, gr);
+  fx.run();
+  CHECK(s0_log->tasks.size() == 1);
+  CHECK(served->count() == 0);
 }

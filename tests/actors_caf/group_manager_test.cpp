@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "actors/actor_support.hpp"
 #include "actors/group_manager.hpp"
 #include "deterministic.hpp"
 
@@ -169,4 +170,53 @@ TEST_CASE("group manager: retiring answers once every in-flight request is answe
   CHECK(retired->values[0]);
   CHECK(fx.received_by(retired->client) == 1);
   CHECK(fx.received_by(client->client) == 1);
+}
+
+TEST_CASE("group manager: the sweep fails a request past the request timeout, once") {
+  dettest::fixture fx;
+  auto s0_log = std::make_shared<dettest::stage_log>();
+  auto disp_log = std::make_shared<dettest::dispatcher_log>();
+  auto s0 = dettest::spawn_fake_stage(fx, s0_log);
+  actors::group_manager_setup setup;
+  setup.group = 2;
+  setup.stages = {s0};
+  setup.dispatcher = dettest::spawn_fake_dispatcher(fx, disp_log);
+  setup.request_timeout_s = 5;
+  auto manager = fx.track(actors::spawn_group_manager(fx.sys(), setup));
+  // Admission times are on the process's monotonic clock: one request admitted 10 s ago, one now.
+  net::group_request old_one = group_request(1);
+  old_one.admitted_at = actors::monotonic_seconds() - 10;
+  net::group_request new_one = group_request(2);
+  new_one.admitted_at = actors::monotonic_seconds();
+  auto old_client = ask<net::infer_reply>(fx, manager, old_one);
+  auto new_client = ask<net::infer_reply>(fx, manager, new_one);
+  fx.run();
+  REQUIRE(s0_log->tasks.size() == 2);
+
+  // The manager's sweep timer (1 s) fires when the test advances the coordinator's clock.
+  CHECK(fx.sched().advance_time(std::chrono::seconds(1)) == 1);
+  fx.expect_next<net::sweep_tick>(manager);
+  fx.run();
+  REQUIRE(old_client->values.size() == 1);
+  CHECK(old_client->values[0].status == reply_status::failed_timeout);
+  CHECK(new_client->count() == 0);
+  CHECK(fx.sched().has_pending_timeout());  // the next sweep is armed
+
+  // The late hand-back of the timed-out request answers nobody; the other one completes.
+  net::stage_task t1 = finished(1), t2 = finished(2);
+  for (auto* t : {&t1, &t2}) {
+    t->queue_s = {0.001};
+    t->run_s = {0.010};
+    t->nominal_s = {0.010};
+  }
+  caf::anon_send(manager, t1);
+  caf::anon_send(manager, t2);
+  fx.run();
+  CHECK(fx.received_by(old_client->client) == 1);
+  CHECK(fx.received_by(new_client->client) == 1);
+  REQUIRE(new_client->values.size() == 1);
+  CHECK(new_client->values[0].status == reply_status::ok);
+  REQUIRE(disp_log->feedback.size() == 2);
+  CHECK(!disp_log->feedback[0].completed);
+  CHECK(disp_log->feedback[1].completed);
 }
