@@ -2,7 +2,7 @@
 // Deterministic actor tests (docs/runtime.md "Deterministic actor tests"): the real runtime
 // actors run inside an actor_system whose scheduler is CAF's test_coordinator
 // (scheduler.policy = testing). Nothing runs until the test says so: every message sits in its
-// receiver's mailbox until the test runs that actor's job (run_once / run), and every delayed
+// receiver's mailbox until the test runs that actor's job (step / run), and every delayed
 // message (timers, request timeouts) waits in the coordinator's clock until the test triggers it.
 // Everything happens on the test's thread, so test doubles write what they receive into plain
 // shared structs the test reads between steps.
