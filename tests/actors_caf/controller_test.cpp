@@ -286,7 +286,7 @@ TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that f
 }
 
 TEST_CASE(
-    "controller: a node lost while serving re-plans onto the nodes left; a failed start "
+    "controller: a node lost while serving re-plans onto the nodes left, a failed start "
     "keeps the running groups") {
   dettest::fixture fx;
   auto script = std::make_shared<solver_script>();
