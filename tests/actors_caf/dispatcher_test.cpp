@@ -114,7 +114,7 @@ TEST_CASE("dispatcher: not ready, then rejects an unattainable SLO and delegates
   CHECK(st.queue_length == 1);  // the manager has not reported the request finished
 
   // The manager's feedback frees the slot.
-  caf::anon_send(dispatcher, net::group_feedback{0, "a", true, {}, {}, {}});
+  caf::anon_send(dispatcher, net::group_feedback{0, 0, "a", true, {}, {}, {}});
   fx.run();
   CHECK(dettest::status_of(fx, dispatcher).queue_length == 0);
   // Still one answer each (the dispatcher never answers a delegated request itself).
