@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +57,10 @@ struct plan_options {
   // the models instead of the ones measured from the trace (the reference's synthetic cases).
   bool rate_given = false;  // --rate or --rate-distribution
   bool cv_given = false;    // --cv
+  // --min-devices: search the fewest devices (1..devices) for which the policy's predicted
+  // attainment reaches target_attainment, then plan on that many.
+  bool min_devices = false;
+  double target_attainment = 0;
 };
 
 // Per-model rates: --rate (default 2 per model) split by --rate-distribution.
@@ -154,7 +160,76 @@ attainment predict(const std::vector<model_data>& models, const workload& w,
   return a;
 }
 
-int run_plan(const plan_options& o) {
+// The predicted attainment of `policy` on `devices` devices: on the held-out workload when
+// --test-seed is given, else on the train workload; 0 when some model fits no group.
+double attainment_on(const plan_options& o, const placement_policy& policy,
+                     const std::vector<model_data>& models, const workload& train, int devices) {
+  const cluster_env cluster{devices, o.mem_budget_gib * gib};
+  policy_result r;
+  try {
+    r = policy.solve(models, cluster, &train, {});
+  } catch (const std::exception&) {
+    return 0;  // no placement at all on this many devices (e.g. a model larger than them)
+  }
+  std::vector<parallel_config> configs;
+  if (r.has_replacement())
+    for (const auto& p : std::get<placement_with_replacement>(r.solution).placements)
+      configs.insert(configs.end(), p.group_configs.begin(), p.group_configs.end());
+  else
+    configs = std::get<placement>(r.solution).group_configs;
+  if (!models_fitting_nowhere(models, configs, cluster.mem_budget).empty()) return 0;
+  if (o.test_seed < 0) return predict(models, train, r).overall();
+  std::vector<std::string> names;
+  std::vector<arrival_process_ptr> procs;
+  for (const auto& m : models) {
+    names.push_back(m.name);
+    procs.push_back(std::make_unique<gamma_process>(m.rate, m.cv));
+  }
+  const double duration = o.duration > 0 ? o.duration : train_duration(models);
+  const workload test =
+      generate_workload(names, procs, 0, duration, static_cast<uint64_t>(o.test_seed));
+  return predict(models, test, r).overall();
+}
+
+// Binary search over 1..o.devices for the fewest devices reaching o.target_attainment
+// (attainment grows with devices, up to the search noise of the policy; the table printed to
+// stderr shows every count tried). Throws when even o.devices falls short.
+int fewest_devices(const plan_options& o, const placement_policy& policy,
+                   const std::vector<model_data>& models, const workload& train) {
+  std::map<int, double> tried;
+  auto at = [&](int n) {
+    auto it = tried.find(n);
+    if (it != tried.end()) return it->second;
+    const double a = attainment_on(o, policy, models, train, n);
+    if (!o.quiet) std::fprintf(stderr, "min-devices: %3d devices -> %.2f%%\n", n, 100 * a);
+    return tried[n] = a;
+  };
+  const double target = o.target_attainment - 1e-12;
+  if (at(o.devices) < target)
+    throw std::runtime_error("policy " + o.policy + " reaches " +
+                             std::to_string(100 * tried[o.devices]) + "% on " +
+                             std::to_string(o.devices) + " devices, below the target " +
+                             std::to_string(100 * o.target_attainment) + "%; give more --devices");
+  int lo = 1, hi = o.devices;  // at(hi) reaches the target
+  while (lo < hi) {
+    const int mid = lo + (hi - lo) / 2;
+    if (at(mid) >= target)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  // The policy's search is not exactly monotone in the device count: check the two counts
+  // below the answer as well and take the smallest that reaches the target.
+  int best = hi;
+  for (int n = hi - 1; n >= std::max(1, hi - 2); --n)
+    if (at(n) >= target) best = n;
+  if (!o.quiet)
+    std::fprintf(stderr, "min-devices: %d devices reach %.2f%% (target %.2f%%)\n", best,
+                 100 * tried[best], 100 * o.target_attainment);
+  return best;
+}
+
+int run_plan(plan_options o) {
   if (o.devices <= 0)
     throw input_error("--devices", std::to_string(o.devices), "at least one device is needed");
   if (!(o.mem_budget_gib > 0))
@@ -166,7 +241,7 @@ int run_plan(const plan_options& o) {
   popts.evaluator.threads = std::max(1, o.threads);
   const auto policy = make_policy(o.policy, popts);  // unknown names fail before any work
   const profile_db db = load_profiles(o.profiles);
-  const cluster_env cluster{o.devices, o.mem_budget_gib * gib};
+  cluster_env cluster{o.devices, o.mem_budget_gib * gib};
 
   std::vector<model_data> models;
   for (const auto& [name, profile_name] : parse_model_spec(o.models)) {
@@ -204,6 +279,14 @@ int run_plan(const plan_options& o) {
     const std::vector<double> rates = nominal_rates(o, models.size());
     for (size_t i = 0; i < models.size(); ++i) models[i].rate = rates[i];
     train = gen_train_workload(models);
+  }
+
+  if (o.min_devices) {
+    if (!(o.target_attainment > 0 && o.target_attainment <= 1))
+      throw input_error("--target-attainment", std::to_string(o.target_attainment),
+                        "must be in (0, 1]");
+    o.devices = fewest_devices(o, *policy, models, train);
+    cluster.num_devices = o.devices;
   }
 
   progress_bar bar(!o.quiet && !o.json && isatty(2));
@@ -284,6 +367,10 @@ int run_plan(const plan_options& o) {
     out["models"].push_back(jm);
   }
   out["train_attainment"] = on_train.overall();
+  if (o.min_devices) {
+    out["min_devices"] = o.devices;
+    out["target_attainment"] = o.target_attainment;
+  }
   if (on_test) out["test_attainment"] = on_test->overall();
   if (r.has_replacement())
     out["segments"] = std::get<placement_with_replacement>(r.solution).placements.size();
@@ -363,6 +450,12 @@ void add_plan(CLI::App& app, run_fn& run) {
   sub->add_option("--test-seed", o->test_seed,
                   "also predict attainment on a held-out workload seeded seed+i per model");
   sub->add_option("--threads", o->threads, "threads for scoring candidates (1)");
+  sub->add_flag("--min-devices", o->min_devices,
+                "find the fewest devices (up to --devices) whose predicted attainment reaches "
+                "--target-attainment, and plan on that many");
+  sub->add_option("--target-attainment", o->target_attainment,
+                  "with --min-devices: the attainment to reach, in (0, 1], e.g. 0.99 (on the "
+                  "--test-seed workload when given, else on the train workload)");
   sub->add_flag("--json", o->json, "print the result as JSON");
   sub->add_flag("--quiet", o->quiet, "no progress bar");
   sub->callback([o, &run, rate, cv, dist] {

@@ -62,4 +62,21 @@ grep -q "valid policies" "$tmp/err" || fail "unknown policy error does not list 
 "$bin" plan --models "bert-103.5b" --devices 2 --policy sr-greedy --quiet > "$tmp/err" 2>&1
 [ $? -eq 2 ] || fail "a model too large for every group should exit 2"
 grep -q "bert-103.5b" "$tmp/err" || fail "the too-large model is not named"
+
+# --min-devices: the fewest devices reaching the target; one device fewer does not reach it.
+M="bert-6.7b,bert-2.6b,bert-1.3b x4"
+"$bin" plan --models "$M" --devices 16 --rate 8 --cv 4 --min-devices --target-attainment 0.9 \
+  --json > "$tmp/min.json" 2> "$tmp/min.err" || fail "--min-devices: $(cat "$tmp/min.err")"
+read -r n att used < <(python3 -c "
+import json; d = json.load(open('$tmp/min.json'))
+print(d['min_devices'], d['train_attainment'], sum(g['devices'][1] - g['devices'][0] + 1 for g in d['groups']))")
+[ "$n" -lt 16 ] && [ "$used" = "$n" ] || fail "--min-devices chose $n devices, the plan uses $used"
+python3 -c "import sys; sys.exit(0 if $att >= 0.9 else 1)" || fail "--min-devices plan reaches only $att"
+grep -q "$n devices reach" "$tmp/min.err" || fail "--min-devices does not show its search"
+fewer=$("$bin" plan --models "$M" --devices $((n - 1)) --rate 8 --cv 4 --json 2>/dev/null |
+  python3 -c "import json, sys; print(json.load(sys.stdin)['train_attainment'])")
+python3 -c "import sys; sys.exit(0 if $fewer < 0.9 else 1)" || fail "$((n - 1)) devices reach $fewer too"
+"$bin" plan --models "$M" --devices 3 --rate 8 --cv 4 --min-devices --target-attainment 0.99 \
+  --quiet > "$tmp/err" 2>&1
+[ $? -eq 1 ] && grep -q "below the target" "$tmp/err" || fail "an unreachable target should exit 1"
 echo ok
