@@ -160,6 +160,18 @@ attainment predict(const std::vector<model_data>& models, const workload& w,
   return a;
 }
 
+// The held-out workload of --test-seed: model i's Gamma arrivals seeded test_seed + i.
+workload test_workload(const plan_options& o, const std::vector<model_data>& models) {
+  std::vector<std::string> names;
+  std::vector<arrival_process_ptr> procs;
+  for (const auto& m : models) {
+    names.push_back(m.name);
+    procs.push_back(std::make_unique<gamma_process>(m.rate, m.cv));
+  }
+  const double duration = o.duration > 0 ? o.duration : train_duration(models);
+  return generate_workload(names, procs, 0, duration, static_cast<uint64_t>(o.test_seed));
+}
+
 // The predicted attainment of `policy` on `devices` devices: on the held-out workload when
 // --test-seed is given, else on the train workload; 0 when some model fits no group.
 double attainment_on(const plan_options& o, const placement_policy& policy,
@@ -179,16 +191,7 @@ double attainment_on(const plan_options& o, const placement_policy& policy,
     configs = std::get<placement>(r.solution).group_configs;
   if (!models_fitting_nowhere(models, configs, cluster.mem_budget).empty()) return 0;
   if (o.test_seed < 0) return predict(models, train, r).overall();
-  std::vector<std::string> names;
-  std::vector<arrival_process_ptr> procs;
-  for (const auto& m : models) {
-    names.push_back(m.name);
-    procs.push_back(std::make_unique<gamma_process>(m.rate, m.cv));
-  }
-  const double duration = o.duration > 0 ? o.duration : train_duration(models);
-  const workload test =
-      generate_workload(names, procs, 0, duration, static_cast<uint64_t>(o.test_seed));
-  return predict(models, test, r).overall();
+  return predict(models, test_workload(o, models), r).overall();
 }
 
 // Binary search over 1..o.devices for the fewest devices reaching o.target_attainment
@@ -319,18 +322,8 @@ int run_plan(plan_options o) {
 
   const attainment on_train = predict(models, train, r);
   std::unique_ptr<attainment> on_test;
-  if (o.test_seed >= 0) {
-    std::vector<std::string> names;
-    std::vector<arrival_process_ptr> procs;
-    for (const auto& m : models) {
-      names.push_back(m.name);
-      procs.push_back(std::make_unique<gamma_process>(m.rate, m.cv));
-    }
-    const double duration = o.duration > 0 ? o.duration : train_duration(models);
-    const workload test =
-        generate_workload(names, procs, 0, duration, static_cast<uint64_t>(o.test_seed));
-    on_test = std::make_unique<attainment>(predict(models, test, r));
-  }
+  if (o.test_seed >= 0)
+    on_test = std::make_unique<attainment>(predict(models, test_workload(o, models), r));
 
   const placement& shown = r.first_placement();
   nlohmann::json out;
