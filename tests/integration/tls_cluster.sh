@@ -71,12 +71,14 @@ submit_ok() {
 }
 submit_ok "start"
 
-# Only the configured ports listen.
+# Only the configured ports listen: the node's CAF port (TLS) and its metrics HTTP port
+# (port + metrics.port_offset 1000, docs/config.md "[metrics]"); no plain-text CAF port.
 if command -v ss >/dev/null; then
   for n in c w; do
     pid=$(pgrep -f -- "--config $WORK/cluster.toml --name $n$")
     ports=$(ss -ltnpH 2>/dev/null | grep "pid=$pid," | awk '{print $4}' | sed 's/.*://' | sort -u | tr '\n' ' ')
-    want=$([ $n = c ] && echo "$P0 " || echo "$P1 ")
+    p=$([ $n = c ] && echo "$P0" || echo "$P1")
+    want=$(printf '%s\n' "$p" "$((p + 1000))" | sort -u | tr '\n' ' ')
     [ "$ports" = "$want" ] || fail "node $n listens on ports '$ports', want '$want'"
   done
 fi
