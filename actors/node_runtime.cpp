@@ -1,8 +1,11 @@
 #include "actors/node_runtime.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -95,12 +98,32 @@ int run_node(const node_launch& launch) {
   };
   net::controller_actor controller_for_agent;
   if (launch.is_worker && launch.is_controller) controller_for_agent = controller;
+  // Looks the controller up, retrying (with a growing pause) for up to `patience_s`; stops early
+  // on SIGINT / SIGTERM.
+  auto find_controller = [&](double patience_s, std::chrono::milliseconds max_pause,
+                             std::string* problem) {
+    const auto give_up = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(static_cast<int64_t>(patience_s * 1000));
+    std::chrono::milliseconds pause{200};
+    std::optional<net::controller_actor> found;
+    while (stop_signal.load() == 0) {
+      found = net::lookup_remote_as<net::controller_actor>(
+          sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
+          std::chrono::milliseconds(500), problem);
+      if (found || std::chrono::steady_clock::now() >= give_up) break;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, max_pause);
+    }
+    return found;
+  };
   if (launch.is_worker && !launch.is_controller) {
     std::string problem;
-    auto ctrl = net::lookup_remote_as<net::controller_actor>(
-        sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
-        std::chrono::milliseconds(static_cast<int64_t>(launch.startup_timeout_s * 1000)), &problem);
+    auto ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(200), &problem);
     if (!ctrl) {
+      if (stop_signal.load() != 0) {
+        stop_all();
+        return 0;
+      }
       spdlog::error("{}: cannot reach the controller at {}:{} within {} s: {}", launch.name,
                     launch.controller_host, launch.controller_port, launch.startup_timeout_s,
                     problem);
@@ -109,6 +132,10 @@ int run_node(const node_launch& launch) {
     }
     controller_for_agent = *ctrl;
   }
+  // Set by the node agent when the controller is lost (not shut down in order): the loop below
+  // looks it up again and hands it to the agent, which registers again (docs/runtime.md
+  // "Failures").
+  auto controller_lost = std::make_shared<std::atomic<bool>>(false);
   node_agent_setup setup;
   setup.node = launch.name;
   setup.num_devices = launch.num_devices;
@@ -119,6 +146,8 @@ int run_node(const node_launch& launch) {
   setup.local_actors = local;
   setup.stage_start_timeout_s = launch.controller.timeouts.stage_start_timeout_s;
   setup.metrics = metrics;
+  if (launch.is_worker && !launch.is_controller)
+    setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
   agent = spawn_node_agent(sys, std::move(setup));
   sys.registry().put(net::registry_names::node_agent, caf::actor_cast<caf::actor>(agent));
   // The controller's node publishes before anything looks it up, so workers can find it.
@@ -129,8 +158,7 @@ int run_node(const node_launch& launch) {
   auto port = net::publish_actor(sys, caf::actor_cast<caf::actor>(agent),
                                  static_cast<uint16_t>(launch.port), bind, launch.name, &problem);
   if (!port) {
-    spdlog::error("{}: cannot listen on {}:{}: {}", launch.name, launch.host, launch.port,
-                  problem);
+    spdlog::error("{}: cannot listen on {}:{}: {}", launch.name, launch.host, launch.port, problem);
     stop_all();
     return 1;
   }
@@ -143,6 +171,23 @@ int run_node(const node_launch& launch) {
     self->monitor(agent);
     bool running = true;
     while (running && stop_signal.load() == 0) {
+      if (controller_lost->exchange(false)) {
+        // Retry for as long as a worker waits for the controller at start.
+        spdlog::warn("{}: looking up the controller at {}:{} again (for up to {} s)", launch.name,
+                     launch.controller_host, launch.controller_port, launch.startup_timeout_s);
+        std::string problem;
+        auto ctrl =
+            find_controller(launch.startup_timeout_s, std::chrono::milliseconds(2000), &problem);
+        if (stop_signal.load() != 0 || node_stopping().load()) break;
+        if (!ctrl) {
+          spdlog::error("{}: the controller at {}:{} is still unreachable after {} s: {}; exiting",
+                        launch.name, launch.controller_host, launch.controller_port,
+                        launch.startup_timeout_s, problem);
+          rc = 1;
+          break;
+        }
+        self->send(agent, net::rejoin_controller{*ctrl});
+      }
       self->receive(
           [&](caf::down_msg& dm) {
             running = false;
