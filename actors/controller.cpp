@@ -117,8 +117,9 @@ void start_recovery(controller_self self, const recovery_plan& rp) {
     job->target_incarnations.push_back(m.incarnation);
   }
   const planner::cluster_env env = cluster_of(job->target);
-  spdlog::warn("{}: controller: {}; re-placing every model on the {} devices of {}", st.node,
-               job->reason, env.num_devices, fmt::join(rp.target, ", "));
+  spdlog::warn("{}: controller: {}; re-placing every model on the {} devices {} ({})", st.node,
+               job->reason, env.num_devices, rp.joined.empty() ? "left" : "live",
+               fmt::join(rp.target, ", "));
   on_event(self, rp.lost.empty() ? controller_event::node_joined : controller_event::node_lost);
   start_replan(self, std::move(job), env);
 }

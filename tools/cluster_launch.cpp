@@ -251,8 +251,15 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
       throw planner::input_error(
           file, "segments", "the runtime serves one placement; time segments are not supported");
     // Serve exactly the file's models (their SLOs and profiles), then the config's other models
-    // (known, but placed nowhere).
+    // (known, but placed nowhere). A model the file gives no rate takes the config's rate and
+    // CV: recovery re-places for that traffic.
     std::vector<planner::model_data> models = pf.models;
+    for (auto& f : models)
+      for (const auto& m : cs.models)
+        if (m.name == f.name && f.rate == 0) {
+          f.rate = m.rate;
+          f.cv = m.cv;
+        }
     for (const auto& m : cs.models) {
       bool present = false;
       for (const auto& f : models) present = present || f.name == m.name;
