@@ -7,6 +7,11 @@
 #include <optional>
 #include <thread>
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -26,6 +31,36 @@ std::atomic<int> stop_signal{0};
 extern "C" void on_stop_signal(int sig) {
   stop_signal.store(sig);
   node_stopping().store(true);
+}
+
+// Can a TCP connection to host:port be opened within `timeout`? CAF's connect blocks in
+// connect(2) without a time limit: on a link that is down (a partition) that is the kernel's SYN
+// retries, over a minute. The controller is looked up again only once this probe succeeds, so a
+// node cut off notices the healed link within about a second.
+bool tcp_reachable(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool ok = false;
+  for (addrinfo* a = found; a != nullptr && !ok; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ok = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return ok;
 }
 
 bool is_loopback(const std::string& host) {
@@ -100,13 +135,23 @@ int run_node(const node_launch& launch) {
   if (launch.is_worker && launch.is_controller) controller_for_agent = controller;
   // Looks the controller up, retrying (with a growing pause) for up to `patience_s`; stops early
   // on SIGINT / SIGTERM.
-  auto find_controller = [&](double patience_s, std::chrono::milliseconds max_pause,
+  // `probe`: first check the port is reachable at all (tcp_reachable), as after a partition.
+  auto find_controller = [&](double patience_s, std::chrono::milliseconds max_pause, bool probe,
                              std::string* problem) {
     const auto give_up = std::chrono::steady_clock::now() +
                          std::chrono::milliseconds(static_cast<int64_t>(patience_s * 1000));
     std::chrono::milliseconds pause{200};
     std::optional<net::controller_actor> found;
     while (stop_signal.load() == 0) {
+      if (probe && !tcp_reachable(launch.controller_host, launch.controller_port,
+                                  std::chrono::milliseconds(1000))) {
+        if (problem != nullptr)
+          *problem = "cannot connect to " + launch.controller_host + ":" +
+                     std::to_string(launch.controller_port);
+        if (std::chrono::steady_clock::now() >= give_up) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
       found = net::lookup_remote_as<net::controller_actor>(
           sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
           std::chrono::milliseconds(500), problem);
@@ -118,7 +163,8 @@ int run_node(const node_launch& launch) {
   };
   if (launch.is_worker && !launch.is_controller) {
     std::string problem;
-    auto ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(200), &problem);
+    auto ctrl =
+        find_controller(launch.startup_timeout_s, std::chrono::milliseconds(200), false, &problem);
     if (!ctrl) {
       if (stop_signal.load() != 0) {
         stop_all();
@@ -176,8 +222,8 @@ int run_node(const node_launch& launch) {
         spdlog::warn("{}: looking up the controller at {}:{} again (for up to {} s)", launch.name,
                      launch.controller_host, launch.controller_port, launch.startup_timeout_s);
         std::string problem;
-        auto ctrl =
-            find_controller(launch.startup_timeout_s, std::chrono::milliseconds(2000), &problem);
+        auto ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(2000), true,
+                                    &problem);
         if (stop_signal.load() != 0 || node_stopping().load()) break;
         if (!ctrl) {
           spdlog::error("{}: the controller at {}:{} is still unreachable after {} s: {}; exiting",
