@@ -20,6 +20,7 @@ BIN=$(readlink -f "$BIN")
 WORK=$(mktemp -d /tmp/alpaserve-rejoin.XXXXXX)
 PIDS=()
 cleanup() {
+  exec 2>/dev/null  # no "Killed" job notices
   for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
   wait 2>/dev/null
   if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
