@@ -173,6 +173,7 @@ scenario() {
     [ "$n" -gt 0 ] || fail "$tag: group $g placed on a returning node served nothing"
   done
   [ $((ok * 10)) -ge $((rows * 7)) ] || fail "$tag: only $ok of $rows served"
+  grep -h "\[error\]" "$WORK/$tag"-node*.log && fail "$tag: error lines in the node logs"
   out=$(timeout 20 "$BIN" inspect --config "$CFG") || fail "$tag: inspect: $out"
   grep -q "nodes_alive=2" <<<"$out" || fail "$tag: inspect does not show both workers alive: $out"
   for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
