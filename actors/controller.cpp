@@ -12,6 +12,7 @@
 
 #include "actors/actor_support.hpp"
 #include "actors/controller_state.hpp"
+#include "actors/membership.hpp"
 #include "net/rendezvous_actor.hpp"
 #include "planner/placement_evaluator.hpp"
 #include "planner/replan_rule.hpp"
@@ -56,13 +57,12 @@ planner::cluster_env cluster_of(const std::vector<node_devices>& nodes) {
 
 namespace {
 
-// Re-planning is for policy-placed clusters on emulated devices: a placement file is the
-// user's decision, and real backends would hold two generations' weights while switching.
+// Drift re-planning is for policy-placed clusters on emulated devices: a placement file is the
+// user's starting point, and real backends would hold two generations' weights while switching.
+// Recovery (a node lost or (re)joined) needs only a solver: it runs on every cluster.
 bool replanning_enabled(const controller_settings& s) {
   return s.replan_interval_s > 0 && !s.fixed_placement && s.solver && s.backend == "emulated";
 }
-
-void replan_after_loss(controller_self self);
 
 // Runs the policy for `job` on a background thread (the policies take seconds); replan_done
 // wakes the controller.
@@ -87,32 +87,40 @@ void start_replan(controller_self self, std::shared_ptr<replan_job> job, planner
   st.job = std::move(job);
 }
 
-// A node died: its groups are broken (their in-flight requests failed, the dispatcher stopped
-// routing to them); place every model again on the nodes left and re-shard onto them.
-void replan_after_loss(controller_self self) {
+// What the running generation is missing or could use (actors/membership.hpp).
+recovery_plan recovery_of(const controller_state& st) {
+  std::vector<placed_node> placed;
+  for (size_t i = 0; i < st.current.nodes.size(); ++i)
+    placed.push_back({st.current.nodes[i].name,
+                      i < st.current.incarnations.size() ? st.current.incarnations[i] : 0});
+  std::map<std::string, member_view> members;
+  for (const auto& [name, m] : st.members) members[name] = {m.alive, m.incarnation};
+  return plan_recovery(st.settings.expected_nodes, placed, members);
+}
+
+// A node was lost or (re)joined while serving: the lost node's groups are broken (their
+// in-flight requests failed, the dispatcher stopped routing to them), a joined node is unused.
+// Place every model again on the live nodes and re-shard onto them.
+void start_recovery(controller_self self, const recovery_plan& rp) {
   auto& st = self->state;
-  st.loss_pending = false;
-  std::vector<node_devices> alive;
-  std::vector<std::string> lost;
-  for (const auto& n : st.current.nodes) {
-    if (st.members[n.name].alive)
-      alive.push_back(n);
-    else
-      lost.push_back(n.name);
-  }
-  if (lost.empty()) return schedule_replan(self);
-  if (alive.empty()) {
+  if (rp.target.empty()) {
     on_event(self, controller_event::all_nodes_lost, ": every worker node was lost");
     return;
   }
   auto job = std::make_shared<replan_job>();
-  job->lost_nodes = lost;
-  job->reason = fmt::format("lost {}", fmt::join(lost, ", "));
+  job->recovery = true;
+  job->reason = rp.describe();
   job->models = st.planned;
-  const planner::cluster_env env = cluster_of(alive);
-  spdlog::warn("{}: controller: {}; re-placing every model on the {} devices left", st.node,
-               job->reason, env.num_devices);
-  on_event(self, controller_event::node_lost);
+  for (const auto& name : rp.target) {
+    const auto& m = st.members.at(name);
+    job->target.push_back(m.devices);
+    job->target_incarnations.push_back(m.incarnation);
+  }
+  const planner::cluster_env env = cluster_of(job->target);
+  spdlog::warn("{}: controller: {}; re-placing every model on the {} devices {} ({})", st.node,
+               job->reason, env.num_devices, rp.joined.empty() ? "left" : "live",
+               fmt::join(rp.target, ", "));
+  on_event(self, rp.lost.empty() ? controller_event::node_joined : controller_event::node_lost);
   start_replan(self, std::move(job), env);
 }
 
@@ -120,6 +128,14 @@ void replan_after_loss(controller_self self) {
 // thread (replan_done wakes the controller).
 void check_traffic(controller_self self) {
   auto& st = self->state;
+  if (st.recovery_waiting) {  // a recovery's back-off is over: try again
+    st.recovery_waiting = false;
+    if (st.phase == controller_phase::serving && st.settings.solver) {
+      const recovery_plan rp = recovery_of(st);
+      if (rp.needed()) return start_recovery(self, rp);
+    }
+    if (st.settings.replan_interval_s <= 0) return;
+  }
   if (!on_event(self, controller_event::replan_tick)) return schedule_replan(self);
   self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
                 net::traffic_query{})
@@ -164,7 +180,7 @@ void on_replan_done(controller_self self) {
     return schedule_replan(self);
   }
   st.planned = job->models;  // judged against this traffic from now on, switched or not
-  if (job->lost_nodes.empty() &&
+  if (!job->recovery &&
       !planner::worth_switching(job->running_score, job->new_score, st.settings.replan)) {
     ++st.replans_kept;
     spdlog::info(
@@ -179,11 +195,11 @@ void on_replan_done(controller_self self) {
   st.previous = std::move(st.current);
   st.current = generation{};
   st.current.nodes = st.previous->nodes;
-  if (!job->lost_nodes.empty()) {  // the new placement lives on the surviving nodes only
-    std::vector<node_devices> alive;
-    for (const auto& n : st.previous->nodes)
-      if (st.members[n.name].alive) alive.push_back(n);
-    st.current.nodes = std::move(alive);
+  st.current.incarnations = st.previous->incarnations;
+  st.recovering = job->recovery;
+  if (job->recovery) {  // the new placement lives on the nodes live when it was computed
+    st.current.nodes = job->target;
+    st.current.incarnations = job->target_incarnations;
   }
   st.env = cluster_of(st.current.nodes);
   realize_placement(self, *job->placement);
@@ -193,8 +209,11 @@ void on_replan_done(controller_self self) {
 void realize_first(controller_self self) {
   auto& st = self->state;
   st.current.nodes.clear();
-  for (const auto& name : st.settings.expected_nodes)
+  st.current.incarnations.clear();
+  for (const auto& name : st.settings.expected_nodes) {
     st.current.nodes.push_back(st.members[name].devices);
+    st.current.incarnations.push_back(st.members[name].incarnation);
+  }
   st.env = cluster_of(st.current.nodes);
   st.planned = st.settings.models;
   planner::placement p;
@@ -216,13 +235,32 @@ bool on_register(controller_self self, net::register_node& r) {
                  r.name);
     return false;
   }
-  if (st.phase != controller_phase::waiting_for_nodes) {
-    spdlog::warn("{}: controller: node '{}' registered after placement; not used", st.node, r.name);
+  const join_action action = on_node_join(st.phase);
+  if (action == join_action::refuse) {
+    spdlog::warn("{}: controller: node '{}' registered, but the cluster failed; not used", st.node,
+                 r.name);
     return false;
   }
   self->monitor(r.agent);
-  st.members[r.name] = {
-      {r.name, r.num_devices, r.device_memory_bytes, r.device_kind}, r.agent, true};
+  const bool again = st.members.count(r.name) > 0;
+  st.members[r.name] = {{r.name, r.num_devices, r.device_memory_bytes, r.device_kind},
+                        r.agent,
+                        true,
+                        ++st.incarnations};
+  if (action != join_action::start_up) {
+    spdlog::info("{}: controller: node {} {} ({} {} devices)", st.node, r.name,
+                 again ? "registered again" : "joined", r.num_devices, r.device_kind);
+    if (action == join_action::place_now) {
+      const recovery_plan rp = recovery_of(st);
+      if (rp.needed() && st.settings.solver) {
+        st.recovery_failures = 0;
+        start_recovery(self, rp);
+      }
+    } else {
+      on_event(self, controller_event::node_joined);  // handled once serving
+    }
+    return true;
+  }
   spdlog::info("{}: controller: node {} registered ({} {} devices)", st.node, r.name, r.num_devices,
                r.device_kind);
   size_t have = 0;
@@ -248,10 +286,19 @@ void on_node_down(controller_self self, const caf::down_msg& dm) {
     else
       spdlog::warn("{}: controller: node {} lost ({})", st.node, name,
                    self->system().render(dm.reason));
-    // Serving (or re-planning) with a policy: re-place on the nodes left.
-    if (!orderly && replanning_enabled(st.settings) && serves_requests(st.phase)) {
-      st.loss_pending = true;
-      if (st.phase == controller_phase::serving) replan_after_loss(self);
+    // Serving: re-place on the nodes left; during a re-plan or a start-up step the loss is
+    // handled once serving (schedule_replan).
+    if (orderly) continue;
+    if (st.phase == controller_phase::serving) {
+      const recovery_plan rp = recovery_of(st);
+      if (rp.needed() && st.settings.solver) {
+        st.recovery_failures = 0;
+        start_recovery(self, rp);
+      } else if (!st.settings.solver) {
+        spdlog::warn("{}: controller: no solver; {} is not re-placed", st.node, name);
+      }
+    } else if (serves_requests(st.phase)) {
+      on_event(self, controller_event::node_lost);  // remembered
     }
   }
 }
@@ -306,12 +353,31 @@ net::controller_actor::behavior_type controller(controller_self self, std::strin
 
 }  // namespace
 
-// Called whenever a re-plan ends (or none ran): a node lost meanwhile is handled first.
+// Called whenever a re-plan ends (or none ran), and on a node loss while serving: a node lost or
+// (re)joined meanwhile is handled first (after a back-off when the last recovery was abandoned).
 void schedule_replan(controller_self self) {
   auto& st = self->state;
-  if (st.loss_pending && st.phase == controller_phase::serving) return replan_after_loss(self);
+  if (st.phase == controller_phase::serving && st.settings.solver) {
+    const recovery_plan rp = recovery_of(st);
+    if (rp.needed()) {
+      if (st.recovery_failures == 0) return start_recovery(self, rp);
+      if (!st.recovery_waiting) {  // the tick comes back here (check_traffic)
+        st.recovery_waiting = true;
+        self->delayed_send(self, seconds_span(recovery_backoff_s(st.recovery_failures)),
+                           net::replan_tick{});
+      }
+      return;
+    }
+  }
   const double interval = st.settings.replan_interval_s;
   if (interval > 0) self->delayed_send(self, seconds_span(interval), net::replan_tick{});
+}
+
+void recovery_abandoned(controller_self self) {
+  auto& st = self->state;
+  if (!st.recovering) return;
+  st.recovering = false;
+  ++st.recovery_failures;
 }
 
 net::controller_actor spawn_controller(caf::actor_system& sys, const std::string& node,

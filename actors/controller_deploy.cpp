@@ -31,6 +31,7 @@ void abort_replan(controller_self self, controller_event event, const std::strin
   st.env = cluster_of(st.current.nodes);
   retire_generation(self, std::move(failed));
   ++st.epoch;
+  recovery_abandoned(self);
   on_event(self, event);
   schedule_replan(self);
 }
@@ -176,6 +177,10 @@ void install_routing(controller_self self) {
               spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
                            st.node, st.current.layout.size(), old.layout.size());
               retire_generation(self, std::move(old));
+            }
+            if (st.recovering) {
+              st.recovering = false;
+              st.recovery_failures = 0;
             }
             if (auto* m = st.settings.metrics.get())
               m->on_placement_installed(static_cast<int64_t>(st.replans) + 1,

@@ -11,33 +11,41 @@ using E = controller_event;
 
 // The whole life cycle. Start-up failures are terminal (the cluster never served); failures of
 // a re-plan abandon it and go back to serving the running placement (make before break: the old
-// generation is untouched until the new routing table is installed). A node lost during a
-// re-plan keeps the phase; the actor re-plans for it once the phase is back to serving.
+// generation is untouched until the new routing table is installed). A node lost or (re)joining
+// during a re-plan or a start-up step keeps the phase; the actor re-plans for it once the phase
+// is back to serving (actors/membership.hpp plan_recovery).
 constexpr controller_transition table[] = {
     {P::waiting_for_nodes, E::node_registered, P::waiting_for_nodes},
     {P::waiting_for_nodes, E::all_registered, P::planning},
 
     {P::planning, E::placement_ready, P::loading},
     {P::planning, E::placement_invalid, P::failed},
+    // A node (re)joining during start-up is remembered and placed onto once serving.
+    {P::planning, E::node_joined, P::planning},
 
     {P::loading, E::stage_failed, P::loading},  // its group is left out, the others serve
     {P::loading, E::shards_loaded, P::wiring},
+    {P::loading, E::node_joined, P::loading},
 
     {P::wiring, E::wired, P::installing},
     {P::wiring, E::wiring_failed, P::failed},
+    {P::wiring, E::node_joined, P::wiring},
 
     {P::installing, E::routing_installed, P::serving},
     {P::installing, E::routing_failed, P::failed},
+    {P::installing, E::node_joined, P::installing},
 
     {P::serving, E::replan_tick, P::serving},  // the actor asks for the observed traffic
     {P::serving, E::drift_detected, P::replanning},
     {P::serving, E::node_lost, P::replanning},
+    {P::serving, E::node_joined, P::replanning},  // re-place onto the enlarged set of nodes
     {P::serving, E::all_nodes_lost, P::failed},
 
     {P::replanning, E::replan_computed_keep, P::serving},
     {P::replanning, E::replan_computed_switch, P::resharding_loading},
     {P::replanning, E::replan_failed, P::serving},
     {P::replanning, E::node_lost, P::replanning},
+    {P::replanning, E::node_joined, P::replanning},  // remembered
     {P::replanning, E::all_nodes_lost, P::failed},
 
     // The new placement could not be laid out on the nodes: nothing was sent, keep the old one.
@@ -45,16 +53,19 @@ constexpr controller_transition table[] = {
     {P::resharding_loading, E::stage_failed, P::serving},  // abandon: stop the new groups
     {P::resharding_loading, E::shards_loaded, P::resharding_wiring},
     {P::resharding_loading, E::node_lost, P::resharding_loading},
+    {P::resharding_loading, E::node_joined, P::resharding_loading},  // remembered
     {P::resharding_loading, E::all_nodes_lost, P::failed},
 
     {P::resharding_wiring, E::wired, P::resharding_installing},
     {P::resharding_wiring, E::wiring_failed, P::serving},  // abandon
     {P::resharding_wiring, E::node_lost, P::resharding_wiring},
+    {P::resharding_wiring, E::node_joined, P::resharding_wiring},  // remembered
     {P::resharding_wiring, E::all_nodes_lost, P::failed},
 
     {P::resharding_installing, E::routing_installed, P::serving},  // retire the old generation
     {P::resharding_installing, E::routing_failed, P::serving},     // abandon
     {P::resharding_installing, E::node_lost, P::resharding_installing},
+    {P::resharding_installing, E::node_joined, P::resharding_installing},  // remembered
     {P::resharding_installing, E::all_nodes_lost, P::failed},
 };
 
@@ -160,6 +171,8 @@ std::string_view to_string(controller_event e) noexcept {
       return "node_lost";
     case E::all_nodes_lost:
       return "all_nodes_lost";
+    case E::node_joined:
+      return "node_joined";
   }
   return "unknown event";
 }

@@ -51,11 +51,15 @@ enum class controller_event {
   replan_failed,           // the solver threw
   node_lost,               // a worker node's agent went down and others are left
   all_nodes_lost,          // the last live worker node's agent went down
+  // A worker node registered (again) after the first placement: restarted, or back after being
+  // frozen or cut off past the heartbeat bound. Serving: re-place onto the enlarged set of
+  // nodes; during a start-up step or a re-plan: remembered, handled once serving.
+  node_joined,
 };
 
 inline constexpr size_t num_controller_phases = static_cast<size_t>(controller_phase::failed) + 1;
 inline constexpr size_t num_controller_events =
-    static_cast<size_t>(controller_event::all_nodes_lost) + 1;
+    static_cast<size_t>(controller_event::node_joined) + 1;
 
 // One row of the transition table.
 struct controller_transition {
@@ -78,7 +82,7 @@ struct controller_transition_table {
 [[nodiscard]] controller_transition_table controller_transitions() noexcept;
 
 // True in the phases where the dispatcher routes to a running placement (serving, re-planning
-// and re-sharding): a node loss there is answered by a re-plan.
+// and re-sharding): a node loss or a node joining there is answered by a re-plan.
 [[nodiscard]] bool serves_requests(controller_phase p) noexcept;
 // True while a re-plan is computed or its new generation realized: the old generation serves,
 // a node loss is remembered and handled once the phase is back to serving.

@@ -22,8 +22,12 @@ namespace alpaserve::actors {
 // The result of a re-plan computed off the actor's thread (the policies take seconds).
 struct replan_job {
   std::mutex mutex;
-  std::string reason;                       // the drift, or the lost nodes
-  std::vector<std::string> lost_nodes;      // non-empty: re-placing after a node loss
+  std::string reason;  // the drift, or the lost and joined nodes
+  // Recovery (a node lost or (re)joined): always switched to, onto `target` (with the
+  // incarnation each node registered under).
+  bool recovery = false;
+  std::vector<node_devices> target;
+  std::vector<uint64_t> target_incarnations;
   std::vector<planner::model_data> models;  // with the observed traffic
   std::optional<planner::placement> placement;
   double running_score = 0, new_score = 0;
@@ -33,7 +37,8 @@ struct replan_job {
 // One realized placement: its groups, their actors, and the node list the layout refers to.
 struct generation {
   std::vector<group_layout> layout;
-  std::vector<node_devices> nodes;  // what layout's node indices refer to
+  std::vector<node_devices> nodes;     // what layout's node indices refer to
+  std::vector<uint64_t> incarnations;  // [node] the registration each node was realized on
   planner::placement placement;
   std::vector<std::vector<net::stage_actor>> stages;  // [group][stage] leaders
   std::vector<net::group_manager_actor> managers;     // [group]; null: the group does not serve
@@ -53,6 +58,7 @@ struct controller_state {
     node_devices devices;
     net::node_agent_actor agent;
     bool alive = true;
+    uint64_t incarnation = 0;  // bumped on every registration (actors/membership.hpp)
   };
   std::unordered_map<std::string, member> members;
   planner::cluster_env env;  // what the nodes of `current` offer
@@ -68,7 +74,10 @@ struct controller_state {
 
   // Re-planning (docs/runtime.md "Re-planning").
   std::vector<planner::model_data> planned;  // the traffic the running placement was made for
-  bool loss_pending = false;                 // a node was lost while a re-plan was under way
+  uint64_t incarnations = 0;                 // registrations so far
+  int recovery_failures = 0;      // consecutive abandoned recoveries (back off before the next)
+  bool recovery_waiting = false;  // a delayed recovery check is scheduled
+  bool recovering = false;        // the generation being realized is a recovery's
   std::shared_ptr<replan_job> job;
   uint64_t replans = 0, replans_kept = 0;
   static inline const char* name = "controller";
@@ -88,7 +97,10 @@ bool on_event(controller_self self, controller_event event, std::string detail =
 void realize_placement(controller_self self, const planner::placement& p);
 // Stops a generation's groups once each drained (accepted requests are never dropped).
 void retire_generation(controller_self self, generation gen);
-// controller.cpp: called whenever the phase is back to serving.
+// controller.cpp: called whenever the phase is back to serving: starts a recovery when a node
+// was lost or (re)joined meanwhile, else schedules the next traffic check.
 void schedule_replan(controller_self self);
+// controller_deploy.cpp tells it a recovery's new generation was abandoned (back off).
+void recovery_abandoned(controller_self self);
 
 }  // namespace alpaserve::actors

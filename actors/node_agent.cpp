@@ -124,44 +124,96 @@ void stop_group(agent_self self, int32_t group) {
     spdlog::info("{}: stopped {} stage workers of retired group {}", st.setup.node, stopped, group);
 }
 
+void stop_all_workers(agent_self self) {
+  auto& st = self->state;
+  for (auto& w : st.workers) {
+    self->unlink_from(w);
+    self->send_exit(w, caf::exit_reason::user_shutdown);
+  }
+  if (!st.workers.empty())
+    spdlog::info("{}: stopped {} stage workers of the old placement", st.setup.node,
+                 st.workers.size());
+  st.workers.clear();
+  st.worker_groups.clear();
+}
+
+// The controller is unreachable: the placement this node served is gone (the controller failed
+// its groups over). Drop the stage workers and have the process look the controller up again.
+void controller_unreachable(agent_self self, const std::string& why) {
+  auto& st = self->state;
+  st.registered = false;
+  st.not_registered = "controller lost (" + why + "); looking it up again";
+  stop_all_workers(self);
+  publish_readiness(self);
+  st.setup.on_controller_lost();
+}
+
+void register_with_controller(agent_self self) {
+  auto& st = self->state;
+  self->monitor(st.setup.controller);
+  self->request(st.setup.controller, std::chrono::seconds(30),
+                net::register_node{st.setup.node, st.setup.device_kind, st.setup.num_devices,
+                                   st.setup.device_memory_bytes,
+                                   caf::actor_cast<net::node_agent_actor>(self)})
+      .then(
+          [=](bool accepted) {
+            self->state.registered = accepted;
+            self->state.not_registered = "the controller did not accept this node";
+            if (accepted)
+              spdlog::info("{}: registered with the controller", self->state.setup.node);
+            publish_readiness(self);
+          },
+          [=](caf::error& e) {
+            auto& st = self->state;
+            const std::string why = self->system().render(e);
+            st.not_registered = "registering failed: " + why;
+            publish_readiness(self);
+            if (node_stopping().load()) return;
+            if (st.setup.on_controller_lost) {
+              spdlog::warn("{}: registering with the controller failed: {}; trying again",
+                           st.setup.node, why);
+              controller_unreachable(self, why);
+            } else {
+              spdlog::error("{}: registering with the controller failed: {}", st.setup.node, why);
+            }
+          });
+}
+
 net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
-  if (st.setup.controller) {
-    self->monitor(st.setup.controller);
-    self->request(st.setup.controller, std::chrono::seconds(30),
-                  net::register_node{st.setup.node, st.setup.device_kind, st.setup.num_devices,
-                                     st.setup.device_memory_bytes,
-                                     caf::actor_cast<net::node_agent_actor>(self)})
-        .then(
-            [=](bool accepted) {
-              self->state.registered = accepted;
-              self->state.not_registered = "the controller did not accept this node";
-              publish_readiness(self);
-            },
-            [=](caf::error& e) {
-              spdlog::error("{}: registering with the controller failed: {}",
-                            self->state.setup.node, self->system().render(e));
-              self->state.not_registered = "registering failed: " + self->system().render(e);
-              publish_readiness(self);
-            });
-  }
+  if (st.setup.controller) register_with_controller(self);
   publish_readiness(self);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source != st.setup.controller.address()) return;
     const bool orderly = node_stopping().load() || dm.reason == caf::exit_reason::user_shutdown;
+    const std::string why = self->system().render(dm.reason);
+    if (!orderly && st.setup.on_controller_lost) {
+      spdlog::warn(
+          "{}: controller lost ({}); dropping this node's stage workers and looking it "
+          "up again",
+          st.setup.node, why);
+      return controller_unreachable(self, why);
+    }
     if (orderly)
       spdlog::info("{}: the controller shut down; this node stops", st.setup.node);
     else
-      spdlog::error("{}: controller lost ({}); this node stops", st.setup.node,
-                    self->system().render(dm.reason));
+      spdlog::error("{}: controller lost ({}); this node stops", st.setup.node, why);
     for (auto& w : st.workers) self->send_exit(w, caf::exit_reason::user_shutdown);
     self->quit(orderly ? caf::error{caf::exit_reason::user_shutdown} : dm.reason);
   });
   return {
       [=](net::spawn_stage& spec) { return start_stage(self, spec); },
       [=](net::retire_group& r) { stop_group(self, r.group); },
+      [=](net::rejoin_controller& r) {
+        auto& st = self->state;
+        st.setup.controller = std::move(r.controller);
+        st.not_registered = "registering with the controller again";
+        publish_readiness(self);
+        spdlog::info("{}: controller found again; registering", st.setup.node);
+        register_with_controller(self);
+      },
       [=](net::status_query) -> caf::result<net::cluster_status> {
         auto& st = self->state;
         auto g = std::make_shared<status_gather>();

@@ -1,8 +1,16 @@
 #include "actors/node_runtime.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
+#include <thread>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -23,6 +31,36 @@ std::atomic<int> stop_signal{0};
 extern "C" void on_stop_signal(int sig) {
   stop_signal.store(sig);
   node_stopping().store(true);
+}
+
+// Can a TCP connection to host:port be opened within `timeout`? CAF's connect blocks in
+// connect(2) without a time limit: on a link that is down (a partition) that is the kernel's SYN
+// retries, over a minute. The controller is looked up again only once this probe succeeds, so a
+// node cut off notices the healed link within about a second.
+bool tcp_reachable(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool ok = false;
+  for (addrinfo* a = found; a != nullptr && !ok; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ok = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return ok;
 }
 
 bool is_loopback(const std::string& host) {
@@ -95,12 +133,43 @@ int run_node(const node_launch& launch) {
   };
   net::controller_actor controller_for_agent;
   if (launch.is_worker && launch.is_controller) controller_for_agent = controller;
+  // Looks the controller up, retrying (with a growing pause) for up to `patience_s`; stops early
+  // on SIGINT / SIGTERM.
+  // `probe`: first check the port is reachable at all (tcp_reachable), as after a partition.
+  auto find_controller = [&](double patience_s, std::chrono::milliseconds max_pause, bool probe,
+                             std::string* problem) {
+    const auto give_up = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(static_cast<int64_t>(patience_s * 1000));
+    std::chrono::milliseconds pause{200};
+    std::optional<net::controller_actor> found;
+    while (stop_signal.load() == 0) {
+      if (probe && !tcp_reachable(launch.controller_host, launch.controller_port,
+                                  std::chrono::milliseconds(1000))) {
+        if (problem != nullptr)
+          *problem = "cannot connect to " + launch.controller_host + ":" +
+                     std::to_string(launch.controller_port);
+        if (std::chrono::steady_clock::now() >= give_up) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      found = net::lookup_remote_as<net::controller_actor>(
+          sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
+          std::chrono::milliseconds(500), problem);
+      if (found || std::chrono::steady_clock::now() >= give_up) break;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, max_pause);
+    }
+    return found;
+  };
   if (launch.is_worker && !launch.is_controller) {
     std::string problem;
-    auto ctrl = net::lookup_remote_as<net::controller_actor>(
-        sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
-        std::chrono::milliseconds(static_cast<int64_t>(launch.startup_timeout_s * 1000)), &problem);
+    auto ctrl =
+        find_controller(launch.startup_timeout_s, std::chrono::milliseconds(200), false, &problem);
     if (!ctrl) {
+      if (stop_signal.load() != 0) {
+        stop_all();
+        return 0;
+      }
       spdlog::error("{}: cannot reach the controller at {}:{} within {} s: {}", launch.name,
                     launch.controller_host, launch.controller_port, launch.startup_timeout_s,
                     problem);
@@ -109,6 +178,10 @@ int run_node(const node_launch& launch) {
     }
     controller_for_agent = *ctrl;
   }
+  // Set by the node agent when the controller is lost (not shut down in order): the loop below
+  // looks it up again and hands it to the agent, which registers again (docs/runtime.md
+  // "Failures").
+  auto controller_lost = std::make_shared<std::atomic<bool>>(false);
   node_agent_setup setup;
   setup.node = launch.name;
   setup.num_devices = launch.num_devices;
@@ -119,6 +192,8 @@ int run_node(const node_launch& launch) {
   setup.local_actors = local;
   setup.stage_start_timeout_s = launch.controller.timeouts.stage_start_timeout_s;
   setup.metrics = metrics;
+  if (launch.is_worker && !launch.is_controller)
+    setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
   agent = spawn_node_agent(sys, std::move(setup));
   sys.registry().put(net::registry_names::node_agent, caf::actor_cast<caf::actor>(agent));
   // The controller's node publishes before anything looks it up, so workers can find it.
@@ -129,8 +204,7 @@ int run_node(const node_launch& launch) {
   auto port = net::publish_actor(sys, caf::actor_cast<caf::actor>(agent),
                                  static_cast<uint16_t>(launch.port), bind, launch.name, &problem);
   if (!port) {
-    spdlog::error("{}: cannot listen on {}:{}: {}", launch.name, launch.host, launch.port,
-                  problem);
+    spdlog::error("{}: cannot listen on {}:{}: {}", launch.name, launch.host, launch.port, problem);
     stop_all();
     return 1;
   }
@@ -143,6 +217,23 @@ int run_node(const node_launch& launch) {
     self->monitor(agent);
     bool running = true;
     while (running && stop_signal.load() == 0) {
+      if (controller_lost->exchange(false)) {
+        // Retry for as long as a worker waits for the controller at start.
+        spdlog::warn("{}: looking up the controller at {}:{} again (for up to {} s)", launch.name,
+                     launch.controller_host, launch.controller_port, launch.startup_timeout_s);
+        std::string problem;
+        auto ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(2000), true,
+                                    &problem);
+        if (stop_signal.load() != 0 || node_stopping().load()) break;
+        if (!ctrl) {
+          spdlog::error("{}: the controller at {}:{} is still unreachable after {} s: {}; exiting",
+                        launch.name, launch.controller_host, launch.controller_port,
+                        launch.startup_timeout_s, problem);
+          rc = 1;
+          break;
+        }
+        self->send(agent, net::rejoin_controller{*ctrl});
+      }
       self->receive(
           [&](caf::down_msg& dm) {
             running = false;

@@ -1,7 +1,9 @@
 #pragma once
 // One alpaserve node process: builds the actor system, spawns the node's actors, publishes its
 // node agent on the configured port, registers with the controller, and runs until SIGINT or
-// SIGTERM (or until the controller is lost). No CAF here: tools/ include it cheaply.
+// SIGTERM (or until the controller shuts down, or stays unreachable for startup_timeout_s after
+// it was lost: a lost controller is looked up again and the node registers again). No CAF here:
+// tools/ include it cheaply.
 
 #include <string>
 
@@ -24,7 +26,8 @@ struct node_launch {
   net::runtime_settings caf;
   controller_settings controller;  // used when is_controller
   dispatcher_settings dispatcher;  // used when is_controller
-  double startup_timeout_s = 60;   // how long a worker waits for the controller to come up
+  // How long a worker waits for the controller to come up, and looks it up again after losing it.
+  double startup_timeout_s = 60;
   // /metrics, /healthz, /readyz over HTTP (docs/metrics.md): 0 = none. The bind address "" binds
   // like the node port: a loopback host's own address, else every interface.
   int metrics_port = 0;
@@ -33,7 +36,8 @@ struct node_launch {
 
 // Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM
 // or an orderly shutdown of the controller, 1 when the port (or the metrics port) cannot be bound,
-// the controller cannot be reached or is lost.
+// or the controller cannot be reached (at start, or again after it was lost) within
+// startup_timeout_s.
 int run_node(const node_launch& launch);
 
 }  // namespace alpaserve::actors

@@ -69,6 +69,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<traffic_report>("as_traffic_report");
   cfg.add_message_type<group_retire>("as_group_retire");
   cfg.add_message_type<retire_group>("as_retire_group");
+  cfg.add_message_type<rejoin_controller>("as_rejoin_controller");
   cfg.add_message_type<stage_ready>("as_stage_ready");
   cfg.add_message_type<stage_load>("as_stage_load");
   cfg.add_message_type<stage_run_done>("as_stage_run_done");

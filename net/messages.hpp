@@ -200,6 +200,12 @@ struct retire_group {
   int32_t group = 0;
 };
 
+// node process -> its own node agent: the controller, lost, was looked up again; register with
+// it (docs/runtime.md "Failures").
+struct rejoin_controller {
+  controller_actor controller;
+};
+
 // Internal ticks (also registered: they are sent with delayed_send).
 struct stage_done_tick {
   uint64_t token = 0;
@@ -353,6 +359,10 @@ typename Inspector::result_type inspect(Inspector& f, group_retire&) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retire_group& x) {
   return f(caf::meta::type_name("retire_group"), x.group);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rejoin_controller& x) {
+  return f(caf::meta::type_name("rejoin_controller"), x.controller);
 }
 
 }  // namespace alpaserve::net

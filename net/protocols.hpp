@@ -39,6 +39,7 @@ struct replan_tick;
 struct replan_done;
 struct spawn_stage;
 struct retire_group;
+struct rejoin_controller;
 struct kv_put;
 struct kv_get;
 
@@ -87,8 +88,11 @@ using controller_actor = caf::typed_actor<caf::replies_to<register_node>::with<b
 
 // A node agent: starts the stage workers of a group on its devices (spawn_stage -> the stage's
 // leader once its shards are loaded) and stops a retired group's. Answers status for its node.
+// rejoin_controller comes from its own process (node_runtime): the controller was found again
+// after it was lost; register with it.
 using node_agent_actor =
     caf::typed_actor<caf::replies_to<spawn_stage>::with<stage_ready>, caf::reacts_to<retire_group>,
+                     caf::reacts_to<rejoin_controller>,
                      caf::replies_to<status_query>::with<cluster_status>>;
 
 // The key-value store where the ranks of a tensor-parallel stage meet (net/rendezvous_actor.hpp).

@@ -229,6 +229,19 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
     }
   }
   const std::string file = placement_file.empty() ? cfg.planner.placement_file : placement_file;
+  // The configured policy places the models at start-up when no placement file is given, and
+  // in every case again after a node is lost or (re)joins (recovery, docs/runtime.md
+  // "Failures"): a placement file is the starting point, not a freeze.
+  const std::string policy = config::effective_policy(cfg.planner.policy);
+  (void)planner::make_policy(policy);  // a bad name fails here, not on the controller
+  const std::string policy_label =
+      policy == cfg.planner.policy
+          ? policy
+          : policy + " (configured \"" + cfg.planner.policy + "\" not registered)";
+  cs.solver = [policy](const std::vector<planner::model_data>& models,
+                       const planner::cluster_env& env) {
+    return solve_placement(policy, models, env);
+  };
   if (!file.empty()) {
     // The file's models name profiles by model name or by type (e.g. "bert-1.3b").
     planner::profile_db db = type_profiles(cfg);
@@ -238,8 +251,15 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
       throw planner::input_error(
           file, "segments", "the runtime serves one placement; time segments are not supported");
     // Serve exactly the file's models (their SLOs and profiles), then the config's other models
-    // (known, but placed nowhere).
+    // (known, but placed nowhere). A model the file gives no rate takes the config's rate and
+    // CV: recovery re-places for that traffic.
     std::vector<planner::model_data> models = pf.models;
+    for (auto& f : models)
+      for (const auto& m : cs.models)
+        if (m.name == f.name && f.rate == 0) {
+          f.rate = m.rate;
+          f.cv = m.cv;
+        }
     for (const auto& m : cs.models) {
       bool present = false;
       for (const auto& f : models) present = present || f.name == m.name;
@@ -247,17 +267,9 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
     }
     cs.models = std::move(models);
     cs.fixed_placement = std::get<planner::placement>(pf.layout);
-    cs.policy_name = "placement file " + file;
+    cs.policy_name = "placement file " + file + "; recovery: " + policy_label;
   } else {
-    const std::string policy = config::effective_policy(cfg.planner.policy);
-    (void)planner::make_policy(policy);  // a bad name fails here, not on the controller
-    cs.policy_name = policy == cfg.planner.policy
-                         ? policy
-                         : policy + " (configured \"" + cfg.planner.policy + "\" not registered)";
-    cs.solver = [policy](const std::vector<planner::model_data>& models,
-                         const planner::cluster_env& env) {
-      return solve_placement(policy, models, env);
-    };
+    cs.policy_name = policy_label;
   }
   l.dispatcher.core.overheads = planner::default_runtime_overheads();
   l.dispatcher.core.overheads.before_first_stage = cfg.dispatcher.overhead_s;

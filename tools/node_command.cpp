@@ -27,7 +27,8 @@ void add_node(CLI::App& app, run_fn& run) {
                   "placement file (JSON, docs/placement-format.md) the controller realizes "
                   "instead of running a policy");
   sub->add_option("--startup-timeout", args->startup_timeout_s,
-                  "seconds a worker waits for the controller to come up")
+                  "seconds a worker waits for the controller to come up, and looks it up "
+                  "again after losing it before it gives up")
       ->check(finite_positive)
       ->capture_default_str();
   sub->add_option("--profile-scheduler", args->profile_scheduler,

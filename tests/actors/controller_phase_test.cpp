@@ -140,6 +140,26 @@ TEST_CASE("controller node loss while serving and while re-planning") {
     CHECK(actors::transition(p, E::all_nodes_lost) == P::failed);
 }
 
+TEST_CASE("controller node joining: re-placed onto at once when serving, else remembered") {
+  // Serving: a node registering again (restarted, or back after a freeze or a partition) starts
+  // a re-plan onto the enlarged set of nodes, which always switches.
+  walk(P::serving, {{E::node_joined, P::replanning},
+                    {E::replan_computed_switch, P::resharding_loading},
+                    {E::shards_loaded, P::resharding_wiring},
+                    {E::wired, P::resharding_installing},
+                    {E::routing_installed, P::serving}});
+  // During start-up steps and re-plans it keeps the phase; handled once serving.
+  for (P p : {P::planning, P::loading, P::wiring, P::installing, P::replanning,
+              P::resharding_loading, P::resharding_wiring, P::resharding_installing})
+    CHECK(actors::transition(p, E::node_joined) == p);
+  walk(P::resharding_loading, {{E::node_joined, P::resharding_loading},
+                               {E::stage_failed, P::serving},
+                               {E::node_joined, P::replanning}});
+  // Waiting for nodes counts registrations instead; nothing joins a failed cluster.
+  CHECK_FALSE(actors::transition(P::waiting_for_nodes, E::node_joined));
+  CHECK_FALSE(actors::transition(P::failed, E::node_joined));
+}
+
 TEST_CASE("controller transition table: every pair it does not list is rejected") {
   const auto rows = actors::controller_transitions();
   REQUIRE(rows.size > 0);

@@ -368,3 +368,98 @@ TEST_CASE(
   CHECK(s0_log->tasks.size() == 1);
   CHECK(served->count() == 0);
 }
+
+TEST_CASE(
+    "controller: from a fixed placement, a lost node is re-placed without it and a node "
+    "registering again is placed onto") {
+  dettest::fixture fx;
+  auto script = std::make_shared<solver_script>();
+  // No solver call at start (the fixed placement); every recovery call waits at the gate.
+  script->calls = 1;
+  // After the loss: a and b on the one device left; after the rejoin: one group per node.
+  script->answers = {placement_of({{0}}), placement_of({{0, 1}}), placement_of({{0}, {1}})};
+  actors::controller_settings settings;
+  settings.expected_nodes = {"n0", "n1"};
+  settings.models = {model("test-2GB-100ms", "a"), model("test-4GB-150ms", "b")};
+  settings.fixed_placement = placement_of({{0}, {1}});  // group 0 on n0, group 1 on n1
+  settings.solver = scripted_solver(script);
+  settings.backend = "emulated";
+  settings.replan_interval_s = 0;  // no drift re-planning: recovery runs anyway
+  auto disp = std::make_shared<dettest::dispatcher_log>();
+  auto dispatcher = dettest::spawn_fake_dispatcher(fx, disp);
+  auto controller =
+      fx.track(actors::spawn_controller(fx.sys(), "ctl", std::move(settings), dispatcher));
+  auto phase = [&] { return dettest::status_of(fx, controller).state; };
+  std::vector<node_double> nodes(2);
+  nodes[0].name = "n0";
+  nodes[1].name = "n1";
+  auto register_node = [&](node_double& n) {
+    n.log = std::make_shared<dettest::agent_log>();
+    n.agent = dettest::spawn_fake_agent(fx, n.log);
+    auto accepted =
+        ask<bool>(fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+    fx.run();
+    REQUIRE(accepted->values.size() == 1);
+    CHECK(accepted->values[0]);
+  };
+  // Answers every spawn_stage not answered yet with a fresh fake stage.
+  size_t answered[2] = {0, 0};
+  auto answer_spawns = [&] {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      auto& n = nodes[i];
+      for (; answered[i] < n.log->spawns.size(); ++answered[i]) {
+        net::stage_ready ready;
+        ready.worker = dettest::spawn_fake_stage(fx, std::make_shared<dettest::stage_log>());
+        dettest::run_in(n.agent, [p = n.log->spawns[answered[i]].promise, ready]() mutable {
+          p.deliver(ready);
+        });
+      }
+    }
+    fx.run();
+  };
+  register_node(nodes[0]);
+  register_node(nodes[1]);
+  REQUIRE(nodes[0].log->spawns.size() == 1);
+  REQUIRE(nodes[1].log->spawns.size() == 1);
+  answer_spawns();
+  REQUIRE(phase() == "serving");
+  REQUIRE(disp->tables.size() == 1);
+  CHECK(script->calls == 1);
+
+  // n1 is lost: re-placed on n0 although drift re-planning is off and the placement was fixed.
+  caf::anon_send_exit(nodes[1].agent, caf::exit_reason::kill);
+  fx.run();
+  CHECK(phase() == "serving (re-planning)");
+  finish_replan_thread(script, 2);
+  fx.expect_next<net::replan_done>(controller);
+  fx.run();
+  CHECK(phase() == "serving (re-sharding: loading shards)");
+  REQUIRE(nodes[0].log->spawns.size() == 2);
+  CHECK(nodes[0].log->spawns[1].spec.shards.size() == 2);  // a and b on the device left
+  answer_spawns();
+  CHECK(phase() == "serving");
+  REQUIRE(disp->tables.size() == 2);
+  CHECK(disp->tables[1].groups.size() == 1);
+
+  // n1 comes back (a new process: a new agent) and registers again: placed onto at once.
+  answered[1] = 0;
+  register_node(nodes[1]);
+  CHECK(phase() == "serving (re-planning)");
+  finish_replan_thread(script, 3);
+  fx.expect_next<net::replan_done>(controller);
+  fx.run();
+  CHECK(phase() == "serving (re-sharding: loading shards)");
+  REQUIRE(nodes[1].log->spawns.size() == 1);  // its new group
+  REQUIRE(nodes[0].log->spawns.size() == 3);
+  answer_spawns();
+  CHECK(phase() == "serving");
+  REQUIRE(disp->tables.size() == 3);
+  REQUIRE(disp->tables[2].groups.size() == 2);
+  CHECK(disp->tables[2].groups[1].description.find("n1") != std::string::npos);
+  const auto status = dettest::status_of(fx, controller);
+  for (const auto& c : status.counters)
+    if (c.name == "nodes_alive")
+      CHECK(c.value == 2);
+    else if (c.name == "replans")
+      CHECK(c.value == 2);
+}

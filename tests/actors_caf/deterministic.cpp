@@ -134,6 +134,7 @@ fake_agent_actor::behavior_type fake_agent(fake_agent_actor::pointer self,
         return rp;
       },
       [log](net::retire_group& r) { log->retired.push_back(r.group); },
+      [](net::rejoin_controller&) {},
       [](net::status_query) { return net::cluster_status{}; },
       [](run_here& r) { r.fn(); },
   };
