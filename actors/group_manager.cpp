@@ -14,6 +14,10 @@ namespace {
 
 using net::reply_status;
 
+// How often in-flight requests are checked against runtime.request_timeout_s: a request times
+// out at most this much after its limit.
+constexpr auto sweep_interval = std::chrono::seconds(1);
+
 struct group_manager_state {
   group_manager_setup setup;
   struct flight {
@@ -156,7 +160,7 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
   self->state.setup = std::move(setup);
   for (const auto& s : self->state.setup.stages) self->monitor(s);
   self->set_down_handler([=](caf::down_msg& dm) { on_stage_lost(self, dm); });
-  self->delayed_send(self, std::chrono::seconds(1), net::sweep_tick{});
+  self->delayed_send(self, sweep_interval, net::sweep_tick{});
   return {
       [=](net::group_request& r) -> caf::result<net::infer_reply> {
         auto& st = self->state;
@@ -204,7 +208,7 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
           fail_flight(self, seq, reply_status::failed_timeout,
                       fmt::format("not finished within {} s", st.setup.request_timeout_s));
         }
-        self->delayed_send(self, std::chrono::seconds(1), net::sweep_tick{});
+        self->delayed_send(self, sweep_interval, net::sweep_tick{});
       },
       [=](net::status_query) { return net::cluster_status{{describe(self)}}; },
   };

@@ -151,7 +151,7 @@ void controller_unreachable(agent_self self, const std::string& why) {
 void register_with_controller(agent_self self) {
   auto& st = self->state;
   self->monitor(st.setup.controller);
-  self->request(st.setup.controller, std::chrono::seconds(30),
+  self->request(st.setup.controller, seconds_span(st.setup.control_timeout_s),
                 net::register_node{st.setup.node, st.setup.device_kind, st.setup.num_devices,
                                    st.setup.device_memory_bytes,
                                    caf::actor_cast<net::node_agent_actor>(self)})

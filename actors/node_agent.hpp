@@ -29,6 +29,7 @@ struct node_agent_setup {
   net::controller_actor controller;  // may be remote; null: a standalone node
   std::vector<net::status_actor> local_actors;  // listed by inspect (controller, dispatcher)
   double stage_start_timeout_s = 300;           // a rank's stage_load
+  double control_timeout_s = 10;                // the controller's answer to register_node
   // Its readiness (registered, no stage loading) and its stage workers' device metrics.
   std::shared_ptr<node_metrics> metrics;
   // Called (on the agent's thread) when the controller is lost, not shut down in order; empty:

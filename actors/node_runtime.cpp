@@ -191,6 +191,7 @@ int run_node(const node_launch& launch) {
   setup.controller = controller_for_agent;
   setup.local_actors = local;
   setup.stage_start_timeout_s = launch.controller.timeouts.stage_start_timeout_s;
+  setup.control_timeout_s = launch.controller.timeouts.control_timeout_s;
   setup.metrics = metrics;
   if (launch.is_worker && !launch.is_controller)
     setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
