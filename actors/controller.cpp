@@ -14,9 +14,9 @@
 #include "actors/controller_state.hpp"
 #include "actors/membership.hpp"
 #include "net/rendezvous_actor.hpp"
-#include "planner/placement_evaluator.hpp"
-#include "planner/replan_rule.hpp"
-#include "planner/train_workload.hpp"
+#include "planner/policy/placement_evaluator.hpp"
+#include "planner/policy/replan_rule.hpp"
+#include "planner/workload/train_workload.hpp"
 
 namespace alpaserve::actors {
 

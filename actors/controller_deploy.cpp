@@ -12,7 +12,7 @@
 #include "actors/group_manager.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/real_stage.hpp"
-#include "planner/placement_evaluator.hpp"
+#include "planner/policy/placement_evaluator.hpp"
 
 namespace alpaserve::actors {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "planner/placement.hpp"
+#include "planner/policy/placement.hpp"
 
 namespace alpaserve::actors {
 

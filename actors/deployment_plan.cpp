@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "actors/real_stage.hpp"
-#include "planner/model_zoo.hpp"
+#include "planner/profile/model_zoo.hpp"
 
 namespace alpaserve::actors {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "actors/deployment.hpp"
-#include "planner/placement.hpp"
+#include "planner/policy/placement.hpp"
 
 namespace alpaserve::actors {
 

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "planner/dispatch_rule.hpp"
+#include "planner/sim/dispatch_rule.hpp"
 
 namespace alpaserve::actors {
 

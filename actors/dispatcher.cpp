@@ -9,7 +9,7 @@
 #include "actors/actor_support.hpp"
 #include "actors/node_metrics.hpp"
 #include "net/messages.hpp"
-#include "planner/traffic_meter.hpp"
+#include "planner/workload/traffic_meter.hpp"
 
 namespace alpaserve::actors {
 namespace {

@@ -15,7 +15,7 @@
 #include "kernels/cuda_device.hpp"
 #include "kernels/device_backend.hpp"
 #include "net/gloo_group.hpp"
-#include "planner/stage_partition.hpp"
+#include "planner/profile/stage_partition.hpp"
 #if ALPASERVE_HAVE_NCCL
 #include "net/nccl_group.hpp"
 #endif

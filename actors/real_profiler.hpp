@@ -22,7 +22,7 @@
 
 #include "kernels/model_spec.hpp"
 #include "kernels/tensor.hpp"
-#include "planner/profile.hpp"
+#include "planner/profile/profile.hpp"
 
 namespace alpaserve::actors {
 

@@ -11,7 +11,7 @@
 #include "kernels/local_pipeline.hpp"
 #include "kernels/safetensors.hpp"
 #include "net/tensor_wire.hpp"
-#include "planner/model_zoo.hpp"
+#include "planner/profile/model_zoo.hpp"
 #if ALPASERVE_HAVE_NCCL
 #include "net/nccl_group.hpp"
 #endif

@@ -14,7 +14,7 @@
 
 #include "kernels/device_backend.hpp"
 #include "net/gloo_group.hpp"
-#include "planner/profile.hpp"
+#include "planner/profile/profile.hpp"
 
 namespace alpaserve::net {
 class nccl_group;  // net/nccl_group.hpp, only in builds with NCCL
@@ -22,7 +22,7 @@ class nccl_group;  // net/nccl_group.hpp, only in builds with NCCL
 
 namespace alpaserve::actors {
 
-// The kernels' model definition of a model-zoo architecture (planner/model_zoo.hpp) with
+// The kernels' model definition of a model-zoo architecture (planner/profile/model_zoo.hpp) with
 // deterministic weights from `seed`. Throws std::invalid_argument naming an unknown
 // architecture and listing the known ones.
 [[nodiscard]] kernels::model_spec real_model_spec(const std::string& architecture, uint64_t seed,

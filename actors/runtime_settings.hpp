@@ -11,8 +11,8 @@
 
 #include "actors/deployment.hpp"
 #include "actors/dispatch_core.hpp"
-#include "planner/placement.hpp"
-#include "planner/replan_rule.hpp"
+#include "planner/policy/placement.hpp"
+#include "planner/policy/replan_rule.hpp"
 
 namespace alpaserve::actors {
 

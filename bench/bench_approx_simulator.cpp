@@ -18,8 +18,8 @@
 #include <random>
 #include <vector>
 
-#include "planner/approx_simulator.hpp"
-#include "planner/sim_stats.hpp"
+#include "planner/sim/approx_simulator.hpp"
+#include "planner/sim/sim_stats.hpp"
 
 using namespace alpaserve::planner;
 

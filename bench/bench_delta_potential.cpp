@@ -15,12 +15,12 @@
 #include <numeric>
 #include <string>
 #include <vector>
-#include "planner/greedy_replica_fill.hpp"
-#include "planner/group_config_enumeration.hpp"
-#include "planner/placement_problem.hpp"
-#include "planner/train_workload.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/policy/greedy_replica_fill.hpp"
+#include "planner/policy/group_config_enumeration.hpp"
+#include "planner/policy/placement_problem.hpp"
+#include "planner/profile/zoo_profiles.hpp"
+#include "planner/workload/train_workload.hpp"
+#include "planner/workload/workload_gen.hpp"
 using namespace alpaserve::planner;
 static std::vector<model_data> bert_mix(int n) {
   static const profile_db db =

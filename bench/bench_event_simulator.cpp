@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "planner/event_simulator.hpp"
-#include "planner/reference_profiles.hpp"
-#include "planner/workload_gen.hpp"
+#include "planner/profile/reference_profiles.hpp"
+#include "planner/sim/event_simulator.hpp"
+#include "planner/workload/workload_gen.hpp"
 
 using namespace alpaserve::planner;
 

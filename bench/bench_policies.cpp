@@ -5,7 +5,7 @@
 //
 // --verbose prints the policy's debug lines and the chosen placement; cpu_s is this thread's CPU
 // time (the build machine is shared, so wall time is noisy). --kernel picks the simulation loops'
-// build (planner/component_kernel_variants.hpp; default: avx512 where the CPU has it).
+// build (planner/sim/component_kernel_variants.hpp; default: avx512 where the CPU has it).
 // --repeat N solves each case N times. --compare-kernels alternates the two builds N times per
 // case in this one process and prints each one's best and median cpu_s and their ratio (the
 // machine's speed swings from minute to minute, so only runs side by side compare).
@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
-#include "planner/component_kernel_variants.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/train_workload.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/profile/zoo_profiles.hpp"
+#include "planner/sim/component_kernel_variants.hpp"
+#include "planner/workload/train_workload.hpp"
+#include "planner/workload/workload_gen.hpp"
 
 using namespace alpaserve::planner;
 

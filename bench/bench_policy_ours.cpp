@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "planner/experiment_case.hpp"
-#include "planner/policy_mp_search.hpp"
-#include "planner/policy_ours.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/experiment/experiment_case.hpp"
+#include "planner/policy/policy_mp_search.hpp"
+#include "planner/policy/policy_ours.hpp"
+#include "planner/profile/zoo_profiles.hpp"
 
 using namespace alpaserve::planner;
 

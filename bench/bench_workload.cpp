@@ -17,8 +17,8 @@
 #include <filesystem>
 #include <string>
 
-#include "planner/workload_gen.hpp"
-#include "planner/workload_io.hpp"
+#include "planner/workload/workload_gen.hpp"
+#include "planner/workload/workload_io.hpp"
 
 using namespace alpaserve::planner;
 

@@ -16,7 +16,7 @@
 #include <arpa/inet.h>
 #include <toml++/toml.h>
 
-#include "planner/model_zoo.hpp"
+#include "planner/profile/model_zoo.hpp"
 
 namespace alpaserve::config {
 

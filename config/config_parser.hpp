@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config/cluster_config.hpp"
-#include "planner/input_error.hpp"
+#include "planner/core/input_error.hpp"
 
 namespace alpaserve::config {
 

@@ -1,8 +1,8 @@
 #include "config/planner_hooks.hpp"
 
-#include "planner/model_zoo.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/reference_profiles.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/profile/model_zoo.hpp"
+#include "planner/profile/reference_profiles.hpp"
 
 namespace alpaserve::config {
 

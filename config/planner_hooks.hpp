@@ -2,12 +2,12 @@
 // Validation hooks backed by the planner: model types are zoo architectures or the reference's
 // test profiles (`alpa/bert-1.3b`, `test-2GB-100ms`, ...), a model's weight is its fp16
 // parameter bytes (zoo) or its profiled weight memory (reference), and policies are those of the
-// policy registry (planner/policy_registry.hpp; "ours" is the default).
+// policy registry (planner/policy/policy_registry.hpp; "ours" is the default).
 
 #include <string>
 
 #include "config/config_parser.hpp"
-#include "planner/profile.hpp"
+#include "planner/profile/profile.hpp"
 
 namespace alpaserve::config {
 

@@ -38,8 +38,8 @@ struct shard_spec {
   double latency_s = 0;     // profiled batch-1 latency of this stage
   double weight_bytes = 0;  // per device of the stage
   // Real backends (cpu, cuda) only: what to compute. architecture is a model-zoo name
-  // (planner/model_zoo.hpp); weights from `weights_path` (a safetensors file of the whole model,
-  // on the worker's filesystem) or, when empty, from `seed`. The stage holds layers
+  // (planner/profile/model_zoo.hpp); weights from `weights_path` (a safetensors file of the whole
+  // model, on the worker's filesystem) or, when empty, from `seed`. The stage holds layers
   // [layer_begin, layer_end); its op rank r of n is the worker's position in spawn_stage.devices.
   std::string architecture;
   uint64_t seed = 0;

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "net/tensor_wire.hpp"
-#include "planner/arrival_process.hpp"
-#include "planner/input_error.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/workload_io.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/workload/arrival_process.hpp"
+#include "planner/workload/workload_gen.hpp"
+#include "planner/workload/workload_io.hpp"
 #include "tools/cli_checks.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
@@ -237,11 +237,11 @@ int run_bench(const bench_args& a) {
     std::string msg = r.reply.message;
     std::replace(msg.begin(), msg.end(), ',', ';');
     if (csv.is_open())
-      csv << fmt::format("{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{:.3f},{:.3f},{}\n",
-                         i, s.models[i], s.offsets[i], net::to_string(r.reply.status),
-                         r.e2e_s * 1e3, r.reply.server_s * 1e3, r.reply.predicted_s * 1e3,
-                         r.reply.group, stages * 1e3, model_slo * 1e3, is_good ? 1 : 0,
-                         queued * 1e3, nominal * 1e3, msg);
+      csv << fmt::format(
+          "{},{},{:.6f},{},{:.3f},{:.3f},{:.3f},{},{:.3f},{:.1f},{},{:.3f},{:.3f},{}\n", i,
+          s.models[i], s.offsets[i], net::to_string(r.reply.status), r.e2e_s * 1e3,
+          r.reply.server_s * 1e3, r.reply.predicted_s * 1e3, r.reply.group, stages * 1e3,
+          model_slo * 1e3, is_good ? 1 : 0, queued * 1e3, nominal * 1e3, msg);
   }
   csv.close();
   const double attainment = total == 0 ? 0 : static_cast<double>(good) / static_cast<double>(total);

@@ -1,10 +1,10 @@
 #include "tools/cli_inputs.hpp"
 
-#include "planner/device_model.hpp"
-#include "planner/input_error.hpp"
-#include "planner/profile_io.hpp"
-#include "planner/reference_profiles.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/profile/device_model.hpp"
+#include "planner/profile/profile_io.hpp"
+#include "planner/profile/reference_profiles.hpp"
+#include "planner/profile/zoo_profiles.hpp"
 
 namespace alpaserve::tools {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "planner/profile.hpp"
+#include "planner/profile/profile.hpp"
 
 namespace alpaserve::tools {
 

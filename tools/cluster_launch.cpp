@@ -8,14 +8,14 @@
 #include "config/planner_hooks.hpp"
 
 #include "config/default_config.hpp"
-#include "planner/event_simulator.hpp"
-#include "planner/input_error.hpp"
-#include "planner/model_zoo.hpp"
-#include "planner/placement_io.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/profile_io.hpp"
-#include "planner/train_workload.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/policy/placement_io.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/profile/model_zoo.hpp"
+#include "planner/profile/profile_io.hpp"
+#include "planner/profile/zoo_profiles.hpp"
+#include "planner/sim/event_simulator.hpp"
+#include "planner/workload/train_workload.hpp"
 #include "tools/tls_files.hpp"
 
 namespace alpaserve::tools {

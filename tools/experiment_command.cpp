@@ -2,7 +2,7 @@
 // on the built-in model zoo and writes, per experiment, <out>/<name>.csv, <out>/<name>-setup.txt
 // and one PNG per sweep (gnuplot), then prints a summary table and PASS/FAIL per finding.
 // Exit status 1 when a finding FAILs or a plot could not be made (unless --no-plot).
-// The sweeps and checks live in planner/experiment_suites.hpp; docs/experiments.md.
+// The sweeps and checks live in planner/experiment/experiment_suites.hpp; docs/experiments.md.
 
 #include <chrono>
 #include <cstdio>
@@ -19,10 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "planner/azure_trace.hpp"
-#include "planner/experiment_suites.hpp"
-#include "planner/input_error.hpp"
-#include "planner/policy_registry.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/experiment/experiment_suites.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/workload/azure_trace.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

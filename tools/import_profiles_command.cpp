@@ -3,7 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "planner/profile_io.hpp"
+#include "planner/profile/profile_io.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

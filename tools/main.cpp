@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "planner/input_error.hpp"
+#include "planner/core/input_error.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

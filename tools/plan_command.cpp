@@ -19,16 +19,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "planner/approx_simulator.hpp"
-#include "planner/device_model.hpp"
-#include "planner/input_error.hpp"
-#include "planner/placement_io.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/profile_io.hpp"
-#include "planner/train_workload.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/workload_io.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/policy/placement_io.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/profile/device_model.hpp"
+#include "planner/profile/profile_io.hpp"
+#include "planner/profile/zoo_profiles.hpp"
+#include "planner/sim/approx_simulator.hpp"
+#include "planner/workload/train_workload.hpp"
+#include "planner/workload/workload_gen.hpp"
+#include "planner/workload/workload_io.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

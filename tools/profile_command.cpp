@@ -13,8 +13,8 @@
 #include "actors/real_profiler.hpp"
 #include "actors/real_stage.hpp"
 #include "kernels/cuda_device.hpp"
-#include "planner/input_error.hpp"
-#include "planner/profile_io.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/profile/profile_io.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

@@ -13,12 +13,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "planner/approx_simulator.hpp"
-#include "planner/event_simulator.hpp"
-#include "planner/input_error.hpp"
-#include "planner/placement_io.hpp"
-#include "planner/sim_stats.hpp"
-#include "planner/workload_io.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/policy/placement_io.hpp"
+#include "planner/sim/approx_simulator.hpp"
+#include "planner/sim/event_simulator.hpp"
+#include "planner/sim/sim_stats.hpp"
+#include "planner/workload/workload_io.hpp"
 #include "tools/cli_inputs.hpp"
 #include "tools/command_registry.hpp"
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "net/tensor_wire.hpp"
-#include "planner/input_error.hpp"
+#include "planner/core/input_error.hpp"
 #include "tools/cli_checks.hpp"
 #include "tools/command_registry.hpp"
 #include "tools/endpoint_options.hpp"

@@ -14,7 +14,7 @@
 #include "config/config_parser.hpp"
 #include "config/planner_hooks.hpp"
 #include "net/tls_material.hpp"
-#include "planner/input_error.hpp"
+#include "planner/core/input_error.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

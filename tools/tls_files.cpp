@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "planner/input_error.hpp"
+#include "planner/core/input_error.hpp"
 
 namespace alpaserve::tools {
 namespace {

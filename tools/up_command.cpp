@@ -17,7 +17,7 @@
 
 #include "config/default_config.hpp"
 #include "net/client.hpp"
-#include "planner/input_error.hpp"
+#include "planner/core/input_error.hpp"
 #include "tools/cli_checks.hpp"
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"

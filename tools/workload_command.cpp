@@ -10,12 +10,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "planner/azure_fixture.hpp"
-#include "planner/azure_trace.hpp"
-#include "planner/input_error.hpp"
-#include "planner/text_file.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/workload_io.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/core/text_file.hpp"
+#include "planner/workload/azure_fixture.hpp"
+#include "planner/workload/azure_trace.hpp"
+#include "planner/workload/workload_gen.hpp"
+#include "planner/workload/workload_io.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

@@ -7,11 +7,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "planner/device_model.hpp"
-#include "planner/input_error.hpp"
-#include "planner/model_zoo.hpp"
-#include "planner/profile_io.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/profile/device_model.hpp"
+#include "planner/profile/model_zoo.hpp"
+#include "planner/profile/profile_io.hpp"
+#include "planner/profile/zoo_profiles.hpp"
 #include "tools/command_registry.hpp"
 
 namespace alpaserve::tools {

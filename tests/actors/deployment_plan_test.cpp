@@ -6,8 +6,8 @@
 
 #include "actors/deployment_plan.hpp"
 #include "actors/real_stage.hpp"
-#include "planner/model_zoo.hpp"
-#include "planner/reference_profiles.hpp"
+#include "planner/profile/model_zoo.hpp"
+#include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve;
 using actors::pipeline_link;

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "actors/deployment.hpp"
-#include "planner/reference_profiles.hpp"
+#include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve;
 
@@ -84,4 +84,3 @@ TEST_CASE("layout_groups packs stages when device order would split intra-op dev
   // The group's second stage stays on its first stage's node when it fits.
   CHECK(layout[1].stages[0].node == layout[1].stages[1].node);
 }
-

@@ -2,7 +2,7 @@
 
 #include "actors/dispatch_core.hpp"
 #include "net/tensor_wire.hpp"
-#include "planner/event_simulator.hpp"
+#include "planner/sim/event_simulator.hpp"
 
 using namespace alpaserve;
 using actors::dispatch_core;

@@ -20,7 +20,7 @@
 
 #include "actors/controller.hpp"
 #include "deterministic.hpp"
-#include "planner/reference_profiles.hpp"
+#include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve;
 using dettest::ask;

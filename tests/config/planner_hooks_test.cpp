@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/planner_hooks.hpp"
-#include "planner/policy_registry.hpp"
+#include "planner/policy/policy_registry.hpp"
 #include "tests/config/test_support.hpp"
 
 using namespace alpaserve::config;

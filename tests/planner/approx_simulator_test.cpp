@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "planner/approx_simulator.hpp"
+#include "planner/sim/approx_simulator.hpp"
 
 using namespace alpaserve::planner;
 
@@ -428,7 +428,8 @@ model_profile deep_profile(double single) {
 
 }  // namespace
 
-TEST_CASE("run and run_summary in interleaved chunks equal the sequential run, guesses right or wrong") {
+TEST_CASE(
+    "run and run_summary in interleaved chunks equal the sequential run, guesses right or wrong") {
   std::mt19937_64 rng(11);
   std::vector<model_data> models;
   for (int m = 0; m < 6; ++m) {

@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/arrival_process.hpp"
+#include "planner/workload/arrival_process.hpp"
 
 using namespace alpaserve::planner;
 

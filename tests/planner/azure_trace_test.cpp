@@ -1,15 +1,16 @@
 // The Azure readers and replay, end to end on the deterministic fixture of
-// planner/azure_fixture.hpp (whose counts and timestamps the expectations below are built from).
+// planner/workload/azure_fixture.hpp (whose counts and timestamps the expectations below are built
+// from).
 
 #include <algorithm>
 #include <cmath>
 
 #include <catch2/catch.hpp>
 
-#include "planner/azure_fixture.hpp"
-#include "planner/azure_trace.hpp"
-#include "planner/input_error.hpp"
-#include "planner/workload_gen.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/workload/azure_fixture.hpp"
+#include "planner/workload/azure_trace.hpp"
+#include "planner/workload/workload_gen.hpp"
 #include "test_temp_dir.hpp"
 
 using namespace alpaserve::planner;

@@ -1,7 +1,7 @@
 // The speed paths of the evaluator must not change a single bit: interleaved simulation lanes
-// (planner/component_kernel.hpp), mixed stage counts run with zero-latency padding stages, greedy
-// fills run in lockstep (greedy_replica_fill_many), request streams gathered from bitsets, and
-// sub-problem stats re-indexed in place; nor may the AVX-512 build of the loops.
+// (planner/sim/component_kernel.hpp), mixed stage counts run with zero-latency padding stages,
+// greedy fills run in lockstep (greedy_replica_fill_many), request streams gathered from bitsets,
+// and sub-problem stats re-indexed in place; nor may the AVX-512 build of the loops.
 
 #include <catch2/catch.hpp>
 
@@ -11,12 +11,12 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "planner/approx_simulator.hpp"
-#include "planner/component_kernel_variants.hpp"
-#include "planner/greedy_replica_fill.hpp"
-#include "planner/group_config_enumeration.hpp"
-#include "planner/placement_evaluator.hpp"
-#include "planner/placement_problem.hpp"
+#include "planner/policy/greedy_replica_fill.hpp"
+#include "planner/policy/group_config_enumeration.hpp"
+#include "planner/policy/placement_evaluator.hpp"
+#include "planner/policy/placement_problem.hpp"
+#include "planner/sim/approx_simulator.hpp"
+#include "planner/sim/component_kernel_variants.hpp"
 #include "policy_test_models.hpp"
 
 using namespace alpaserve::planner;

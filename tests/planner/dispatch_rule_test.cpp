@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "planner/dispatch_rule.hpp"
+#include "planner/sim/dispatch_rule.hpp"
 
 using namespace alpaserve::planner;
 
@@ -21,7 +21,8 @@ TEST_CASE("admit_or_reject picks the earliest finisher and rejects without consu
   const std::vector<double> lat = {1.0};
   dispatch_candidate cands[] = {{0, &lat}, {1, &lat}};
 
-  auto d = admit_or_reject(0.0, 10.0, cands, 2, clocks, {}, dispatch_strategy::min_predicted_finish);
+  auto d =
+      admit_or_reject(0.0, 10.0, cands, 2, clocks, {}, dispatch_strategy::min_predicted_finish);
   REQUIRE(d.verdict == dispatch_verdict::admitted);
   REQUIRE(d.group == 1);
   REQUIRE(d.predicted_finish == Approx(2.0));
@@ -52,8 +53,9 @@ TEST_CASE("the reference strategy dispatches by last-stage clock, ties to the fi
   REQUIRE(ours.predicted_finish == Approx(0.7));
 
   clocks[0].free_at = {0.0, 0.5};  // equal last-stage clocks: the first candidate wins
-  REQUIRE(choose_group(0.0, 9.0, cands, 2, clocks, {}, dispatch_strategy::min_last_stage_clock)
-              .group == 0);
+  REQUIRE(
+      choose_group(0.0, 9.0, cands, 2, clocks, {}, dispatch_strategy::min_last_stage_clock).group ==
+      0);
 }
 
 TEST_CASE("observe_stage_end pushes a stale clock once and learns the latency scale") {

@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/distribution_fit.hpp"
-#include "planner/random.hpp"
+#include "planner/core/distribution_fit.hpp"
+#include "planner/core/random.hpp"
 
 using namespace alpaserve::planner;
 

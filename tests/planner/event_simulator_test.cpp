@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "planner/approx_simulator.hpp"
-#include "planner/event_simulator.hpp"
+#include "planner/sim/approx_simulator.hpp"
+#include "planner/sim/event_simulator.hpp"
 
 using namespace alpaserve::planner;
 

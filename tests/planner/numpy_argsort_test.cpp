@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "planner/numpy_argsort.hpp"
+#include "planner/core/numpy_argsort.hpp"
 
 using namespace alpaserve::planner;
 

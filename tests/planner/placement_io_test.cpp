@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
-#include "planner/input_error.hpp"
-#include "planner/placement_io.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/policy/placement_io.hpp"
 
 using namespace alpaserve::planner;
 

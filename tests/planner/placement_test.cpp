@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "planner/placement.hpp"
+#include "planner/policy/placement.hpp"
 
 using namespace alpaserve::planner;
 

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "planner/greedy_replica_fill.hpp"
-#include "planner/input_error.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/train_workload.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/policy/greedy_replica_fill.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/workload/train_workload.hpp"
 #include "policy_test_models.hpp"
 
 using namespace alpaserve::planner;

@@ -5,11 +5,11 @@
 
 #include <random>
 
-#include "planner/approx_simulator.hpp"
-#include "planner/placement_evaluator.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/policy/placement_evaluator.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/profile/zoo_profiles.hpp"
+#include "planner/sim/approx_simulator.hpp"
+#include "planner/workload/workload_gen.hpp"
 #include "policy_test_models.hpp"
 
 using namespace alpaserve::planner;

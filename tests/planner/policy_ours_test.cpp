@@ -5,14 +5,14 @@
 
 #include <set>
 
-#include "planner/experiment_suites.hpp"
-#include "planner/placement_evaluator.hpp"
-#include "planner/policy_mp_search.hpp"
-#include "planner/policy_ours.hpp"
-#include "planner/policy_registry.hpp"
-#include "planner/train_workload.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/experiment/experiment_suites.hpp"
+#include "planner/policy/placement_evaluator.hpp"
+#include "planner/policy/policy_mp_search.hpp"
+#include "planner/policy/policy_ours.hpp"
+#include "planner/policy/policy_registry.hpp"
+#include "planner/profile/zoo_profiles.hpp"
+#include "planner/workload/train_workload.hpp"
+#include "planner/workload/workload_gen.hpp"
 #include "policy_test_models.hpp"
 
 using namespace alpaserve::planner;

@@ -7,9 +7,9 @@
 #include <numeric>
 #include <random>
 
-#include "planner/group_config_enumeration.hpp"
-#include "planner/model_bucketing.hpp"
-#include "planner/numpy_argsort.hpp"
+#include "planner/core/numpy_argsort.hpp"
+#include "planner/policy/group_config_enumeration.hpp"
+#include "planner/policy/model_bucketing.hpp"
 #include "policy_test_models.hpp"
 
 using namespace alpaserve::planner;

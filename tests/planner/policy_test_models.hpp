@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "planner/placement.hpp"
-#include "planner/reference_profiles.hpp"
-#include "planner/workload_gen.hpp"
+#include "planner/policy/placement.hpp"
+#include "planner/profile/reference_profiles.hpp"
+#include "planner/workload/workload_gen.hpp"
 
 namespace alpaserve::planner::test {
 

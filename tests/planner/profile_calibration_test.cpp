@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "planner/model_zoo.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/profile/model_zoo.hpp"
+#include "planner/profile/zoo_profiles.hpp"
 
 using namespace alpaserve::planner;
 

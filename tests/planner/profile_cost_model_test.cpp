@@ -2,9 +2,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/input_error.hpp"
-#include "planner/layer_costs.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/profile/layer_costs.hpp"
+#include "planner/profile/zoo_profiles.hpp"
 
 using namespace alpaserve::planner;
 

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <fstream>
 
-#include "planner/input_error.hpp"
-#include "planner/profile_io.hpp"
-#include "planner/reference_profiles.hpp"
-#include "planner/zoo_profiles.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/profile/profile_io.hpp"
+#include "planner/profile/reference_profiles.hpp"
+#include "planner/profile/zoo_profiles.hpp"
 
 using namespace alpaserve::planner;
 

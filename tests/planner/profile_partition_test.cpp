@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "planner/stage_partition.hpp"
+#include "planner/profile/stage_partition.hpp"
 
 using namespace alpaserve::planner;
 

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/reference_profiles.hpp"
+#include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve::planner;
 

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/random.hpp"
+#include "planner/core/random.hpp"
 
 using namespace alpaserve::planner;
 

@@ -2,9 +2,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/arrival_process.hpp"
-#include "planner/replan_rule.hpp"
-#include "planner/traffic_meter.hpp"
+#include "planner/policy/replan_rule.hpp"
+#include "planner/workload/arrival_process.hpp"
+#include "planner/workload/traffic_meter.hpp"
 
 using namespace alpaserve::planner;
 

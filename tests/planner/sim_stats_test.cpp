@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "planner/sim_stats.hpp"
+#include "planner/sim/sim_stats.hpp"
 
 using namespace alpaserve::planner;
 

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/workload_gen.hpp"
+#include "planner/workload/workload_gen.hpp"
 
 using namespace alpaserve::planner;
 

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "planner/input_error.hpp"
-#include "planner/workload_gen.hpp"
-#include "planner/workload_io.hpp"
+#include "planner/core/input_error.hpp"
+#include "planner/workload/workload_gen.hpp"
+#include "planner/workload/workload_io.hpp"
 #include "test_temp_dir.hpp"
 
 using namespace alpaserve::planner;

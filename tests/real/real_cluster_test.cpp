@@ -18,7 +18,7 @@
 #include "kernels/weights.hpp"
 #include "net/client.hpp"
 #include "net/tensor_wire.hpp"
-#include "planner/profile_io.hpp"
+#include "planner/profile/profile_io.hpp"
 
 using namespace alpaserve;
 

@@ -12,7 +12,7 @@
 #include "kernels/weights.hpp"
 #include "net/gloo_group.hpp"
 #include "net/tensor_wire.hpp"
-#include "planner/profile_io.hpp"
+#include "planner/profile/profile_io.hpp"
 
 using namespace alpaserve;
 

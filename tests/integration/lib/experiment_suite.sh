@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL [$suite]: $*"; exit 1; }
 
 # The findings each suite must report (claim text before the ':'). A new finding in
-# planner/experiment_suites.cpp must be added here, so none goes unchecked.
+# planner/experiment/experiment_suites.cpp must be added here, so none goes unchecked.
 synthetic=(
   "AlpaServe >= SR at every point"
   "at slo_scale <= 1 SR and Clockwork++ reach 0"
