@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "planner/batch_rule.hpp"
 #include "planner/dispatch_rule.hpp"
 #include "planner/placement.hpp"
 #include "planner/sim_stats.hpp"
@@ -48,6 +49,9 @@ struct event_sim_options {
   // >1: stage 0 forms batches of same-model requests waiting in FIFO order (see
   // docs/event-simulator.md); 1 = no batching.
   int max_batch_size = 1;
+  // Per model id (as in the models argument): a smaller cap for that model; 0 or absent = none.
+  // The runtime's per-model `max_batch_size` (docs/config.md).
+  std::vector<int> model_max_batch_size;
   // >0: a group with this many admitted, unfinished requests is not eligible; when every group
   // hosting the model is full the request is rejected as overloaded. 0 = unbounded.
   int max_queue_per_group = 0;
