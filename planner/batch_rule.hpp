@@ -22,20 +22,7 @@
 
 namespace alpaserve::planner {
 
-inline constexpr int num_batch_slots = 5;  // supported_batch_sizes: 1, 2, 4, 8, 16
-
-// A model's profiled per-stage latencies on one group, per supported batch size.
-struct batch_latency_table {
-  std::array<const std::vector<double>*, num_batch_slots> by_slot{};  // nullptr = unprofiled
-
-  // The table of `profile` (nullptr: empty).
-  [[nodiscard]] static batch_latency_table of(const config_profile* profile) noexcept;
-  // Largest profiled supported batch size (0 when nothing is profiled).
-  [[nodiscard]] int largest_size() const noexcept;
-};
-
-// Slot of the largest supported batch size <= bs (bs < 1 counts as 1).
-[[nodiscard]] int batch_slot(int bs) noexcept;
+// batch_latency_table, batch_slot: planner/dispatch_rule.hpp (admission uses them too).
 
 // How many of the `available` requests at the FIFO head form the run the batch is chosen from:
 // 1 + the consecutive requests behind the head for which belongs(i) (i = 1, 2, ...) holds, at

@@ -111,7 +111,13 @@ class simulation {
                                         " stage latencies, expected " + std::to_string(c.pp));
           rc.by_slot[static_cast<size_t>(s)] = &it->second;
         }
-        candidates_[m].push_back(dispatch_candidate{static_cast<int>(g), rc.by_slot[0]});
+        dispatch_candidate cand{static_cast<int>(g), rc.by_slot[0]};
+        if (o.max_batch_size > 1 && o.batch_admission) {  // predict the batch it will join
+          cand.batches = &rc;
+          cand.max_batch = max_batch_of(m);
+          cand.model = m;
+        }
+        candidates_[m].push_back(cand);
       }
     }
     num_groups_ = num_groups;

@@ -52,6 +52,9 @@ struct event_sim_options {
   // Per model id (as in the models argument): a smaller cap for that model; 0 or absent = none.
   // The runtime's per-model `max_batch_size` (docs/config.md).
   std::vector<int> model_max_batch_size;
+  // With batching: admission predicts the batch a request will join (planner::predict_join);
+  // false = it predicts batch-1 service for every request (more conservative).
+  bool batch_admission = true;
   // >0: a group with this many admitted, unfinished requests is not eligible; when every group
   // hosting the model is full the request is rejected as overloaded. 0 = unbounded.
   int max_queue_per_group = 0;

@@ -66,7 +66,7 @@ TEST_CASE("batch_queue: keys split runs, deadlines bound the size, per-model cap
   REQUIRE(q.next(0) == std::vector<uint64_t>{5, 6});
 }
 
-TEST_CASE("batch_queue: remove and take_all; unknown models never batch") {
+TEST_CASE("batch_queue: remove, take_all, and unknown models that never batch") {
   batch_queue q({model("a", 8)}, {});
   q.push(1, "zz", "k", 10);
   q.push(2, "zz", "k", 10);
@@ -79,4 +79,37 @@ TEST_CASE("batch_queue: remove and take_all; unknown models never batch") {
   REQUIRE(q.waiting() == 2);
   REQUIRE(q.take_all() == std::vector<uint64_t>{3, 4});
   REQUIRE(q.waiting() == 0);
+}
+
+TEST_CASE("batch_queue: a model profiled at batch 1 only never holds requests") {
+  batch_model m = model("a", 16);
+  m.latency = {{0.1}, {}, {}, {}, {}};
+  batch_queue q({m}, {});
+  REQUIRE_FALSE(q.holds());
+}
+
+#include "actors/batch_tensor.hpp"
+#include "net/tensor_wire.hpp"
+
+TEST_CASE("batch_tensor: keys, concatenation along dimension 0 and the split back") {
+  const std::vector<float> a = {1, 2, 3}, b = {4, 5, 6, 7, 8, 9};
+  const std::string ta = alpaserve::net::encode_f32({1, 3}, a.data());
+  const std::string tb = alpaserve::net::encode_f32({2, 3}, b.data());
+  const std::string tc = alpaserve::net::encode_f32({1, 4}, b.data());
+  REQUIRE(batch_key(ta) == batch_key(tb));
+  REQUIRE(batch_key(ta) != batch_key(tc));
+  REQUIRE(batch_key("junk").empty());
+  REQUIRE(batch_rows(tb) == 2);
+  std::string error;
+  const std::string cat = concat_batch({ta, tb}, &error);
+  REQUIRE(error.empty());
+  auto t = alpaserve::net::decode_tensor(cat);
+  REQUIRE(t->shape == std::vector<int64_t>{3, 3});
+  const auto parts = split_batch(cat, {1, 2}, &error);
+  REQUIRE(parts == std::vector<std::string>{ta, tb});
+  REQUIRE(concat_batch({ta, tc}, &error).empty());
+  REQUIRE_FALSE(error.empty());
+  error.clear();
+  REQUIRE(split_batch(cat, {1, 1}, &error).empty());
+  REQUIRE_THAT(error, Catch::Contains("3 rows for 2 input rows"));
 }

@@ -67,3 +67,37 @@ TEST_CASE("choose_batch_size: a profile without batch 2 skips to 1") {
   REQUIRE(choose_batch_size(0.0, 5, 1.0, t, {}) == 4);
   REQUIRE(batch_finish(1.0, {0.1, 0.2}, {0.5, 0.01, 0.02}) == Approx(1.33));
 }
+
+TEST_CASE("batch-aware admission: a request joins the tail batch while it has not started") {
+  const config_profile p = profile_with({{1, {0.1}}, {2, {0.12}}, {4, {0.2}}});
+  const batch_latency_table t = batch_latency_table::of(&p);
+  const std::vector<double>& lat1 = p.latency.at(1);
+  std::vector<group_clock> clocks(1, group_clock(1));
+  dispatch_candidate c{0, &lat1, &t, 4, 7};
+  // 0: starts at once (0 - 0.1); 1: stage 0 busy -> a new tail batch at 0.1 (0.1 - 0.2)
+  REQUIRE(admit_or_reject(0.0, 10, &c, 1, clocks, {}, dispatch_strategy::min_predicted_finish)
+              .predicted_finish == Approx(0.1));
+  REQUIRE(admit_or_reject(0.01, 10, &c, 1, clocks, {}, dispatch_strategy::min_predicted_finish)
+              .predicted_finish == Approx(0.2));
+  // 2 joins that batch (not started yet): batch of 2 runs 0.1 - 0.22
+  REQUIRE(predict_join(0.02, 10, clocks[0], c, {}) == Approx(0.22));
+  REQUIRE(admit_or_reject(0.02, 10, &c, 1, clocks, {}, dispatch_strategy::min_predicted_finish)
+              .predicted_finish == Approx(0.22));
+  REQUIRE(clocks[0].tail_count == 2);
+  REQUIRE(clocks[0].free_at[0] == Approx(0.22));
+  // 3 joins too, at the next profiled size >= 3 (4: 0.1 - 0.3)
+  REQUIRE(predict_join(0.03, 10, clocks[0], c, {}) == Approx(0.3));
+  // ... unless that breaks a deadline of the batch or its own
+  REQUIRE(predict_join(0.03, 0.25, clocks[0], c, {}) < 0);
+  // another model, or once the tail has started at stage 0, it cannot join
+  dispatch_candidate other = c;
+  other.model = 8;
+  REQUIRE(predict_join(0.03, 10, clocks[0], other, {}) < 0);
+  REQUIRE(predict_join(0.1, 10, clocks[0], c, {}) < 0);
+  // batch-1 candidates never join
+  dispatch_candidate plain{0, &lat1};
+  REQUIRE(predict_join(0.03, 10, clocks[0], plain, {}) < 0);
+  // a measured stage end later than the mirror forgets the tail
+  observe_stage_end(clocks[0], 0, 0.5, 0.1, 0.1);
+  REQUIRE(predict_join(0.03, 10, clocks[0], c, {}) < 0);
+}
