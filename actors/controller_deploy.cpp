@@ -79,6 +79,9 @@ void wire_pipelines(controller_self self) {
     setup.dispatcher = st.dispatcher;
     setup.request_timeout_s = st.settings.timeouts.request_timeout_s;
     setup.metrics = st.settings.metrics;
+    setup.overheads = st.settings.overheads;
+    setup.batching = group_batching(gen.layout[g], st.settings.models, st.settings.max_batch_size,
+                                    st.settings.model_max_batch_size, gen.failed_models[g]);
     gen.managers[g] = spawn_group_manager(self->system(), std::move(setup));
     self->link_to(gen.managers[g]);
     st.pending += gen.stages[g].size();
@@ -95,7 +98,9 @@ void wire_pipelines(controller_self self) {
     for (size_t k = 0; k < stages.size(); ++k) {
       net::stage_sink_actor next = k + 1 < stages.size() ? net::stage_sink_actor{stages[k + 1]}
                                                          : net::stage_sink_actor{gen.managers[g]};
-      self->request(stages[k], timeout, net::stage_wire{next})
+      net::stage_free_actor free_to;
+      if (k == 0) free_to = gen.managers[g];
+      self->request(stages[k], timeout, net::stage_wire{next, free_to})
           .then(
               [=](bool) {
                 if (self->state.epoch != epoch) return;
@@ -128,6 +133,10 @@ net::routing_table routing_of(const controller_state& st) {
     rg.group = gen.layout[g].group;
     rg.manager = gen.managers[g];
     rg.description = describe_group(gen.layout[g], gen.nodes);
+    std::map<std::string, batch_model> batching;
+    for (auto& bm : group_batching(gen.layout[g], st.settings.models, st.settings.max_batch_size,
+                                   st.settings.model_max_batch_size, gen.failed_models[g]))
+      batching[bm.name] = std::move(bm);
     for (int m : gen.layout[g].models) {
       const auto& name = st.settings.models[m].name;
       auto bad = gen.failed_models[g].find(name);
@@ -138,6 +147,10 @@ net::routing_table routing_of(const controller_state& st) {
       ++served[name];
       rg.models.push_back(name);
       rg.stage_latency.push_back(group_stage_latency(gen.layout[g], st.settings.models[m]));
+      auto b = batching.find(name);
+      rg.max_batch.push_back(b == batching.end() ? 1 : b->second.max_batch);
+      rg.batch_latency.push_back(b == batching.end() ? std::vector<std::vector<double>>{}
+                                                     : b->second.latency);
     }
     table.groups.push_back(std::move(rg));
   }
@@ -218,7 +231,7 @@ net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
   spec.next_op = s.next_op;
   for (const auto& sh : s.shards)
     spec.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                           sh.weights_path, sh.layer_begin, sh.layer_end});
+                           sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s});
   return spec;
 }
 

@@ -131,6 +131,32 @@ std::string describe_group(const group_layout& g, const std::vector<node_devices
   return s;
 }
 
+std::vector<batch_model> group_batching(const group_layout& g,
+                                        const std::vector<planner::model_data>& models,
+                                        int max_batch_size,
+                                        const std::map<std::string, int>& model_caps,
+                                        const std::map<std::string, std::string>& failed) {
+  std::vector<batch_model> out;
+  for (int m : g.models) {
+    const planner::model_data& md = models.at(static_cast<size_t>(m));
+    if (failed.count(md.name) > 0) continue;
+    const planner::config_profile* prof = md.profile.find(g.config);
+    if (prof == nullptr) continue;
+    batch_model bm;
+    bm.name = md.name;
+    bm.max_batch = std::max(1, max_batch_size);
+    auto cap = model_caps.find(md.name);
+    if (cap != model_caps.end() && cap->second > 0)
+      bm.max_batch = std::min(bm.max_batch, cap->second);
+    for (int bs : planner::supported_batch_sizes) {
+      auto it = prof->latency.find(bs);
+      bm.latency.push_back(it == prof->latency.end() ? std::vector<double>{} : it->second);
+    }
+    out.push_back(std::move(bm));
+  }
+  return out;
+}
+
 const std::vector<double>& group_stage_latency(const group_layout& g,
                                                const planner::model_data& m) {
   const planner::config_profile* prof = m.profile.find(g.config);

@@ -12,9 +12,11 @@
 // best fit over the nodes.
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "actors/batch_queue.hpp"
 #include "planner/policy/placement.hpp"
 
 namespace alpaserve::actors {
@@ -52,6 +54,14 @@ struct group_layout {
 // model has no profile for the group's parallel config).
 [[nodiscard]] const std::vector<double>& group_stage_latency(const group_layout& g,
                                                              const planner::model_data& m);
+
+// What group g's manager batches (actors/batch_queue.hpp): each of its models except those in
+// `failed` (by name), with max batch = min(max_batch_size, the model's cap in `model_caps`, 0 or
+// absent = no cap) and the profiled per-stage latencies of the group's config per supported batch
+// size. The rule itself only picks profiled sizes, so the largest profiled size bounds a batch.
+[[nodiscard]] std::vector<batch_model> group_batching(
+    const group_layout& g, const std::vector<planner::model_data>& models, int max_batch_size,
+    const std::map<std::string, int>& model_caps, const std::map<std::string, std::string>& failed);
 
 using placement_solver = std::function<planner::placement(const std::vector<planner::model_data>&,
                                                           const planner::cluster_env&)>;

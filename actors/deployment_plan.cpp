@@ -129,6 +129,13 @@ planned_group plan_group(const group_layout& g, const std::vector<node_devices>&
       planned_shard shard;
       shard.model = model.name;
       shard.latency_s = profiles[i]->stage_latency(1)[static_cast<size_t>(k)];
+      for (int bs : planner::supported_batch_sizes) {
+        auto lat = profiles[i]->latency.find(bs);
+        shard.batch_latency_s.push_back(lat != profiles[i]->latency.end() &&
+                                                lat->second.size() > static_cast<size_t>(k)
+                                            ? lat->second[static_cast<size_t>(k)]
+                                            : 0.0);
+      }
       shard.weight_bytes = profiles[i]->weight_mem[static_cast<size_t>(k)];
       if (splits[i]) {
         shard.architecture = splits[i]->source->architecture;

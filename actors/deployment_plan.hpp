@@ -33,7 +33,9 @@ struct deployment_backend {
 
 struct planned_shard {
   std::string model;
-  double latency_s = 0;     // the stage's batch-1 latency from the profile
+  double latency_s = 0;  // the stage's batch-1 latency from the profile
+  // The stage's latency per supported batch size (1, 2, 4, 8, 16) from the profile; 0 = absent.
+  std::vector<double> batch_latency_s;
   double weight_bytes = 0;  // the stage's weight bytes per device from the profile
   // Real backends only (empty / 0 on emulated devices).
   std::string architecture;

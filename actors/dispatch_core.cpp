@@ -14,6 +14,9 @@ dispatch_core::dispatch_core(std::vector<served_group> groups,
     : settings_(settings), groups_(std::move(groups)) {
   for (auto& [name, slo] : slos) models_[name].slo_s = slo;
   clocks_.reserve(groups_.size());
+  tables_.resize(groups_.size());
+  batching_.assign(groups_.size(), false);
+  std::unordered_map<std::string, int> model_ids;
   for (size_t slot = 0; slot < groups_.size(); ++slot) {
     const served_group& g = groups_[slot];
     const int stages = g.stage_latency.empty() ? 0 : static_cast<int>(g.stage_latency[0].size());
@@ -22,9 +25,25 @@ dispatch_core::dispatch_core(std::vector<served_group> groups,
     outstanding_.push_back(0);
     alive_.push_back(true);
     slot_of_group_[g.group] = static_cast<int>(slot);
+    tables_[slot].resize(g.models.size());
     for (size_t m = 0; m < g.models.size(); ++m) {
       // A model may be served without a configured SLO only in hand-built tables; keep it known.
-      models_[g.models[m]].candidates.push_back({static_cast<int>(slot), &g.stage_latency[m]});
+      planner::dispatch_candidate c{static_cast<int>(slot), &g.stage_latency[m]};
+      const int max_batch = m < g.max_batch.size() ? g.max_batch[m] : 1;
+      if (settings_.batch_admission && max_batch > 1 && m < g.batch_latency.size()) {
+        planner::batch_latency_table& t = tables_[slot][m];
+        for (size_t s = 0; s < g.batch_latency[m].size() && s < planner::num_batch_slots; ++s)
+          if (g.batch_latency[m][s].size() == g.stage_latency[m].size())
+            t.by_slot[s] = &g.batch_latency[m][s];
+        if (t.by_slot[0] != nullptr && t.largest_size() > 1) {
+          c.batches = &t;
+          c.max_batch = max_batch;
+          c.model =
+              model_ids.emplace(g.models[m], static_cast<int>(model_ids.size())).first->second;
+          batching_[slot] = true;
+        }
+      }
+      models_[g.models[m]].candidates.push_back(c);
     }
   }
 }
@@ -184,7 +203,9 @@ void dispatch_core::on_finished(int group, uint64_t ticket, bool ok,
       late = true;
     }
   }
-  if (late) push_back_queue(s, index);
+  // Batched groups: the flights' batch-1 latencies would overstate the queue behind; the
+  // mirror is corrected through observe_stage_end only, as in the event simulator.
+  if (late && !batching_[static_cast<size_t>(s)]) push_back_queue(s, index);
   queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(index));
 }
 

@@ -22,6 +22,11 @@ struct served_group {
   int group = 0;
   std::vector<std::string> models;
   std::vector<std::vector<double>> stage_latency;  // per model (same order), per stage, seconds
+  // Batching, per model (same order; empty = none): its max batch on this group and per-stage
+  // seconds per supported batch size (empty = unprofiled). Admission then predicts the batch a
+  // request joins (planner::predict_join), as the event simulator does.
+  std::vector<int> max_batch;
+  std::vector<std::vector<std::vector<double>>> batch_latency;
 };
 
 struct dispatch_settings {
@@ -30,6 +35,8 @@ struct dispatch_settings {
   int max_queue_per_group = 1024;  // admitted, unfinished requests per group
   size_t max_payload_bytes = 64u << 20;
   bool validate_payload = true;  // decode the tensor envelope of every request
+  // With batching groups: predict the batch a request will join (false: batch-1 service).
+  bool batch_admission = true;
 };
 
 enum class dispatch_outcome : uint8_t {
@@ -114,6 +121,8 @@ class dispatch_core {
   dispatch_settings settings_;
   std::vector<served_group> groups_;          // slot -> group (stage_latency storage)
   std::vector<planner::group_clock> clocks_;  // slot -> mirror
+  std::vector<std::vector<planner::batch_latency_table>> tables_;  // slot -> per model
+  std::vector<bool> batching_;                                     // slot -> admission batches
   std::vector<int64_t> outstanding_;
   std::vector<bool> alive_;
   std::unordered_map<int, int> slot_of_group_;

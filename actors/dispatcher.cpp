@@ -56,7 +56,8 @@ void install(dispatcher_self self, net::routing_table& table) {
   st.managers.clear();
   st.info.groups.clear();
   for (auto& g : table.groups) {
-    groups.push_back({g.group, g.models, g.stage_latency});
+    groups.push_back({g.group, g.models, g.stage_latency,
+                      std::vector<int>(g.max_batch.begin(), g.max_batch.end()), g.batch_latency});
     st.managers[g.group] = g.manager;
     st.info.groups.push_back(
         fmt::format("group {} {}: {}", g.group, g.description, fmt::join(g.models, ", ")));

@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/batch_tensor.hpp"
 #include "actors/node_metrics.hpp"
 
 namespace alpaserve::actors {
@@ -27,9 +28,16 @@ struct group_manager_state {
     double admitted_at = 0;
     double predicted_finish = 0;
     uint64_t ticket = 0;  // the dispatcher's, for its feedback
+    std::string payload;  // until its batch leaves for stage 0
+    int64_t rows = 1;     // its input's dimension 0 (its share of the batch output)
+    double sent_at = 0;   // when its batch left for stage 0
+    uint64_t batch = 0;   // 0 while it waits in the queue
   };
   std::unordered_map<uint64_t, flight> flights;  // by the manager's sequence number
   uint64_t next_seq = 0;
+  batch_queue queue;                                            // waiting for stage 0
+  std::unordered_map<uint64_t, std::vector<uint64_t>> batches;  // batch id -> its requests
+  uint64_t next_batch = 0;
   bool retiring = false;  // replaced by a re-plan: stop once drained
   caf::typed_response_promise<bool> retired;
   bool broken = false;
@@ -69,6 +77,7 @@ void fail_flight(manager_self self, uint64_t seq, reply_status status, const std
   auto& st = self->state;
   auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;
+  if (it->second.batch == 0) st.queue.remove(seq);
   if (auto* m = st.setup.metrics.get())  // counted before the client can see the reply
     m->on_request_done(it->second.model, status, monotonic_seconds() - it->second.admitted_at);
   it->second.reply.deliver(make_reply(it->second.client_id, status, why, st.setup.group));
@@ -96,48 +105,118 @@ void on_stage_lost(manager_self self, const caf::down_msg& dm) {
   for (const auto& [seq, f] : st.flights) seqs.push_back(seq);
   for (uint64_t seq : seqs)
     fail_flight(self, seq, reply_status::failed_node_lost, st.broken_reason);
+  st.batches.clear();
   self->send(st.setup.dispatcher, net::group_down{st.setup.group, st.broken_reason});
 }
 
-// The last stage handed a request back: answer the client, report the stage times.
-void on_finished(manager_self self, net::stage_task& t) {
+// Stage 0 is free (or nothing is held): send the next batches the queue forms.
+void start_batches(manager_self self) {
   auto& st = self->state;
-  auto it = st.flights.find(t.request_id);
+  if (st.broken) return;
+  for (;;) {
+    std::vector<uint64_t> ids = st.queue.next(monotonic_seconds());
+    if (ids.empty()) return;
+    const uint64_t id = ++st.next_batch;
+    net::stage_task task;
+    task.request_id = id;
+    task.batch_size = static_cast<int32_t>(ids.size());
+    const double now = monotonic_seconds();
+    if (ids.size() == 1) {
+      auto& f = st.flights.at(ids[0]);
+      task.model = f.model;
+      task.payload = std::move(f.payload);
+    } else {
+      std::vector<std::string_view> inputs;
+      for (uint64_t seq : ids) inputs.push_back(st.flights.at(seq).payload);
+      std::string error;
+      task.model = st.flights.at(ids[0]).model;
+      task.payload = concat_batch(inputs, &error);
+      if (!error.empty()) {  // equal keys make this unreachable; answer, never lose them
+        for (uint64_t seq : ids) {
+          st.flights.at(seq).batch = id;
+          fail_flight(self, seq, reply_status::rejected_bad_input, error);
+        }
+        st.queue.stage0_free();
+        continue;
+      }
+    }
+    for (uint64_t seq : ids) {
+      auto& f = st.flights.at(seq);
+      f.batch = id;
+      f.sent_at = now;
+      f.payload = std::string();
+    }
+    st.batches.emplace(id, std::move(ids));
+    self->send(st.setup.stages.front(), std::move(task));
+  }
+}
+
+// Answers one request of a finished batch with its output (`payload`); `times`: whether this
+// reply carries the batch's stage times to the dispatcher (one per batch, as the simulator
+// corrects its mirror once per batch).
+void answer(manager_self self, uint64_t seq, std::string payload, const net::stage_task& t,
+            bool times) {
+  auto& st = self->state;
+  auto it = st.flights.find(seq);
   if (it == st.flights.end()) return;  // already failed (timeout or lost node)
   const double now = monotonic_seconds();
   auto& f = it->second;
-  if (!t.error.empty()) {  // a stage could not run the input
-    if (auto* m = st.setup.metrics.get())
-      m->on_request_done(f.model, reply_status::rejected_bad_input, now - f.admitted_at);
-    f.reply.deliver(
-        make_reply(f.client_id, reply_status::rejected_bad_input, t.error, st.setup.group));
-    feedback(self, f.ticket, std::move(f.model), false);
-    st.flights.erase(it);
-    ++st.failed;
-    return finish_if_retired(self);
-  }
   net::infer_reply r;
   r.request_id = f.client_id;
   r.status = reply_status::ok;
-  r.result = std::move(t.payload);
+  r.result = std::move(payload);
   r.group = st.setup.group;
   r.server_s = now - f.admitted_at;
   r.predicted_s = f.predicted_finish - f.admitted_at;
   r.stage_queue_s = t.queue_s;
+  if (!r.stage_queue_s.empty()) r.stage_queue_s[0] += f.sent_at - f.admitted_at;  // held here
   r.stage_run_s = t.run_s;
   r.stage_nominal_s = t.nominal_s;
   if (auto* m = st.setup.metrics.get())
-    m->on_request_served(f.model, r.server_s, t.queue_s, t.nominal_s, t.run_s);
+    m->on_request_served(f.model, r.server_s, r.stage_queue_s, t.nominal_s, t.run_s, t.batch_size);
   f.reply.deliver(std::move(r));
-  // Stage ends on this clock, walking back from now (hand-off times ignored: the estimates are
-  // slightly late, which keeps the dispatcher's mirror conservative).
-  const size_t n = t.run_s.size();
-  std::vector<double> stage_end(n, now);
-  for (size_t k = n; k-- > 1;) stage_end[k - 1] = stage_end[k] - t.run_s[k] - t.queue_s[k];
-  feedback(self, f.ticket, std::move(f.model), true, std::move(stage_end), std::move(t.run_s),
-           std::move(t.nominal_s));
+  if (times) {
+    // Stage ends on this clock, walking back from now (hand-off times ignored: the estimates
+    // are slightly late, which keeps the dispatcher's mirror conservative).
+    const size_t n = t.run_s.size();
+    std::vector<double> stage_end(n, now);
+    for (size_t k = n; k-- > 1;) stage_end[k - 1] = stage_end[k] - t.run_s[k] - t.queue_s[k];
+    feedback(self, f.ticket, std::move(f.model), true, std::move(stage_end), t.run_s, t.nominal_s);
+  } else {
+    feedback(self, f.ticket, std::move(f.model), true);
+  }
   st.flights.erase(it);
   ++st.completed;
+}
+
+// The last stage handed a batch back: answer each of its requests, report the stage times.
+void on_finished(manager_self self, net::stage_task& t) {
+  auto& st = self->state;
+  auto b = st.batches.find(t.request_id);
+  if (b == st.batches.end()) return;  // its requests were all failed (lost node)
+  const std::vector<uint64_t> members = std::move(b->second);
+  st.batches.erase(b);
+  std::string error = t.error;
+  std::vector<std::string> outputs;
+  if (error.empty() && members.size() > 1) {
+    std::vector<int64_t> rows;
+    for (uint64_t seq : members) {
+      auto it = st.flights.find(seq);
+      rows.push_back(it == st.flights.end() ? 1 : it->second.rows);
+    }
+    outputs = split_batch(t.payload, rows, &error);
+  }
+  if (!error.empty()) {  // a stage could not run the input
+    for (uint64_t seq : members) fail_flight(self, seq, reply_status::rejected_bad_input, error);
+    return;
+  }
+  bool times = true;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const bool present = st.flights.count(members[i]) > 0;
+    answer(self, members[i], members.size() > 1 ? std::move(outputs[i]) : std::move(t.payload), t,
+           times && present);
+    times = times && !present;
+  }
   finish_if_retired(self);
 }
 
@@ -150,6 +229,9 @@ net::actor_status describe(manager_self self) {
   a.state = st.broken ? "broken: " + st.broken_reason : (st.retiring ? "retiring" : "serving");
   a.queue_length = static_cast<int64_t>(st.flights.size());
   a.counters = {{"completed", static_cast<double>(st.completed)},
+                {"waiting", static_cast<double>(st.queue.waiting())},
+                {"batches", static_cast<double>(st.queue.batches())},
+                {"batched_requests", static_cast<double>(st.queue.batched_requests())},
                 {"failed", static_cast<double>(st.failed)},
                 {"timed_out", static_cast<double>(st.timed_out)}};
   return a;
@@ -158,6 +240,7 @@ net::actor_status describe(manager_self self) {
 net::group_manager_actor::behavior_type group_manager(manager_self self,
                                                       group_manager_setup setup) {
   self->state.setup = std::move(setup);
+  self->state.queue = batch_queue(self->state.setup.batching, self->state.setup.overheads);
   for (const auto& s : self->state.setup.stages) self->monitor(s);
   self->set_down_handler([=](caf::down_msg& dm) { on_stage_lost(self, dm); });
   self->delayed_send(self, sweep_interval, net::sweep_tick{});
@@ -175,18 +258,27 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
         auto& f = st.flights[seq];
         f.reply = self->make_response_promise<net::infer_reply>();
         f.client_id = r.request.request_id;
-        f.model = r.request.model;
+        f.model = std::move(r.request.model);
         f.admitted_at = r.admitted_at;
         f.predicted_finish = r.predicted_finish;
         f.ticket = r.ticket;
-        net::stage_task task;
-        task.request_id = seq;
-        task.model = std::move(r.request.model);
-        task.payload = std::move(r.request.payload);
-        self->send(st.setup.stages.front(), std::move(task));
-        return f.reply;
+        std::string key;
+        if (st.queue.holds()) {
+          key = batch_key(r.request.payload);
+          f.rows = std::max<int64_t>(1, batch_rows(r.request.payload));
+        }
+        if (key.empty()) key = fmt::format("!{}", seq);  // no tensor: it runs alone
+        f.payload = std::move(r.request.payload);
+        st.queue.push(seq, f.model, std::move(key), r.deadline);
+        auto promise = f.reply;
+        start_batches(self);
+        return promise;
       },
       [=](net::stage_task& t) { on_finished(self, t); },
+      [=](const net::stage_free&) {
+        self->state.queue.stage0_free();
+        start_batches(self);
+      },
       [=](net::group_retire) -> caf::result<bool> {
         auto& st = self->state;
         st.retiring = true;

@@ -1,7 +1,9 @@
 #pragma once
 // The group manager: the one owner of the reply of every request its group serves. The
-// dispatcher delegates a request to it (group_request); it sends the request down its pipeline
-// (stage 0 -> ... -> last stage -> back to the manager) and answers the client exactly once:
+// dispatcher delegates a request to it (group_request); it queues it (actors/batch_queue.hpp)
+// and, when stage 0 is free, sends the next batch down its pipeline as one task (stage 0 -> ...
+// -> last stage -> back to the manager; inputs concatenated, outputs split per request:
+// actors/batch_tensor.hpp) and answers each client exactly once:
 // with the result, or with an explicit failure when a stage's node is lost (failed_node_lost),
 // the request outlives the request timeout (failed_timeout), or a stage could not run its input
 // (rejected_bad_input). It reports each finished request's measured stage times to the
@@ -13,7 +15,9 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/batch_queue.hpp"
 #include "net/messages.hpp"
+#include "planner/sim/dispatch_rule.hpp"
 
 namespace alpaserve::actors {
 
@@ -26,6 +30,11 @@ struct group_manager_setup {
   std::vector<net::stage_actor> stages;  // leaders, in pipeline order
   net::dispatcher_feedback_actor dispatcher;
   double request_timeout_s = 30;
+  // Batching (docs/runtime.md "Batching"): the group's models with their max batch size and
+  // profiled latencies per batch size; empty (or every max batch 1) = no batching, each request
+  // goes to stage 0 at once. `overheads`: the dispatcher's (hop and reply costs of the rule).
+  std::vector<batch_model> batching;
+  planner::dispatch_overheads overheads;
   // Counts every request delegated to it, once, when it answers (actors/node_metrics.hpp).
   std::shared_ptr<node_metrics> metrics;
 };

@@ -204,7 +204,7 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
       kernels::load_options opts;
       opts.weights_path = s.weights_path;
       opts.memory_budget_bytes = plan.memory_budget_bytes;
-      opts.max_batch = 1;
+      opts.max_batch = std::max(1, plan.max_batch);
       opts.device = plan.device;
       backend->load(
           kernels::make_shard(s.spec, s.layer_begin, s.layer_end, plan.op_rank, plan.op_size),

@@ -47,6 +47,7 @@ struct real_stage_plan {
   int op_rank = 0;
   int op_size = 1;
   size_t memory_budget_bytes = 0;  // per device, 0 = unlimited
+  int max_batch = 1;               // largest batch the group forms (sizes the memory check)
   int device = 0;                  // cuda device ordinal
   std::vector<int> stage_devices;  // every op rank's device ordinal, by rank (cuda)
   std::string label;               // "group 1 stage 0" for error messages

@@ -57,6 +57,11 @@ struct controller_settings {
   double replan_interval_s = 0;
   planner::replan_thresholds replan;
   runtime_timeouts timeouts;
+  // Batching (docs/runtime.md "Batching"): the largest batch a group forms for any model (1 = no
+  // batching) and, by model name, a smaller cap (0 or absent: the largest profiled size).
+  int max_batch_size = 1;
+  std::map<std::string, int> model_max_batch_size;
+  planner::dispatch_overheads overheads;  // the dispatcher's: the batch rule's hop and reply costs
   std::shared_ptr<node_metrics> metrics;  // placement generations, re-plans (and group managers)
 };
 

@@ -10,14 +10,33 @@ namespace alpaserve::actors {
 
 stage_executor::~stage_executor() = default;
 
-double stage_executor::nominal_seconds(const std::string& model) const {
+std::vector<double> contiguous_batch_latency(const stage_shard_spec& shard) {
+  std::vector<std::pair<int, double>> known;  // (batch size, seconds), ascending
+  for (size_t i = 0; i < shard.batch_latency_s.size() && i < 5; ++i)
+    if (shard.batch_latency_s[i] > 0) known.emplace_back(1 << i, shard.batch_latency_s[i]);
+  if (known.empty() || known.front().first != 1) known.insert(known.begin(), {1, shard.latency_s});
+  std::vector<double> out(static_cast<size_t>(known.back().first), 0.0);
+  for (size_t j = 0; j < known.size(); ++j) {
+    out[static_cast<size_t>(known[j].first - 1)] = known[j].second;
+    if (j == 0) continue;
+    const auto [b0, t0] = known[j - 1];
+    const auto [b1, t1] = known[j];
+    for (int b = b0 + 1; b < b1; ++b)
+      out[static_cast<size_t>(b - 1)] = t0 + (t1 - t0) * (b - b0) / static_cast<double>(b1 - b0);
+  }
+  return out;
+}
+
+double stage_executor::nominal_seconds(const std::string& model, int batch) const {
   auto it = nominal_.find(model);
-  return it == nominal_.end() ? 0.0 : it->second;
+  if (it == nominal_.end() || it->second.empty()) return 0.0;
+  const std::vector<double>& t = it->second;
+  return t[static_cast<size_t>(std::clamp(batch, 1, static_cast<int>(t.size())) - 1)];
 }
 
 void stage_executor::set_nominal(const stage_spec& spec) {
   nominal_.clear();
-  for (const auto& s : spec.shards) nominal_[s.model] = s.latency_s;
+  for (const auto& s : spec.shards) nominal_[s.model] = contiguous_batch_latency(s);
 }
 
 // ---- emulated --------------------------------------------------------------------------------
@@ -42,7 +61,7 @@ void emulated_executor::load(const stage_spec& spec, load_callback done) {
       m.vocab = 1;
       m.seq_len = 1;
       kernels::load_options o;
-      o.stage_latency_s = {s.latency_s};
+      o.stage_latency_s = contiguous_batch_latency(s);
       o.emulated_weight_bytes = static_cast<size_t>(s.weight_bytes);
       backend->load(kernels::make_shard(m, spec.stage, spec.stage + 1), o);
       shards_[s.model] = std::move(backend);
@@ -63,7 +82,7 @@ void emulated_executor::start(stage_run_request request, run_callback done) {
     return;
   }
   const double begin = timer_.now();
-  const double due = begin + it->second->emulated_stage_seconds(1);
+  const double due = begin + it->second->emulated_stage_seconds(std::max(1, request.batch));
   stage_timer* timer = &timer_;
   timer_.call_at(due,
                  [timer, begin, request = std::move(request), done = std::move(done)]() mutable {
@@ -108,6 +127,8 @@ real_stage_plan make_real_stage_plan(const stage_spec& spec, const real_rank_opt
     plan.next_op_size = spec.next_op;
   }
   for (const auto& s : spec.shards) {
+    for (size_t i = 0; i < s.batch_latency_s.size() && i < 5; ++i)
+      if (s.batch_latency_s[i] > 0) plan.max_batch = std::max(plan.max_batch, 1 << i);
     real_shard_plan sp;
     sp.model = s.model;
     sp.spec = real_model_spec(s.architecture, s.seed, s.model);

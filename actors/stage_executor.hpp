@@ -40,7 +40,15 @@ struct stage_shard_spec {
   std::string weights_path;
   int layer_begin = 0;
   int layer_end = 0;
+  // Per supported batch size (1, 2, 4, 8, 16): profiled seconds of this stage, 0 = unprofiled;
+  // empty = latency_s alone (batch 1).
+  std::vector<double> batch_latency_s;
 };
+
+// The shard's stage seconds at batch sizes 1..n as kernels::load_options::stage_latency_s wants
+// them ([b - 1] = batch b): profiled sizes as profiled, sizes between them interpolated linearly;
+// n is the largest profiled size ({latency_s} when batch_latency_s is empty).
+[[nodiscard]] std::vector<double> contiguous_batch_latency(const stage_shard_spec& shard);
 
 // What a stage loads (the fields of net::spawn_stage without its actor handles).
 struct stage_spec {
@@ -59,6 +67,7 @@ struct stage_run_request {
   std::string model;
   std::string payload;                // wire-format tensor (empty when device_shape is set)
   std::vector<int64_t> device_shape;  // non-empty: the input arrives over the device link
+  int batch = 1;                      // requests in the tensor (its dimension 0 on real backends)
 };
 
 struct stage_run_result {
@@ -83,8 +92,9 @@ class stage_executor {
   virtual void start(stage_run_request request, run_callback done) = 0;
   // Bytes of weights this op rank holds (0 before loading finished).
   [[nodiscard]] virtual size_t weight_bytes() const = 0;
-  // The model's profiled stage seconds (its shard's latency_s); 0 for a model not in the spec.
-  [[nodiscard]] double nominal_seconds(const std::string& model) const;
+  // The model's profiled stage seconds at `batch` (its shard's profile at the largest profiled
+  // size <= batch); 0 for a model not in the spec.
+  [[nodiscard]] double nominal_seconds(const std::string& model, int batch = 1) const;
   // "emulated", "cpu" or "cuda".
   [[nodiscard]] virtual std::string backend() const = 0;
 
@@ -93,7 +103,7 @@ class stage_executor {
   void set_nominal(const stage_spec& spec);
 
  private:
-  std::map<std::string, double> nominal_;  // model -> latency_s; written by load() only
+  std::map<std::string, std::vector<double>> nominal_;  // model -> [b - 1]; written by load() only
 };
 
 // The emulated backend's stage (kernels/device_backend.hpp, make_backend("emulated")): every
@@ -106,7 +116,7 @@ class emulated_executor final : public stage_executor {
   // Synchronous: `done` is called before load returns. A spec whose backend is not "emulated"
   // fails every shard.
   void load(const stage_spec& spec, load_callback done) override;
-  // Completes through timer.call_at(now + the shard's emulated_stage_seconds(1)), passing the
+  // Completes through timer.call_at(now + the shard's emulated_stage_seconds(batch)), passing the
   // payload (and device shape) through. A model without a shard completes at once with an error.
   void start(stage_run_request request, run_callback done) override;
   [[nodiscard]] size_t weight_bytes() const override;

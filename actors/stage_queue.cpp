@@ -39,6 +39,7 @@ void stage_queue::pump() {
     w.job.queue_s.push_back(now - w.arrived);
     stage_run_request request;
     request.model = w.job.model;
+    request.batch = w.job.batch;
     request.payload = std::move(w.job.payload);
     request.device_shape = std::move(w.job.device_shape);
     w.job.payload.clear();
@@ -60,7 +61,7 @@ bool stage_queue::complete(uint64_t token, stage_run_result result) {
   ++processed_;
   busy_seconds_ += result.run_s;
   job.run_s.push_back(result.run_s);
-  job.nominal_s.push_back(executor_.nominal_seconds(job.model));
+  job.nominal_s.push_back(executor_.nominal_seconds(job.model, job.batch));
   if (result.error.empty()) {
     job.payload = std::move(result.payload);
     job.device_shape = std::move(result.device_shape);

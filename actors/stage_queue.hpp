@@ -26,6 +26,7 @@ namespace alpaserve::actors {
 struct stage_job {
   uint64_t request_id = 0;
   std::string model;
+  int batch = 1;                      // requests in the batch the tensor carries
   std::string payload;                // wire-format tensor in, the stage's output out
   std::vector<int64_t> device_shape;  // the tensor travels over the device link instead
   std::string error;              // non-empty: skipped (an earlier stage failed it) or failed here

@@ -30,7 +30,7 @@ stage_spec to_stage_spec(const net::spawn_stage& s) {
   out.next_op = s.next_op;
   for (const auto& sh : s.shards)
     out.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                          sh.weights_path, sh.layer_begin, sh.layer_end});
+                          sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s});
   return out;
 }
 
@@ -38,6 +38,7 @@ stage_job to_job(net::stage_task&& t) {
   stage_job j;
   j.request_id = t.request_id;
   j.model = std::move(t.model);
+  j.batch = std::max(1, t.batch_size);
   j.payload = std::move(t.payload);
   j.device_shape = std::move(t.device_shape);
   j.error = std::move(t.error);
@@ -51,6 +52,7 @@ net::stage_task to_task(stage_job&& j) {
   net::stage_task t;
   t.request_id = j.request_id;
   t.model = std::move(j.model);
+  t.batch_size = j.batch;
   t.payload = std::move(j.payload);
   t.device_shape = std::move(j.device_shape);
   t.error = std::move(j.error);
@@ -66,6 +68,7 @@ struct stage_worker_state {
   int rank = 0;
   std::vector<net::stage_actor> peers;  // leader only: ranks 1..op-1
   net::stage_sink_actor next;
+  net::stage_free_actor free_to;  // stage 0's leader: the group manager, told after each batch
   bool loaded = false;
   std::vector<std::string> failed_models;
   caf::typed_response_promise<net::stage_ready> load_promise;
@@ -169,7 +172,9 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
     auto& st = self->state;
     st.usage.busy_total(st.queue->busy_seconds());
     if (st.rank != 0 || !st.next) return;  // peers' outputs equal the leader's
+    const uint64_t id = job.request_id;
     self->send(st.next, to_task(std::move(job)));
+    if (st.free_to) self->send(st.free_to, net::stage_free{id});
   };
   st.queue = std::make_unique<stage_queue>(*st.executor, std::move(deliver), std::move(finished),
                                            [timer = st.timer.get()] { return timer->now(); });
@@ -197,6 +202,7 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
       },
       [=](net::stage_wire& w) {
         self->state.next = std::move(w.next);
+        self->state.free_to = std::move(w.free_to);
         return true;
       },
       [=](net::stage_task& t) {

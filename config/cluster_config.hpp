@@ -61,6 +61,9 @@ struct model_config {
   std::string architecture;
   std::string weights;
   uint64_t seed = 0;
+  // Largest batch a group forms for this model (docs/runtime.md "Batching"); 0 = the largest
+  // batch size its profile has (still bounded by planner.max_batch_size); 1 = never batch it.
+  int max_batch_size = 0;
 
   [[nodiscard]] bool has_absolute_slo() const noexcept { return slo_seconds > 0; }
 };
@@ -69,7 +72,9 @@ struct planner_config {
   std::string policy = "ours";
   double replan_interval_s = 60;  // 0 = plan once, never re-plan on drift
   std::string device_preset;      // "" = derive from the device kinds; else "v100"/"a100"/"h100"
-  int max_batch_size = 1;
+  // Cluster-wide cap on the batches the runtime forms (each model's own max_batch_size and its
+  // profiled sizes bound it further); 1 = batching off. On by default.
+  int max_batch_size = 16;
   int max_pipeline_stages = 8;  // largest pp the policies may choose (reference default 8)
   int max_intra_op = 4;         // largest op the policies may choose (reference default 4)
   // Non-empty: the controller realizes this placement (JSON, docs/placement-format.md) instead

@@ -521,6 +521,8 @@ class config_builder {
       if (auto weights = r.get_name("weights", false)) model.weights = resolve(*weights);
       if (auto seed = r.get_integer("seed", false, 0, std::numeric_limits<int64_t>::max()))
         model.seed = static_cast<uint64_t>(*seed);
+      if (auto mb = r.get_integer("max_batch_size", false, 1, 1024))
+        model.max_batch_size = static_cast<int>(*mb);
       r.report_unknown_keys();
       cfg.models.push_back(std::move(model));
       model_positions_.push_back(where);

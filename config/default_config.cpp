@@ -93,7 +93,7 @@ cv = 3.0
 policy = "ours"
 replan_interval_s = 30
 device_preset = "v100"
-max_batch_size = 1
+max_batch_size = 16
 
 [caf]
 # On a small machine the sharing scheduler answers loopback requests 2-3x faster than stealing.

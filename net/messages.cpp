@@ -47,6 +47,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<spawn_stage>("as_spawn_stage");
   cfg.add_message_type<stage_wire>("as_stage_wire");
   cfg.add_message_type<stage_task>("as_stage_task");
+  cfg.add_message_type<stage_free>("as_stage_free");
   cfg.add_message_type<group_request>("as_group_request");
   cfg.add_message_type<group_feedback>("as_group_feedback");
   cfg.add_message_type<group_down>("as_group_down");

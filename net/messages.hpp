@@ -46,6 +46,9 @@ struct shard_spec {
   std::string weights_path;
   int32_t layer_begin = 0;
   int32_t layer_end = 0;
+  // Profiled latency of this stage per supported batch size (1, 2, 4, 8, 16; 0 = unprofiled):
+  // the emulated stage time and the nominal time of a batch. Empty: latency_s for every size.
+  std::vector<double> batch_latency_s;
 };
 
 // controller -> node agent: spawn the worker of one pipeline stage and load its shards.
@@ -88,18 +91,26 @@ struct kv_get {
   std::string key;
 };
 
-// group manager -> stage worker: where finished work goes (next stage, or the manager).
+// group manager -> stage worker: where finished work goes (next stage, or the manager), and, for
+// stage 0, whom to tell that it finished a batch (the manager, which forms the next one).
 struct stage_wire {
   stage_sink_actor next;
+  stage_free_actor free_to;  // stage 0 only; null elsewhere
 };
 
-// One request moving through a pipeline: group manager -> stage 0 -> ... -> last stage -> group
-// manager. It carries no reply address: the group manager owns the client's reply (docs/runtime.md
-// "Who answers a request").
+// stage 0 (leader) -> group manager: it finished the batch `request_id`, so it is free.
+struct stage_free {
+  uint64_t request_id = 0;
+};
+
+// One batch of requests of one model moving through a pipeline: group manager -> stage 0 -> ... ->
+// last stage -> group manager. It carries no reply address: the group manager owns the clients'
+// replies (docs/runtime.md "Who answers a request") and knows which requests the batch holds.
 struct stage_task {
-  uint64_t request_id = 0;  // the group manager's sequence number
+  uint64_t request_id = 0;  // the group manager's sequence number of the batch
   std::string model;
-  std::string payload;
+  std::string payload;            // one tensor: the batch's inputs concatenated along dimension 0
+  int32_t batch_size = 1;         // requests in the batch (the emulated stage time depends on it)
   std::vector<double> queue_s;    // appended by each stage
   std::vector<double> run_s;      // appended by each stage
   std::vector<double> nominal_s;  // appended by each stage
@@ -153,6 +164,10 @@ struct route_group {
   std::vector<std::string> models;
   std::vector<std::vector<double>> stage_latency;  // per model (same order): per-stage seconds
   std::string description;                         // "(1,1,2) on n0:0 | n1:0"
+  // Batching, per model (same order; empty = none): the largest batch the group forms and the
+  // per-stage seconds per supported batch size (1, 2, 4, 8, 16; empty = unprofiled).
+  std::vector<int32_t> max_batch;
+  std::vector<std::vector<std::vector<double>>> batch_latency;
 };
 
 // controller -> dispatcher: the realized placement.
@@ -230,7 +245,7 @@ typename Inspector::result_type inspect(Inspector& f, infer_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
   return f(caf::meta::type_name("shard_spec"), x.model, x.latency_s, x.weight_bytes, x.architecture,
-           x.seed, x.weights_path, x.layer_begin, x.layer_end);
+           x.seed, x.weights_path, x.layer_begin, x.layer_end, x.batch_latency_s);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
@@ -239,12 +254,16 @@ typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
-  return f(caf::meta::type_name("stage_wire"), x.next);
+  return f(caf::meta::type_name("stage_wire"), x.next, x.free_to);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_free& x) {
+  return f(caf::meta::type_name("stage_free"), x.request_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_task& x) {
-  return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.queue_s, x.run_s,
-           x.nominal_s, x.error, x.device_shape);
+  return f(caf::meta::type_name("stage_task"), x.request_id, x.model, x.payload, x.batch_size,
+           x.queue_s, x.run_s, x.nominal_s, x.error, x.device_shape);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_run_done& x) {
@@ -284,7 +303,7 @@ typename Inspector::result_type inspect(Inspector& f, group_down& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, route_group& x) {
   return f(caf::meta::type_name("route_group"), x.group, x.manager, x.models, x.stage_latency,
-           x.description);
+           x.description, x.max_batch, x.batch_latency);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_route_info& x) {

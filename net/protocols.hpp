@@ -27,6 +27,7 @@ struct cluster_info;
 struct status_query;
 struct cluster_status;
 struct stage_task;
+struct stage_free;
 struct stage_wire;
 struct stage_load;
 struct stage_ready;
@@ -49,6 +50,10 @@ using status_actor = caf::typed_actor<caf::replies_to<status_query>::with<cluste
 // Where a stage sends a task it finished: the next stage, or the group manager after the last.
 using stage_sink_actor = caf::typed_actor<caf::reacts_to<stage_task>>;
 
+// Where a group's first stage reports that it finished a batch (stage_free): the group manager,
+// which holds the requests waiting for stage 0 and forms the next batch then.
+using stage_free_actor = caf::typed_actor<caf::reacts_to<stage_free>>;
+
 // The dispatcher: admission and routing. Clients send infer_request; the group managers report
 // each finished request (group_feedback) and a broken group (group_down); the controller
 // installs routing tables, reports its progress before the first one and reads the traffic.
@@ -64,11 +69,13 @@ using dispatcher_feedback_actor =
     caf::typed_actor<caf::reacts_to<group_feedback>, caf::reacts_to<group_down>>;
 
 // A group manager: owns the reply of every request the dispatcher delegated to it
-// (group_request -> infer_reply) until it delivers it; receives each request back from its last
-// stage (stage_task); drains and stops on group_retire.
+// (group_request -> infer_reply) until it delivers it; receives each batch back from its last
+// stage (stage_task) and hears from stage 0 when it is free for the next batch (stage_free);
+// drains and stops on group_retire.
 using group_manager_actor =
     caf::typed_actor<caf::replies_to<group_request>::with<infer_reply>, caf::reacts_to<stage_task>,
-                     caf::replies_to<group_retire>::with<bool>, caf::reacts_to<sweep_tick>,
+                     caf::reacts_to<stage_free>, caf::replies_to<group_retire>::with<bool>,
+                     caf::reacts_to<sweep_tick>,
                      caf::replies_to<status_query>::with<cluster_status>>;
 
 // One op rank of a pipeline stage (every backend): loads its shards (stage_load), learns where

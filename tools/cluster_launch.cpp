@@ -213,6 +213,9 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   cs.models = resolve_models(cfg);
   cs.backend = cluster_backend(cfg);
   cs.replan_interval_s = cfg.planner.replan_interval_s;
+  cs.max_batch_size = cfg.planner.max_batch_size;
+  for (const auto& m : cfg.models)
+    if (m.max_batch_size > 0) cs.model_max_batch_size[m.name] = m.max_batch_size;
   if (cs.backend != "emulated") {
     for (size_t i = 0; i < cfg.models.size(); ++i) {
       const auto& m = cfg.models[i];
@@ -275,6 +278,7 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   l.dispatcher.core.overheads.before_first_stage = cfg.dispatcher.overhead_s;
   l.dispatcher.core.max_queue_per_group = cfg.dispatcher.max_queue_per_group;
   l.dispatcher.core.max_payload_bytes = cfg.dispatcher.max_payload_bytes;
+  cs.overheads = l.dispatcher.core.overheads;  // the batch rule's hop and reply costs
   return l;
 }
 

@@ -40,6 +40,7 @@ struct simulate_args {
   int queue_cap = 0;
   std::string strategy = "min_predicted_finish";
   bool no_feedback = false;
+  bool batch1_admission = false;
 };
 
 // The approximate simulator's outcome in the event simulator's terms, so both modes print and
@@ -207,6 +208,7 @@ int run_simulate(const simulate_args& a) {
   o.strategy = a.strategy == "min_last_stage_clock" ? dispatch_strategy::min_last_stage_clock
                                                     : dispatch_strategy::min_predicted_finish;
   o.feedback = !a.no_feedback;
+  o.batch_admission = !a.batch1_admission;
 
   event_sim_result r;
   group_report groups;
@@ -307,6 +309,9 @@ void add_simulate(CLI::App& app, run_fn& run) {
                   "event mode: dispatch rule, min_predicted_finish (ours) or min_last_stage_clock "
                   "(the reference's)")
       ->check(CLI::IsMember({"min_predicted_finish", "min_last_stage_clock"}));
+  sub->add_flag("--batch1-admission", args->batch1_admission,
+                "with --max-batch-size > 1: admission predicts batch-1 service for every request "
+                "instead of the batch it will join (event mode)");
   sub->add_flag("--no-feedback", args->no_feedback,
                 "event mode: measured stage times do not correct the dispatcher's predictions");
   sub->callback([&run, args, warmup] {

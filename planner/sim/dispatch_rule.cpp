@@ -17,6 +17,35 @@ std::string_view to_string(dispatch_verdict v) noexcept {
   return "unknown";
 }
 
+batch_latency_table batch_latency_table::of(const config_profile* profile) noexcept {
+  batch_latency_table t;
+  if (profile == nullptr) return t;
+  for (int s = 0; s < num_batch_slots; ++s) {
+    auto it = profile->latency.find(supported_batch_sizes[s]);
+    if (it != profile->latency.end()) t.by_slot[static_cast<size_t>(s)] = &it->second;
+  }
+  return t;
+}
+
+int batch_latency_table::largest_size() const noexcept {
+  for (int s = num_batch_slots; s-- > 0;)
+    if (by_slot[static_cast<size_t>(s)] != nullptr) return supported_batch_sizes[s];
+  return 0;
+}
+
+int batch_slot(int bs) noexcept {
+  int slot = 0;
+  while (slot + 1 < num_batch_slots && supported_batch_sizes[slot + 1] <= bs) ++slot;
+  return slot;
+}
+
+const std::vector<double>* batch_latency_table::at_least(int bs) const noexcept {
+  for (int s = 0; s < num_batch_slots; ++s)
+    if (supported_batch_sizes[s] >= bs && by_slot[static_cast<size_t>(s)] != nullptr)
+      return by_slot[static_cast<size_t>(s)];
+  return nullptr;
+}
+
 double predict_finish(double now, const group_clock& clock,
                       const std::vector<double>& stage_latency,
                       const dispatch_overheads& overheads) noexcept {
@@ -38,16 +67,15 @@ dispatch_decision choose_group(double now, double deadline, const dispatch_candi
   double best_key = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < count; ++i) {
     const group_clock& clock = clocks[candidates[i].group];
-    const double key = strategy == dispatch_strategy::min_last_stage_clock
-                           ? clock.free_at.back()
-                           : predict_finish(now, clock, *candidates[i].stage_latency, overheads);
+    const double join = predict_join(now, deadline, clock, candidates[i], overheads);
+    const double finish =
+        join >= 0 ? join : predict_finish(now, clock, *candidates[i].stage_latency, overheads);
+    const double key =
+        strategy == dispatch_strategy::min_last_stage_clock ? clock.free_at.back() : finish;
     if (best.group < 0 || key < best_key) {  // strict: ties keep the earliest candidate
       best_key = key;
       best.group = candidates[i].group;
-      best.predicted_finish =
-          strategy == dispatch_strategy::min_last_stage_clock
-              ? predict_finish(now, clock, *candidates[i].stage_latency, overheads)
-              : key;
+      best.predicted_finish = finish;
     }
   }
   best.verdict = best.predicted_finish <= deadline ? dispatch_verdict::admitted
@@ -67,6 +95,26 @@ void commit_request(double now, group_clock& clock, const std::vector<double>& s
   }
 }
 
+double predict_join(double now, double deadline, const group_clock& clock,
+                    const dispatch_candidate& c, const dispatch_overheads& overheads) noexcept {
+  if (c.batches == nullptr || c.max_batch <= 1 || c.model < 0 || clock.tail_model != c.model)
+    return -1;
+  if (clock.tail_count >= c.max_batch || clock.tail_start <= now + overheads.before_first_stage)
+    return -1;
+  const std::vector<double>* lat = c.batches->at_least(clock.tail_count + 1);
+  const int n = clock.num_stages();
+  if (lat == nullptr || static_cast<int>(lat->size()) != n ||
+      static_cast<int>(clock.tail_before.size()) != n)
+    return -1;
+  double t = clock.tail_start;
+  for (int k = 0; k < n; ++k) {
+    if (k > 0) t = std::max(t + overheads.per_stage_hop, clock.tail_before[k]);
+    t += (*lat)[k] * clock.latency_scale[k];
+  }
+  t += overheads.after_last_stage;
+  return t <= std::min(deadline, clock.tail_deadline) ? t : -1;
+}
+
 dispatch_decision admit_or_reject(double now, double deadline, const dispatch_candidate* candidates,
                                   size_t count, std::vector<group_clock>& clocks,
                                   const dispatch_overheads& overheads,
@@ -74,10 +122,31 @@ dispatch_decision admit_or_reject(double now, double deadline, const dispatch_ca
   dispatch_decision d = choose_group(now, deadline, candidates, count, clocks, overheads, strategy);
   if (d.verdict != dispatch_verdict::admitted) return d;
   for (size_t i = 0; i < count; ++i) {
-    if (candidates[i].group == d.group) {
-      commit_request(now, clocks[d.group], *candidates[i].stage_latency, overheads);
+    const dispatch_candidate& c = candidates[i];
+    if (c.group != d.group) continue;
+    group_clock& clock = clocks[d.group];
+    if (predict_join(now, deadline, clock, c, overheads) >= 0) {  // re-time the tail batch
+      const std::vector<double>& lat = *c.batches->at_least(clock.tail_count + 1);
+      double t = clock.tail_start;
+      for (int k = 0; k < clock.num_stages(); ++k) {
+        if (k > 0) t = std::max(t + overheads.per_stage_hop, clock.tail_before[k]);
+        t += lat[k] * clock.latency_scale[k];
+        clock.free_at[k] = t;
+      }
+      ++clock.tail_count;
+      clock.tail_deadline = std::min(clock.tail_deadline, deadline);
       break;
     }
+    const bool batches = c.batches != nullptr && c.max_batch > 1 && c.model >= 0;
+    if (batches) {
+      clock.tail_before = clock.free_at;
+      clock.tail_start = std::max(now + overheads.before_first_stage, clock.free_at[0]);
+    }
+    commit_request(now, clock, *c.stage_latency, overheads);
+    clock.tail_model = batches ? c.model : -1;
+    clock.tail_count = 1;
+    clock.tail_deadline = deadline;
+    break;
   }
   return d;
 }
@@ -85,6 +154,7 @@ dispatch_decision admit_or_reject(double now, double deadline, const dispatch_ca
 void observe_stage_end(group_clock& clock, int stage, double actual_end, double measured_seconds,
                        double profiled_seconds, double smoothing) noexcept {
   if (stage < 0 || stage >= clock.num_stages()) return;
+  if (actual_end > clock.free_at[stage]) clock.tail_model = -1;  // its prediction is stale
   clock.free_at[stage] = std::max(clock.free_at[stage], actual_end);
   if (profiled_seconds > 0 && measured_seconds > 0) {
     const double ratio = std::clamp(measured_seconds / profiled_seconds, 0.25, 4.0);

@@ -10,9 +10,12 @@
 //
 // Concurrency: plain values; the dispatcher actor owns its clocks, the simulator owns its own.
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include "planner/profile/profile.hpp"
 
 namespace alpaserve::planner {
 
@@ -23,11 +26,35 @@ struct dispatch_overheads {
   double after_last_stage = 0.0;    // last stage -> client reply
 };
 
+inline constexpr int num_batch_slots = 5;  // supported_batch_sizes: 1, 2, 4, 8, 16
+
+// A model's profiled per-stage latencies on one group, per supported batch size.
+struct batch_latency_table {
+  std::array<const std::vector<double>*, num_batch_slots> by_slot{};  // nullptr = unprofiled
+
+  // The table of `profile` (nullptr: empty).
+  [[nodiscard]] static batch_latency_table of(const config_profile* profile) noexcept;
+  // Largest profiled supported batch size (0 when nothing is profiled).
+  [[nodiscard]] int largest_size() const noexcept;
+  // Latencies of the smallest profiled size >= bs (nullptr when none).
+  [[nodiscard]] const std::vector<double>* at_least(int bs) const noexcept;
+};
+
+// Slot of the largest supported batch size <= bs (bs < 1 counts as 1).
+[[nodiscard]] int batch_slot(int bs) noexcept;
+
 // Mirror of one group's pipeline: when each stage becomes free, and a per-stage correction
 // factor learned from measured stage times (1 = the profile is right).
 struct group_clock {
   std::vector<double> free_at;        // absolute seconds, one per stage
   std::vector<double> latency_scale;  // multiplies profiled stage latency, one per stage
+  // Batch-aware admission (docs/runtime.md "Batching"): the last batch the mirror committed,
+  // which a later request of the same model joins while it has not started at stage 0.
+  int tail_model = -1;              // -1: none (or forgotten after a correction)
+  int tail_count = 0;               // requests in it
+  double tail_start = 0;            // predicted start at stage 0
+  double tail_deadline = 0;         // earliest deadline among them
+  std::vector<double> tail_before;  // free_at before it was committed
 
   explicit group_clock(int num_stages = 0)
       : free_at(static_cast<size_t>(num_stages), 0.0),
@@ -47,6 +74,11 @@ enum class dispatch_verdict : uint8_t { admitted, no_replica, slo_unattainable }
 struct dispatch_candidate {
   int group = -1;                                      // index into the clocks vector
   const std::vector<double>* stage_latency = nullptr;  // size == clocks[group].num_stages()
+  // Batch-aware admission: the model's latencies per batch size on the group, its max batch
+  // there and an id naming the model. null / max_batch 1: predict batch-1 service only.
+  const batch_latency_table* batches = nullptr;
+  int max_batch = 1;
+  int model = -1;
 };
 
 struct dispatch_decision {
@@ -67,6 +99,14 @@ struct dispatch_decision {
                                              const dispatch_overheads& overheads,
                                              dispatch_strategy strategy) noexcept;
 
+// Batch-aware prediction: the finish of a request (deadline `deadline`) that joins the group's
+// tail batch (same model, not started at stage 0 by the time it gets there, room under
+// max_batch, a profiled size >= the new count, and no deadline of the batch missed), or a
+// negative value when it cannot join; then predict_finish applies (a new batch of 1).
+[[nodiscard]] double predict_join(double now, double deadline, const group_clock& clock,
+                                  const dispatch_candidate& c,
+                                  const dispatch_overheads& overheads) noexcept;
+
 // Reserves the chosen group's stages for the request (the commit half of admission).
 // Writes each stage's predicted end into stage_ends when it is not null (size num_stages).
 void commit_request(double now, group_clock& clock, const std::vector<double>& stage_latency,
@@ -85,13 +125,16 @@ void drop_full_groups(const dispatch_candidate* candidates, size_t count, int ma
 }
 
 // choose_group + commit_request when admitted: the whole rule in one call.
+// With batch-aware candidates, a request that joins the tail batch re-times that batch at its new
+// size; one that does not starts a new tail batch.
 dispatch_decision admit_or_reject(double now, double deadline, const dispatch_candidate* candidates,
                                   size_t count, std::vector<group_clock>& clocks,
                                   const dispatch_overheads& overheads,
                                   dispatch_strategy strategy) noexcept;
 
 // A measured completion of `stage` for one request: the stage was busy at least until
-// actual_end (idempotent: it never pushes the clock twice for the same lateness), and the
+// actual_end (idempotent: it never pushes the clock twice for the same lateness; a push forgets
+// the tail batch, whose prediction it invalidates), and the
 // measured service time updates the stage's latency_scale (exponential average, clamped).
 void observe_stage_end(group_clock& clock, int stage, double actual_end, double measured_seconds,
                        double profiled_seconds, double smoothing = 0.1) noexcept;

@@ -26,12 +26,8 @@ std::string_view to_string(request_verdict v) noexcept {
 
 namespace {
 
-constexpr int num_batch_slots = 5;  // batch sizes 1, 2, 4, 8, 16 (supported_batch_sizes)
-
 // Per (model, group): the profiled per-stage latency at each batch size (nullptr = unprofiled).
-struct route_costs {
-  const std::vector<double>* latency[num_batch_slots] = {};
-};
+using route_costs = batch_latency_table;
 
 // 32 bytes: a stage of a group finishes a batch of `count` consecutive admitted requests starting
 // at ring position `pos` (kind stage_end), or one admitted request reaches stage 0 (kind arrive).
@@ -83,12 +79,6 @@ struct group_state {
   }
 };
 
-int batch_slot(int bs) noexcept {
-  int slot = 0;
-  while ((1 << (slot + 1)) <= bs && slot + 1 < num_batch_slots) ++slot;
-  return slot;
-}
-
 class simulation {
  public:
   simulation(const std::vector<model_data>& models, const placement& p, const workload& w,
@@ -119,9 +109,15 @@ class simulation {
             throw std::invalid_argument("model " + models[m].name + " config " + c.to_string() +
                                         " has " + std::to_string(it->second.size()) +
                                         " stage latencies, expected " + std::to_string(c.pp));
-          rc.latency[s] = &it->second;
+          rc.by_slot[static_cast<size_t>(s)] = &it->second;
         }
-        candidates_[m].push_back(dispatch_candidate{static_cast<int>(g), rc.latency[0]});
+        dispatch_candidate cand{static_cast<int>(g), rc.by_slot[0]};
+        if (o.max_batch_size > 1 && o.batch_admission) {  // predict the batch it will join
+          cand.batches = &rc;
+          cand.max_batch = max_batch_of(m);
+          cand.model = m;
+        }
+        candidates_[m].push_back(cand);
       }
     }
     num_groups_ = num_groups;
@@ -201,6 +197,11 @@ class simulation {
   [[nodiscard]] int model_of(uint32_t request) const noexcept {
     return name_to_model_[static_cast<size_t>(w_.model[request])];
   }
+  [[nodiscard]] int max_batch_of(int m) const noexcept {
+    const auto& caps = o_.model_max_batch_size;
+    const int cap = static_cast<size_t>(m) < caps.size() ? caps[static_cast<size_t>(m)] : 0;
+    return cap > 0 ? std::min(cap, o_.max_batch_size) : o_.max_batch_size;
+  }
   [[nodiscard]] double deadline_of(uint32_t request, int m) const noexcept {
     return w_.arrivals[request] + models_[m].slo;
   }
@@ -248,7 +249,7 @@ class simulation {
     const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + d.group];
     double& free_at = gs.real_free[0];
     const double start = std::max(ready, free_at);
-    const double service = real_time((*rc.latency[0])[0]);
+    const double service = real_time((*rc.by_slot[0])[0]);
     free_at = start + service;
     result_->stage_busy_s[d.group][0] += service;
     schedule(free_at, kind_stage_end, static_cast<uint16_t>(d.group), 0, gs.started, 1, service);
@@ -263,31 +264,22 @@ class simulation {
     const uint32_t head = gs.at(gs.started);
     const int m = model_of(head);
     const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + g];
-    int slot = 0;
+    int count = 1;
     if (o_.max_batch_size > 1) {
-      // The run of same-model requests directly behind the head that have already arrived.
-      int run = 1;
-      while (run < o_.max_batch_size && gs.started + run != gs.ready &&
-             model_of(gs.at(gs.started + run)) == m)
-        ++run;
-      slot = batch_slot(run);
-      // Largest profiled size that still lets the head (earliest deadline) finish in time.
-      const double deadline = deadline_of(head, m);
-      for (; slot > 0; --slot) {
-        if (rc.latency[slot] == nullptr) continue;
-        double t = now + o_.overheads.after_last_stage;
-        for (double l : *rc.latency[slot]) t += l;
-        t += o_.overheads.per_stage_hop * (gs.num_stages - 1);
-        if (t <= deadline) break;
-      }
+      // The shared rule (planner/sim/batch_rule.hpp): the run of same-model requests directly
+      // behind the head that have already arrived, then the largest profiled size that still lets
+      // the head (earliest deadline) finish in time.
+      const int run = fcfs_run(gs.ready - gs.started, max_batch_of(m), [&](size_t i) {
+        return model_of(gs.at(gs.started + static_cast<uint32_t>(i))) == m;
+      });
+      count = choose_batch_size(now, run, deadline_of(head, m), rc, o_.overheads);
     }
-    const uint16_t count = static_cast<uint16_t>(1 << slot);
-    const double service = real_time((*rc.latency[slot])[0]);
+    const double service = real_time((*rc.by_slot[static_cast<size_t>(batch_slot(count))])[0]);
     result_->stage_busy_s[g][0] += service;
     gs.stage0_busy = true;
-    schedule(now + service, kind_stage_end, static_cast<uint16_t>(g), 0, gs.started, count,
-             service);
-    gs.started += count;
+    schedule(now + service, kind_stage_end, static_cast<uint16_t>(g), 0, gs.started,
+             static_cast<uint16_t>(count), service);
+    gs.started += static_cast<uint32_t>(count);
   }
 
   void stage_end(const event& e) {
@@ -296,7 +288,7 @@ class simulation {
     group_state& gs = groups_[g];
     const int m = model_of(gs.at(e.pos));
     const route_costs& rc = routes_[static_cast<size_t>(m) * num_groups_ + g];
-    const std::vector<double>& lat = *rc.latency[batch_slot(e.count)];
+    const std::vector<double>& lat = *rc.by_slot[static_cast<size_t>(batch_slot(e.count))];
     if (o_.feedback) observe_stage_end(mirrors_[g], k, e.time, e.service, lat[k]);
 
     if (k == 0 && o_.max_batch_size > 1) {

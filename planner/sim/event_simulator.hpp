@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "planner/policy/placement.hpp"
+#include "planner/sim/batch_rule.hpp"
 #include "planner/sim/dispatch_rule.hpp"
 #include "planner/sim/sim_stats.hpp"
 #include "planner/workload/workload.hpp"
@@ -48,6 +49,12 @@ struct event_sim_options {
   // >1: stage 0 forms batches of same-model requests waiting in FIFO order (see
   // docs/event-simulator.md); 1 = no batching.
   int max_batch_size = 1;
+  // Per model id (as in the models argument): a smaller cap for that model; 0 or absent = none.
+  // The runtime's per-model `max_batch_size` (docs/config.md).
+  std::vector<int> model_max_batch_size;
+  // With batching: admission predicts the batch a request will join (planner::predict_join);
+  // false = it predicts batch-1 service for every request (more conservative).
+  bool batch_admission = true;
   // >0: a group with this many admitted, unfinished requests is not eligible; when every group
   // hosting the model is full the request is rejected as overloaded. 0 = unbounded.
   int max_queue_per_group = 0;

@@ -90,6 +90,7 @@ net::group_manager_actor::behavior_type fake_manager(std::shared_ptr<manager_log
         return reply;
       },
       [](net::stage_task&) {},
+      [](const net::stage_free&) {},
       [](net::group_retire) { return true; },
       [](net::sweep_tick) {},
       [](net::status_query) { return net::cluster_status{}; },

@@ -220,3 +220,99 @@ TEST_CASE("group manager: the sweep fails a request past the request timeout, on
   CHECK(!disp_log->feedback[0].completed);
   CHECK(disp_log->feedback[1].completed);
 }
+
+#include "net/tensor_wire.hpp"
+
+namespace {
+
+std::string row(float v) {
+  const std::vector<float> data = {v, v + 1, v + 2};
+  return net::encode_f32({1, 3}, data.data());
+}
+
+net::group_request batch_request(uint64_t id) {
+  net::group_request r;
+  r.request = {"a", id, row(static_cast<float>(id)), 0};
+  r.admitted_at = actors::monotonic_seconds();
+  r.predicted_finish = r.admitted_at + 0.2;
+  r.deadline = r.admitted_at + 10;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("group manager: batches form while stage 0 is busy and each member is answered once") {
+  dettest::fixture fx;
+  auto s0_log = std::make_shared<dettest::stage_log>();
+  auto s1_log = std::make_shared<dettest::stage_log>();
+  auto disp_log = std::make_shared<dettest::dispatcher_log>();
+  auto s0 = dettest::spawn_fake_stage(fx, s0_log);
+  auto s1 = dettest::spawn_fake_stage(fx, s1_log);
+  auto dispatcher = dettest::spawn_fake_dispatcher(fx, disp_log);
+  actors::group_manager_setup setup;
+  setup.group = 3;
+  setup.stages = {s0, s1};
+  setup.dispatcher = dispatcher;
+  actors::batch_model a;
+  a.name = "a";
+  a.max_batch = 4;
+  a.latency = {{0.01, 0.01}, {0.012, 0.012}, {0.02, 0.02}, {}, {}};
+  setup.batching = {a};
+  auto manager = fx.track(actors::spawn_group_manager(fx.sys(), setup));
+  fx.run();
+
+  std::map<uint64_t, std::shared_ptr<dettest::answers<net::infer_reply>>> clients;
+  for (uint64_t id : {1, 2, 3}) clients[id] = ask<net::infer_reply>(fx, manager, batch_request(id));
+  fx.run();
+  // Stage 0 was idle: request 1 left alone; 2 and 3 wait for stage 0.
+  REQUIRE(s0_log->tasks.size() == 1);
+  CHECK(s0_log->tasks[0].batch_size == 1);
+  CHECK(s0_log->tasks[0].payload == row(1));
+  caf::anon_send(manager, net::stage_free{s0_log->tasks[0].request_id});
+  fx.run();
+  REQUIRE(s0_log->tasks.size() == 2);
+  const net::stage_task batch = s0_log->tasks[1];
+  CHECK(batch.batch_size == 2);
+  auto input = net::decode_tensor(batch.payload);
+  REQUIRE(input);
+  CHECK(input->shape == std::vector<int64_t>{2, 3});
+
+  // Both batches come back (the emulated stages pass the input through).
+  net::stage_task back1 = s0_log->tasks[0];
+  back1.run_s = back1.nominal_s = back1.queue_s = {0.01, 0.01};
+  net::stage_task back2 = batch;
+  back2.run_s = back2.nominal_s = back2.queue_s = {0.012, 0.012};
+  caf::anon_send(manager, back1);
+  caf::anon_send(manager, back2);
+  caf::anon_send(manager, back2);  // a duplicate answers nobody
+  fx.run();
+  for (uint64_t id : {1, 2, 3}) {
+    INFO("request " << id);
+    REQUIRE(clients[id]->count() == 1);
+    CHECK(fx.received_by(clients[id]->client) == 1);
+    CHECK(clients[id]->values[0].status == reply_status::ok);
+    CHECK(clients[id]->values[0].result == row(static_cast<float>(id)));
+  }
+  // One feedback per request; the batch's stage times travel once (with its first member).
+  REQUIRE(disp_log->feedback.size() == 3);
+  CHECK(disp_log->feedback[1].stage_end.size() == 2);
+  CHECK(disp_log->feedback[2].stage_end.empty());
+
+  // A batch in flight and requests waiting when a stage is lost: each answered exactly once.
+  caf::anon_send(manager, net::stage_free{batch.request_id});
+  for (uint64_t id : {4, 5, 6}) clients[id] = ask<net::infer_reply>(fx, manager, batch_request(id));
+  fx.run();
+  REQUIRE(s0_log->tasks.size() == 3);  // 4 runs; 5 and 6 wait
+  const net::stage_task lost = s0_log->tasks[2];
+  caf::anon_send_exit(s1, caf::exit_reason::kill);
+  fx.run();
+  caf::anon_send(manager, lost);  // comes back after the loss: answers nobody
+  fx.run();
+  for (uint64_t id : {4, 5, 6}) {
+    INFO("request " << id);
+    REQUIRE(clients[id]->count() == 1);
+    CHECK(fx.received_by(clients[id]->client) == 1);
+    CHECK(clients[id]->values[0].status == reply_status::failed_node_lost);
+  }
+  CHECK(s0_log->tasks.size() == 3);
+}

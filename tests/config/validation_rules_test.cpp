@@ -25,6 +25,8 @@ TEST_CASE("the valid base snippet parses and gets the documented defaults") {
   CHECK(cfg.models[1].slo_seconds == 0);
   CHECK(cfg.models[1].cv == 3);
   CHECK(cfg.planner.policy == "ours");
+  CHECK(cfg.planner.max_batch_size == 16);   // batching on by default
+  CHECK(cfg.models[0].max_batch_size == 0);  // = the model's largest profiled size
   CHECK(cfg.caf.scheduler_policy == "sharing");
   CHECK(!cfg.caf.profiling_enabled());
   CHECK(!cfg.tls.enabled);
@@ -151,6 +153,8 @@ TEST_CASE("values out of range are rejected") {
                 "must be > 0");
   require_issue(issues_of(with_line(18, "rate = -1")), 18, "models[0].rate", "must be >= 0");
   require_issue(issues_of(with_line(25, "cv = 0")), 25, "models[1].cv", "must be > 0");
+  require_issue(issues_of(with_line(25, "max_batch_size = 0")), 25, "models[1].max_batch_size",
+                "between 1 and 1024");
   require_issue(issues_of(with_line(25, "cv = nan")), 25, "models[1].cv", "finite");
   require_issue(issues_of(std::string(valid_cluster) + "[caf]\nmax_threads = -1\n"), 27,
                 "caf.max_threads", "between 0 and 1024");
@@ -174,9 +178,9 @@ TEST_CASE("[runtime] timeouts: defaults, values, and a drain shorter than the re
   CHECK(cfg.runtime.drain_timeout_s == 9);  // follows the request timeout
   CHECK(cfg.runtime.stage_start_timeout_s == 9);
   CHECK(cfg.runtime.control_timeout_s == 2);
-  require_issue(
-      issues_of(std::string(valid_cluster) + "[runtime]\nrequest_timeout_s = 10\ndrain_timeout_s = 5\n"),
-      28, "runtime.drain_timeout_s", "must be >= request_timeout_s");
+  require_issue(issues_of(std::string(valid_cluster) +
+                          "[runtime]\nrequest_timeout_s = 10\ndrain_timeout_s = 5\n"),
+                28, "runtime.drain_timeout_s", "must be >= request_timeout_s");
   require_issue(issues_of(std::string(valid_cluster) + "[runtime]\nrequest_timeout_s = 0\n"), 27,
                 "runtime.request_timeout_s", "must be > 0");
   require_issue(issues_of(std::string(valid_cluster) + "[runtime]\nrequest_timeot_s = 1\n"), 27,

@@ -6,7 +6,9 @@
 # attainments must agree within FIDELITY_POINTS (default 2) percentage points.
 #
 # Environment: FIDELITY_DURATION (s, default 60), FIDELITY_RATE (total requests/s, default 50: ~91% attainment),
-# FIDELITY_CV (default 3), FIDELITY_SEED (default 7), FIDELITY_KEEP=dir keeps the files.
+# FIDELITY_CV (default 3), FIDELITY_SEED (default 7), FIDELITY_BATCH (max_batch_size of both the
+# runtime and the simulator, default 16 = the runtime's default; 1 = batching off),
+# FIDELITY_KEEP=dir keeps the files.
 set -u
 BIN=$(readlink -f "${1:?usage: fidelity.sh path/to/alpaserve}")
 DURATION=${FIDELITY_DURATION:-60}
@@ -14,6 +16,7 @@ RATE=${FIDELITY_RATE:-50}
 POINTS=${FIDELITY_POINTS:-2}
 CV=${FIDELITY_CV:-3}
 SEED=${FIDELITY_SEED:-7}
+BATCH=${FIDELITY_BATCH:-16}
 WORK=$(mktemp -d /tmp/alpaserve-fidelity.XXXXXX)
 UP=""
 cleanup() {
@@ -40,7 +43,7 @@ node() {  # name port roles count
   node n2 "$P2" '["worker"]' 2
   for i in 0 1 2 3; do printf '[[models]]\nname = "m%s"\ntype = "bert-1.3b"\nslo_scale = 4\nrate = 4\n' $i; done
   for i in 4 5 6 7; do printf '[[models]]\nname = "m%s"\ntype = "bert-2.6b"\nslo_scale = 4\nrate = 4\n' $i; done
-  printf '[planner]\ndevice_preset = "v100"\nplacement_file = "placement.json"\n'
+  printf '[planner]\ndevice_preset = "v100"\nplacement_file = "placement.json"\nmax_batch_size = %s\n' "$BATCH"
   printf '[caf]\nscheduler_policy = "sharing"\nmax_threads = 1\n'
 } >"$WORK/cluster.toml"
 # Four pipelines of two stages: devices 0-1 (n0), 2-3 (n0 -> n1: spans two nodes), 4-5 (n1),
@@ -78,7 +81,7 @@ grep -q "cluster serving" "$WORK/up.log" || fail "cluster never served"
 "$BIN" bench --config "$WORK/cluster.toml" --workload "$WORK/w.csv" --csv "$WORK/bench.csv" \
   >"$WORK/bench.log" 2>"$WORK/bench.err" || fail "bench: $(cat "$WORK/bench.err")"
 "$BIN" simulate --mode event --placement "$WORK/placement.json" --workload "$WORK/w.csv" \
-  --profiles zoo:v100 --queue-cap 1024 >"$WORK/simulate.log" 2>&1 ||
+  --profiles zoo:v100 --queue-cap 1024 --max-batch-size "$BATCH" >"$WORK/simulate.log" 2>&1 ||
   fail "simulate: $(cat "$WORK/simulate.log")"
 kill -INT "$UP"; wait "$UP"; UP=""
 

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "actors/batch_tensor.hpp"
 #include "actors/real_profiler.hpp"
 #include "actors/real_stage.hpp"
 #include "kernels/cuda_device.hpp"
@@ -242,4 +243,57 @@ TEST_CASE("profiler: bert-tiny profile has every config, measured boundaries, an
               "weight_mem": [1, 1], "latency": {"1": [1, 1]}, "boundaries": [0, 3, 3]}]}]})",
                         "b.json"),
                     Catch::Contains("boundaries[2]") && Catch::Contains("increase"));
+}
+
+TEST_CASE(
+    "real_stage: a batch runs as one tensor, and each request's rows equal its batch-1 result") {
+  const auto tiny = actors::real_model_spec("bert-tiny", 3, "tiny");
+  // A two-stage pipeline of the whole model (embedding ... head), as the runtime runs it.
+  actors::real_stage_plan p0, p1;
+  p0.label = "group 0 stage 0";
+  p1.label = "group 0 stage 1";
+  p0.max_batch = p1.max_batch = 8;
+  p0.shards.push_back({"tiny", tiny, 0, 2, ""});
+  p1.shards.push_back({"tiny", tiny, 2, tiny.layers, ""});
+  actors::real_stage s0, s1;
+  REQUIRE(s0.load(p0, nullptr).empty());
+  REQUIRE(s1.load(p1, nullptr).empty());
+  auto pipeline = [&](const std::string& in) {
+    auto h = s0.run("tiny", in);
+    REQUIRE(h.error.empty());
+    auto out = s1.run("tiny", h.payload);
+    REQUIRE(out.error.empty());
+    return out.payload;
+  };
+  const int b = 4;
+  const int64_t seq = 16;
+  std::vector<std::string> inputs, singles;
+  for (int r = 0; r < b; ++r) {
+    std::vector<float> ids(static_cast<size_t>(seq));
+    for (int64_t i = 0; i < seq; ++i)
+      ids[static_cast<size_t>(i)] = static_cast<float>((i * 7 + r * 13 + 1) % 500);
+    inputs.push_back(net::encode_f32({1, seq}, ids.data()));
+    singles.push_back(pipeline(inputs.back()));
+  }
+  std::string error;
+  const std::string batch =
+      actors::concat_batch({inputs[0], inputs[1], inputs[2], inputs[3]}, &error);
+  REQUIRE(error.empty());
+  CHECK(actors::tensor_from_wire(batch).shape == std::vector<int64_t>{b, seq});
+  const auto pieces = actors::split_batch(pipeline(batch), {1, 1, 1, 1}, &error);
+  REQUIRE(error.empty());
+  REQUIRE(pieces.size() == static_cast<size_t>(b));
+  // float32 tolerance: batching changes GEMM blocking, so sums may round differently.
+  for (int r = 0; r < b; ++r) {
+    const kernels::tensor got = actors::tensor_from_wire(pieces[static_cast<size_t>(r)]);
+    const kernels::tensor want = actors::tensor_from_wire(singles[static_cast<size_t>(r)]);
+    REQUIRE(got.shape == want.shape);
+    float worst = 0, scale = 0;
+    for (size_t i = 0; i < want.data.size(); ++i) {
+      worst = std::max(worst, std::abs(got.data[i] - want.data[i]));
+      scale = std::max(scale, std::abs(want.data[i]));
+    }
+    INFO("request " << r << " max abs diff " << worst << " of max " << scale);
+    CHECK(worst <= 1e-4f * std::max(1.0f, scale));
+  }
 }
