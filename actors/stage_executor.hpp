@@ -40,6 +40,7 @@ struct stage_shard_spec {
   std::string weights_path;
   int layer_begin = 0;
   int layer_end = 0;
+  std::string definition;  // a model folder's definition (JSON); empty: the architecture
 };
 
 // What a stage loads (the fields of net::spawn_stage without its actor handles).

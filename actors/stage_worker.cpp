@@ -30,7 +30,7 @@ stage_spec to_stage_spec(const net::spawn_stage& s) {
   out.next_op = s.next_op;
   for (const auto& sh : s.shards)
     out.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                          sh.weights_path, sh.layer_begin, sh.layer_end});
+                          sh.weights_path, sh.layer_begin, sh.layer_end, sh.definition});
   return out;
 }
 

@@ -61,6 +61,9 @@ struct model_config {
   std::string architecture;
   std::string weights;
   uint64_t seed = 0;
+  // Or a model folder (model.json + model.safetensors, docs/models.md "Model folders"), resolved
+  // against the config's folder; excludes architecture, weights and seed.
+  std::string folder;
 
   [[nodiscard]] bool has_absolute_slo() const noexcept { return slo_seconds > 0; }
 };

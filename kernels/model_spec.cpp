@@ -69,4 +69,14 @@ model_kind parse_model_kind(const std::string& text) {
   throw std::invalid_argument("unknown model kind '" + text + "' (expected bert or moe)");
 }
 
+const char* to_string(activation_kind activation) noexcept {
+  return activation == activation_kind::gelu_erf ? "gelu_erf" : "gelu_tanh";
+}
+
+activation_kind parse_activation(const std::string& text) {
+  if (text == "gelu_tanh") return activation_kind::gelu_tanh;
+  if (text == "gelu_erf") return activation_kind::gelu_erf;
+  throw std::invalid_argument("unknown activation '" + text + "' (expected gelu_tanh or gelu_erf)");
+}
+
 }  // namespace alpaserve::kernels

@@ -46,6 +46,10 @@ struct shard_spec {
   std::string weights_path;
   int32_t layer_begin = 0;
   int32_t layer_end = 0;
+  // A model folder's definition (kernels::model_definition_json), read on the controller; the
+  // worker computes it instead of `architecture` when non-empty (weights_path is then the
+  // folder's model.safetensors). docs/models.md "Model folders".
+  std::string definition;
 };
 
 // controller -> node agent: spawn the worker of one pipeline stage and load its shards.
@@ -224,7 +228,7 @@ typename Inspector::result_type inspect(Inspector& f, infer_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
   return f(caf::meta::type_name("shard_spec"), x.model, x.latency_s, x.weight_bytes, x.architecture,
-           x.seed, x.weights_path, x.layer_begin, x.layer_end);
+           x.seed, x.weights_path, x.layer_begin, x.layer_end, x.definition);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {

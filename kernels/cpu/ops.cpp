@@ -74,6 +74,23 @@ ALPASERVE_VECTORIZE void add_bias_gelu(float* x, const float* bias, int64_t rows
   }
 }
 
+void add_bias_gelu_erf(float* x, const float* bias, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = x + i * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      const float v = row[j] + bias[j];
+      row[j] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+    }
+  }
+}
+
+void add_bias_activation(float* x, const float* bias, int64_t rows, int64_t cols, bool erf_form) {
+  if (erf_form)
+    add_bias_gelu_erf(x, bias, rows, cols);
+  else
+    add_bias_gelu(x, bias, rows, cols);
+}
+
 ALPASERVE_VECTORIZE void gelu(float* x, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_one(x[i]);

@@ -423,7 +423,7 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
     layer_norm(x, proj, l.out_b, l.norm1_g, l.norm1_b, x, tokens, h, cpu::layer_norm_eps, st);
     if (!l.moe) {
       s.gemm(x, tokens, h, l.ffn.fc1_w, fl, hid, cast);
-      add_bias_gelu(hid, l.ffn.fc1_b, tokens, fl, st);
+      add_bias_gelu(hid, l.ffn.fc1_b, tokens, fl, st, m.activation == activation_kind::gelu_erf);
       s.gemm(hid, tokens, fl, l.ffn.fc2_w, h, proj, cast);
       s.reduce(proj, T * h, c);
       layer_norm(x, proj, l.ffn.fc2_b, l.norm2_g, l.norm2_b, x, tokens, h, cpu::layer_norm_eps, st);
@@ -462,7 +462,7 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
       const dev_ffn& f = l.experts[e];
       gather_rows(x, token_rows + offset[e], n, h, gathered, st);
       s.gemm(gathered, n, h, f.fc1_w, fl, hid, cast);
-      add_bias_gelu(hid, f.fc1_b, n, fl, st);
+      add_bias_gelu(hid, f.fc1_b, n, fl, st, m.activation == activation_kind::gelu_erf);
       s.gemm(hid, n, fl, f.fc2_w, h, expert_out, cast);
       scatter_rows(expert_out, slot_rows + offset[e], n, h, routed, st);
     }

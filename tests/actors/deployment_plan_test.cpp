@@ -112,8 +112,8 @@ TEST_CASE("deployment plan: a real backend leaves out a model without an archite
                                              model("test-2GB-100ms", "typo")};
   actors::deployment_backend cpu;
   cpu.name = "cpu";
-  cpu.real_models["good"] = {"bert-tiny", 7, "/weights/good.safetensors"};
-  cpu.real_models["typo"] = {"bert-tinyy", 1, ""};
+  cpu.real_models["good"] = {"bert-tiny", 7, "/weights/good.safetensors", ""};
+  cpu.real_models["typo"] = {"bert-tinyy", 1, "", ""};
   const auto groups = layouts({{1, 1, 2}}, {{0, 1, 2}}, nodes);
   auto plan = actors::plan_deployment(groups, nodes, models, cpu);
 
@@ -171,7 +171,7 @@ TEST_CASE("deployment plan: NCCL activation links only for cuda stages in a buil
   const auto groups = layouts({{1, 2, 2}}, {{0}}, nodes);
 
   actors::deployment_backend b;
-  b.real_models["tp"] = {"bert-tiny", 1, ""};
+  b.real_models["tp"] = {"bert-tiny", 1, "", ""};
   b.name = "cuda";
   b.have_nccl = true;
   auto plan = actors::plan_deployment(groups, nodes, models, b);
