@@ -2,7 +2,9 @@
 // a config serves with `[[models]] folder = "..."` (docs/models.md "Model folders").
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -18,8 +20,9 @@ namespace fs = std::filesystem;
 
 struct export_args {
   std::string architecture;
+  std::string definition;
   uint64_t seed = 0;
-  std::string activation = "gelu_tanh";
+  std::string activation;  // empty: the architecture's (gelu_tanh) or the definition's
   std::string out;
   bool force = false;
 };
@@ -52,15 +55,33 @@ void print_summary(const std::string& out, const kernels::model_spec& m) {
 
 int run_export(const export_args& a) {
   kernels::model_spec m;
-  try {
-    m = actors::real_model_spec(a.architecture, a.seed, a.architecture);
-  } catch (const std::invalid_argument& e) {
-    throw planner::input_error("<command line>", "--architecture", e.what());
+  if (a.architecture.empty() == a.definition.empty())
+    throw planner::input_error("<command line>", "--architecture",
+                               "give either --architecture or --definition");
+  if (!a.definition.empty()) {
+    std::ifstream in(a.definition);
+    if (!in) throw planner::input_error(a.definition, "--definition", "cannot be read");
+    std::ostringstream text;
+    text << in.rdbuf();
+    try {
+      m = kernels::parse_model_definition(text.str(), a.definition, "model");
+    } catch (const std::invalid_argument& e) {
+      throw planner::input_error(a.definition, "--definition", e.what());
+    }
+    m.seed = a.seed;
+  } else {
+    try {
+      m = actors::real_model_spec(a.architecture, a.seed, a.architecture);
+    } catch (const std::invalid_argument& e) {
+      throw planner::input_error("<command line>", "--architecture", e.what());
+    }
   }
-  try {
-    m.activation = kernels::parse_activation(a.activation);
-  } catch (const std::invalid_argument& e) {
-    throw planner::input_error("<command line>", "--activation", e.what());
+  if (!a.activation.empty()) {
+    try {
+      m.activation = kernels::parse_activation(a.activation);
+    } catch (const std::invalid_argument& e) {
+      throw planner::input_error("<command line>", "--activation", e.what());
+    }
   }
   check_out(a.out, a.force);
   kernels::export_seeded_model_folder(a.out, m);
@@ -89,11 +110,15 @@ void add_model(CLI::App& app, run_fn& run) {
 
   auto ex = std::make_shared<export_args>();
   auto* e = sub->add_subcommand(
-      "export", "Write a model-zoo architecture with seeded weights as a model folder");
-  e->add_option("--architecture", ex->architecture, "model-zoo architecture (e.g. bert-tiny)")
-      ->required();
+      "export",
+      "Write a model-zoo architecture (or a model.json definition) with seeded weights as a "
+      "model folder");
+  e->add_option("--architecture", ex->architecture, "model-zoo architecture (e.g. bert-tiny)");
+  e->add_option("--definition", ex->definition,
+                "a model.json (e.g. a small MoE) instead of --architecture");
   e->add_option("--seed", ex->seed, "seed of the deterministic weights")->capture_default_str();
-  e->add_option("--activation", ex->activation, "gelu_tanh or gelu_erf")->capture_default_str();
+  e->add_option("--activation", ex->activation,
+                "gelu_tanh or gelu_erf (default: gelu_tanh, or the definition's)");
   e->add_option("--out", ex->out, "folder to write")->required();
   e->add_flag("--force", ex->force, "replace an existing model folder");
   e->callback([&run, ex] { run = [ex] { return run_export(*ex); }; });
