@@ -42,6 +42,23 @@ EOF
 out=$("$BIN" model import-hf --from hf-ckpt --out hf 2>&1) || fail "import-hf: $out"
 grep -q "activation gelu_erf" <<<"$out" || fail "import-hf did not pick the erf GELU: $out"
 
+out=$("$BIN" model export --architecture bert-tinyy --out x 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "unknown model architecture 'bert-tinyy'" <<<"$out" || fail "export typo: rc $rc: $out"
+cp -r hf-ckpt hf-bad
+"$PY" - hf-bad/model.safetensors "$REF" <<'PY' || fail "could not break the HF checkpoint"
+import sys, importlib.util
+spec = importlib.util.spec_from_file_location("ref", sys.argv[2]); ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+t = dict(ref.read_st(sys.argv[1])); del t["encoder.layer.1.attention.self.key.bias"]; ref.write_st(sys.argv[1], t)
+PY
+out=$("$BIN" model import-hf --from hf-bad --out hf-bad-out 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "missing tensor 'encoder.layer.1.attention.self.key.bias'" <<<"$out" ||
+  fail "import-hf of a checkpoint without a tensor: rc $rc: $out"
+sed -i 's/"gelu"/"relu"/' hf-bad/config.json
+out=$("$BIN" model import-hf --from hf-bad --out hf-bad-out 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "config.json: key 'hidden_act': 'relu' is not supported" <<<"$out" ||
+  fail "import-hf with hidden_act relu: rc $rc: $out"
+
 # --- bad folders: refused naming the file and the tensor ------------------------------------
 for how in missing shape dtype; do
   "$PY" "$REF" break moe "bad-$how" "$how" || fail "break $how"
