@@ -69,6 +69,7 @@ std::string model_definition_json(const model_spec& spec) {
     j["top_k"] = spec.top_k;
   }
   j["activation"] = to_string(spec.activation);
+  if (spec.norm_eps != model_spec{}.norm_eps) j["norm_eps"] = spec.norm_eps;
   return j.dump(2) + "\n";
 }
 
@@ -76,14 +77,14 @@ model_spec parse_model_definition(const std::string& json_text, const std::strin
                                   const std::string& name) {
   const json j = parse_json(json_text, source);
   if (!j.is_object()) throw std::invalid_argument(source + ": not a JSON object");
-  static const std::set<std::string> known = {"kind",   "hidden",       "heads",     "ffn",
-                                              "layers", "vocab",        "seq_len",   "experts",
-                                              "top_k",  "expert_every", "activation"};
+  static const std::set<std::string> known = {"kind",   "hidden",       "heads",      "ffn",
+                                              "layers", "vocab",        "seq_len",    "experts",
+                                              "top_k",  "expert_every", "activation", "norm_eps"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key()))
       bad(source, it.key(),
           "unknown key (known: kind, hidden, heads, ffn, layers, vocab, seq_len, experts, "
-          "expert_every, top_k, activation)");
+          "expert_every, top_k, activation, norm_eps)");
   for (const char* k : {"kind", "hidden", "heads", "layers", "vocab", "seq_len"})
     if (!j.contains(k)) bad(source, k, "missing required key");
   model_spec m;
@@ -107,6 +108,12 @@ model_spec parse_model_definition(const std::string& json_text, const std::strin
       if (std::string(e.what()).rfind(source, 0) == 0) throw;
       bad(source, "activation", e.what());
     }
+  }
+  if (j.contains("norm_eps")) {
+    const json& v = j.at("norm_eps");
+    if (!v.is_number() || !(v.get<double>() > 0.0 && v.get<double>() < 1.0))
+      bad(source, "norm_eps", "must be a number in (0, 1), got " + v.dump());
+    m.norm_eps = v.get<double>();
   }
   const bool moe = m.kind == model_kind::moe;
   for (const char* k : {"experts", "expert_every", "top_k"})
@@ -218,6 +225,14 @@ model_spec import_hf_bert(const std::string& from, const std::string& out) {
     bad(cfg_path, "hidden_act",
         "'" + act + "' is not supported (gelu, gelu_new, gelu_pytorch_tanh)");
   if (m.hidden % m.heads != 0) bad(cfg_path, "num_attention_heads", "must divide hidden_size");
+  if (c.contains("layer_norm_eps")) {
+    const json& v = c.at("layer_norm_eps");
+    if (!v.is_number() || !(v.get<double>() > 0.0 && v.get<double>() < 1.0))
+      bad(cfg_path, "layer_norm_eps", "must be a number in (0, 1), got " + v.dump());
+    m.norm_eps = v.get<double>();
+  } else {
+    m.norm_eps = 1e-12;  // BertConfig's default
+  }
   m.validate();
 
   const safetensors_file file(st_path);

@@ -3,8 +3,8 @@
 //
 //   my-model/model.json         {"kind": "bert", "hidden": 256, "heads": 4, "ffn": 1024,
 //                                "layers": 4, "vocab": 1024, "seq_len": 64,
-//                                "activation": "gelu_erf"}      (MoE: "experts", "expert_every",
-//                                                                "top_k")
+//                                "activation": "gelu_erf"}      (optional "norm_eps"; MoE:
+//                                                     "experts", "expert_every", "top_k")
 //   my-model/model.safetensors  every tensor of the model under our names (docs/models.md), full
 //                                shapes, F32 / F16 / BF16
 //
@@ -55,7 +55,8 @@ void export_seeded_model_folder(const std::string& folder, const model_spec& spe
 // names, with or without the "bert." prefix) into a model folder at `out`: q / k / v fused into
 // attn.qkv, token type 0's embedding folded into the position table, the head tied to the token
 // embeddings with zero bias (the pooler and the MLM transform are not imported), activation from
-// hidden_act ("gelu" -> gelu_erf; "gelu_new" / "gelu_pytorch_tanh" -> gelu_tanh). Throws
+// hidden_act ("gelu" -> gelu_erf; "gelu_new" / "gelu_pytorch_tanh" -> gelu_tanh), norm_eps from
+// layer_norm_eps (default 1e-12). Throws
 // std::invalid_argument naming the file and key / tensor on any problem. Returns the spec.
 model_spec import_hf_bert(const std::string& from, const std::string& out);
 

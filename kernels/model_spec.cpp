@@ -18,6 +18,7 @@ void model_spec::validate() const {
   require(ffn_dim() > 0, "ffn must be > 0", name);
   require(vocab > 0, "vocab must be > 0", name);
   require(seq_len > 0, "seq_len must be > 0", name);
+  require(norm_eps > 0.0 && norm_eps < 1.0, "norm_eps must be in (0, 1)", name);
   if (kind == model_kind::moe) {
     require(num_experts > 0, "an MoE model needs num_experts > 0", name);
     require(expert_every > 0, "expert_every must be > 0", name);

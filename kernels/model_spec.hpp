@@ -29,7 +29,8 @@ struct model_spec {
   int expert_every = 2;
   int top_k = 2;
   activation_kind activation = activation_kind::gelu_tanh;
-  uint64_t seed = 0;  // deterministic weights (docs/models.md)
+  double norm_eps = 1e-5;  // layer norm epsilon (Hugging Face BERT: 1e-12); kernels use fp32
+  uint64_t seed = 0;       // deterministic weights (docs/models.md)
 
   [[nodiscard]] int ffn_dim() const noexcept { return ffn > 0 ? ffn : 4 * hidden; }
   [[nodiscard]] int head_dim() const noexcept { return heads > 0 ? hidden / heads : 0; }

@@ -54,7 +54,8 @@ void attention_block(const layer_weights& w, float* x, int batch, int seq, layer
   }
   linear(ws.ctx.data(), tokens, width, w.out_w, w.hidden, nullptr, ws.proj.data());
   reduce_partial(w, ws.proj.data(), tokens * w.hidden, allreduce);
-  residual_layer_norm(x, ws.proj.data(), w.out_b, w.norm1_g, w.norm1_b, tokens, w.hidden);
+  residual_layer_norm(x, ws.proj.data(), w.out_b, w.norm1_g, w.norm1_b, tokens, w.hidden,
+                      w.norm_eps);
 }
 
 void ffn_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws,
@@ -65,7 +66,8 @@ void ffn_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws
   add_bias_activation(ws.hidden.data(), w.ffn.fc1_b, tokens, w.ffn_local, w.gelu_erf);
   linear(ws.hidden.data(), tokens, w.ffn_local, w.ffn.fc2_w, w.hidden, nullptr, ws.proj.data());
   reduce_partial(w, ws.proj.data(), static_cast<size_t>(tokens) * w.hidden, allreduce);
-  residual_layer_norm(x, ws.proj.data(), w.ffn.fc2_b, w.norm2_g, w.norm2_b, tokens, w.hidden);
+  residual_layer_norm(x, ws.proj.data(), w.ffn.fc2_b, w.norm2_g, w.norm2_b, tokens, w.hidden,
+                      w.norm_eps);
 }
 
 void encoder_layer_forward(const layer_weights& w, float* x, int batch, int seq,

@@ -98,7 +98,7 @@ void moe_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws
       for (int j = 0; j < h; ++j) o[j] += g * b[j];
     }
   }
-  residual_layer_norm(x, out, nullptr, w.norm2_g, w.norm2_b, tokens, w.hidden);
+  residual_layer_norm(x, out, nullptr, w.norm2_g, w.norm2_b, tokens, w.hidden, w.norm_eps);
 }
 
 }  // namespace alpaserve::kernels::cpu

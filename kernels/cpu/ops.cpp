@@ -102,7 +102,7 @@ ALPASERVE_VECTORIZE void exp_inplace(float* x, int64_t n) {
 }
 
 ALPASERVE_VECTORIZE void layer_norm(const float* in, float* out, const float* gamma,
-                                    const float* beta, int64_t rows, int64_t cols) {
+                                    const float* beta, int64_t rows, int64_t cols, float eps) {
   const float inv_n = 1.0f / static_cast<float>(cols);
   for (int64_t i = 0; i < rows; ++i) {
     const float* r = in + i * cols;
@@ -114,14 +114,14 @@ ALPASERVE_VECTORIZE void layer_norm(const float* in, float* out, const float* ga
     float sq = 0.0f;
 #pragma omp simd reduction(+ : sq)
     for (int64_t j = 0; j < cols; ++j) sq += (r[j] - mean) * (r[j] - mean);
-    const float inv_std = 1.0f / std::sqrt(sq * inv_n + layer_norm_eps);
+    const float inv_std = 1.0f / std::sqrt(sq * inv_n + eps);
     for (int64_t j = 0; j < cols; ++j) o[j] = (r[j] - mean) * inv_std * gamma[j] + beta[j];
   }
 }
 
 ALPASERVE_VECTORIZE void residual_layer_norm(float* x, const float* y, const float* bias,
                                              const float* gamma, const float* beta, int64_t rows,
-                                             int64_t cols) {
+                                             int64_t cols, float eps) {
   const float inv_n = 1.0f / static_cast<float>(cols);
   for (int64_t i = 0; i < rows; ++i) {
     float* r = x + i * cols;
@@ -144,7 +144,7 @@ ALPASERVE_VECTORIZE void residual_layer_norm(float* x, const float* y, const flo
     float sq = 0.0f;
 #pragma omp simd reduction(+ : sq)
     for (int64_t j = 0; j < cols; ++j) sq += (r[j] - mean) * (r[j] - mean);
-    const float inv_std = 1.0f / std::sqrt(sq * inv_n + layer_norm_eps);
+    const float inv_std = 1.0f / std::sqrt(sq * inv_n + eps);
     for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] - mean) * inv_std * gamma[j] + beta[j];
   }
 }

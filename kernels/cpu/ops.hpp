@@ -24,10 +24,10 @@ void gelu(float* x, int64_t n);
 
 // Row-wise layer norm: out = (in - mean) / sqrt(var + eps) * gamma + beta. in may equal out.
 void layer_norm(const float* in, float* out, const float* gamma, const float* beta, int64_t rows,
-                int64_t cols);
+                int64_t cols, float eps = layer_norm_eps);
 // Post-LN residual: x = layer_norm(x + y + bias) (bias may be null), row-wise.
 void residual_layer_norm(float* x, const float* y, const float* bias, const float* gamma,
-                         const float* beta, int64_t rows, int64_t cols);
+                         const float* beta, int64_t rows, int64_t cols, float eps = layer_norm_eps);
 
 // Row-wise softmax of scale * x, numerically stable (max subtracted), in place.
 void scaled_softmax_rows(float* x, int64_t rows, int64_t cols, float scale);

@@ -39,6 +39,7 @@ std::string error_of(const std::function<void()>& f) {
 TEST_CASE("model definition: round trip and strict errors", "[kernels][model_folder]") {
   model_spec m = small_moe();
   m.activation = activation_kind::gelu_erf;
+  m.norm_eps = 1e-12;
   const model_spec back = parse_model_definition(model_definition_json(m), "m.json", "x");
   CHECK(back.name == "x");
   CHECK(back.kind == model_kind::moe);
@@ -52,6 +53,9 @@ TEST_CASE("model definition: round trip and strict errors", "[kernels][model_fol
   CHECK(back.expert_every == m.expert_every);
   CHECK(back.top_k == m.top_k);
   CHECK(back.activation == activation_kind::gelu_erf);
+  CHECK(back.norm_eps == 1e-12);
+  CHECK(parse_model_definition(model_definition_json(small_bert()), "m.json", "x").norm_eps ==
+        1e-5);
 
   const std::string ok =
       R"("kind": "bert", "hidden": 64, "heads": 4, "layers": 2, "vocab": 10, "seq_len": 8)";
@@ -82,6 +86,10 @@ TEST_CASE("model definition: round trip and strict errors", "[kernels][model_fol
             "m.json", "x");
       }),
       Catch::Contains("key 'heads': must divide hidden"));
+  CHECK_THAT(error_of([&] {
+               (void)parse_model_definition("{" + ok + R"(, "norm_eps": 0})", "m.json", "x");
+             }),
+             Catch::Contains("key 'norm_eps': must be a number in (0, 1)"));
   CHECK_THAT(error_of([&] { (void)parse_model_definition("{", "m.json", "x"); }),
              Catch::StartsWith("m.json: not valid JSON"));
 }
@@ -185,6 +193,7 @@ TEST_CASE("import_hf_bert fuses q/k/v and folds the token type", "[kernels][mode
   const std::string out = temp_dir("hf_out");
   const model_spec m = import_hf_bert(from, out);
   CHECK(m.activation == activation_kind::gelu_erf);
+  CHECK(m.norm_eps == 1e-12);  // BertConfig's default when config.json has none
   CHECK(m.hidden == h);
   CHECK(m.ffn_dim() == f);
   CHECK(m.seq_len == pos);

@@ -93,7 +93,7 @@ def ours_logits(folder, shape):
     spec = json.load(open(os.path.join(folder, "model.json")))
     w = {k: v.astype(np.float64) for k, v in read_st(os.path.join(folder, "model.safetensors")).items()}
     h, heads, act = spec["hidden"], spec["heads"], spec.get("activation", "gelu_tanh")
-    eps = 1e-5
+    eps = spec.get("norm_eps", 1e-5)
     every = spec.get("expert_every", 2)
     ids = ids_for(shape).reshape(shape)
     rows = []
