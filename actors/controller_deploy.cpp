@@ -213,7 +213,7 @@ deployment_backend backend_of(const controller_settings& s) {
   b.name = s.backend;
   b.have_nccl = nccl_built();
   for (const auto& [name, src] : s.real_models)
-    b.real_models[name] = {src.architecture, src.seed, src.weights_path};
+    b.real_models[name] = {src.architecture, src.seed, src.weights_path, src.definition};
   return b;
 }
 
@@ -231,7 +231,7 @@ net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
   spec.next_op = s.next_op;
   for (const auto& sh : s.shards)
     spec.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                           sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s});
+                           sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s, sh.definition});
   return spec;
 }
 

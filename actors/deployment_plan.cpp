@@ -52,20 +52,30 @@ real_split split_real_model(const group_layout& g, const planner::model_data& m,
                             const planner::config_profile& prof, const deployment_backend& b) {
   real_split out;
   const auto src = b.real_models.find(m.name);
-  const planner::model_architecture* arch =
-      src == b.real_models.end() ? nullptr : planner::find_zoo_model(src->second.architecture);
-  if (arch == nullptr) {
+  if (src == b.real_models.end()) {
     out.error =
         fmt::format("model '{}' has no real architecture for the {} backend", m.name, b.name);
-    if (src != b.real_models.end())
-      out.error += fmt::format(" (unknown architecture '{}')", src->second.architecture);
+    return out;
+  }
+  kernels::model_spec spec;
+  try {
+    spec = real_model_spec_of(src->second.architecture, src->second.definition, src->second.seed,
+                              m.name);
+  } catch (const std::invalid_argument& e) {
+    out.error =
+        fmt::format("model '{}' has no real architecture for the {} backend ({})", m.name, b.name,
+                    src->second.definition.empty()
+                        ? fmt::format("unknown architecture '{}'", src->second.architecture)
+                        : std::string(e.what()));
     return out;
   }
   out.source = &src->second;
+  const std::string what =
+      src->second.definition.empty() ? src->second.architecture : std::string("model folder");
   try {
-    out.boundaries = real_stage_boundaries(&prof, arch->layers, static_cast<int>(g.stages.size()));
+    out.boundaries = real_stage_boundaries(&prof, spec.layers, static_cast<int>(g.stages.size()));
   } catch (const std::invalid_argument& e) {  // fewer layers than stages
-    out.error = fmt::format("model '{}' ({}): {}", m.name, arch->name, e.what());
+    out.error = fmt::format("model '{}' ({}): {}", m.name, what, e.what());
   }
   return out;
 }
@@ -141,6 +151,7 @@ planned_group plan_group(const group_layout& g, const std::vector<node_devices>&
         shard.architecture = splits[i]->source->architecture;
         shard.seed = splits[i]->source->seed;
         shard.weights_path = splits[i]->source->weights_path;
+        shard.definition = splits[i]->source->definition;
         shard.layer_begin = splits[i]->boundaries[static_cast<size_t>(k)];
         shard.layer_end = splits[i]->boundaries[static_cast<size_t>(k + 1)];
       }

@@ -22,6 +22,7 @@ struct model_source {
   std::string architecture;
   uint64_t seed = 0;
   std::string weights_path;  // empty = seeded weights
+  std::string definition;    // a model folder's definition (JSON); non-empty: used instead
 };
 
 // The device backend the stage workers use, and what real backends need to run models.
@@ -43,6 +44,7 @@ struct planned_shard {
   std::string weights_path;
   int layer_begin = 0;  // layers [layer_begin, layer_end) of the architecture
   int layer_end = 0;
+  std::string definition;  // model folder: the definition the workers compute
 };
 
 struct planned_stage {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kernels/local_pipeline.hpp"
+#include "kernels/model_folder.hpp"
 #include "kernels/safetensors.hpp"
 #include "net/tensor_wire.hpp"
 #include "planner/profile/model_zoo.hpp"
@@ -45,6 +46,13 @@ kernels::model_spec real_model_spec(const std::string& architecture, uint64_t se
   m.seed = seed;
   m.validate();
   return m;
+}
+
+kernels::model_spec real_model_spec_of(const std::string& architecture,
+                                       const std::string& definition, uint64_t seed,
+                                       const std::string& name) {
+  if (definition.empty()) return real_model_spec(architecture, seed, name);
+  return kernels::parse_model_definition(definition, "model '" + name + "' definition", name);
 }
 
 std::vector<int> real_stage_boundaries(const planner::config_profile* profile, int layers, int pp) {

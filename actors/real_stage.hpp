@@ -28,6 +28,13 @@ namespace alpaserve::actors {
 [[nodiscard]] kernels::model_spec real_model_spec(const std::string& architecture, uint64_t seed,
                                                   const std::string& name);
 
+// A model folder's definition (kernels::parse_model_definition of `definition`, the model.json
+// text) when non-empty, else real_model_spec(architecture, seed, name). Throws
+// std::invalid_argument naming the problem.
+[[nodiscard]] kernels::model_spec real_model_spec_of(const std::string& architecture,
+                                                     const std::string& definition, uint64_t seed,
+                                                     const std::string& name);
+
 // The layer split of a pp-stage config: the profile's measured boundaries when it has valid
 // ones for `layers`, else an even split (kernels::even_boundaries).
 [[nodiscard]] std::vector<int> real_stage_boundaries(const planner::config_profile* profile,

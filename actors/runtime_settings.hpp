@@ -36,10 +36,13 @@ struct runtime_timeouts {
 
 // Where a real (cpu / cuda) model's computation comes from: a model-zoo architecture, and its
 // weights from a safetensors file (on the workers' filesystem) or from a seed.
+// Or a model folder (docs/models.md): `definition` is its model.json as
+// kernels::model_definition_json writes it, weights_path its model.safetensors.
 struct real_model_source {
   std::string architecture;
   uint64_t seed = 0;
   std::string weights_path;
+  std::string definition;  // non-empty: a model folder's model, `architecture` is ignored
 };
 
 struct controller_settings {

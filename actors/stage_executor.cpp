@@ -131,7 +131,7 @@ real_stage_plan make_real_stage_plan(const stage_spec& spec, const real_rank_opt
       if (s.batch_latency_s[i] > 0) plan.max_batch = std::max(plan.max_batch, 1 << i);
     real_shard_plan sp;
     sp.model = s.model;
-    sp.spec = real_model_spec(s.architecture, s.seed, s.model);
+    sp.spec = real_model_spec_of(s.architecture, s.definition, s.seed, s.model);
     sp.layer_begin = s.layer_begin;
     sp.layer_end = s.layer_end;
     sp.weights_path = s.weights_path;

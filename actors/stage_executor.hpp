@@ -43,6 +43,7 @@ struct stage_shard_spec {
   // Per supported batch size (1, 2, 4, 8, 16): profiled seconds of this stage, 0 = unprofiled;
   // empty = latency_s alone (batch 1).
   std::vector<double> batch_latency_s;
+  std::string definition;  // a model folder's definition (JSON); empty: the architecture
 };
 
 // The shard's stage seconds at batch sizes 1..n as kernels::load_options::stage_latency_s wants

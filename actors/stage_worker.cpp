@@ -30,7 +30,7 @@ stage_spec to_stage_spec(const net::spawn_stage& s) {
   out.next_op = s.next_op;
   for (const auto& sh : s.shards)
     out.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                          sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s});
+                          sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s, sh.definition});
   return out;
 }
 
@@ -118,10 +118,10 @@ net::actor_status describe(stage_self self) {
   for (const auto& s : st.spec.shards) {
     const bool failed = std::find(st.failed_models.begin(), st.failed_models.end(), s.model) !=
                         st.failed_models.end();
+    const std::string what = !s.definition.empty() ? "model folder" : s.architecture;
     const std::string layers =
-        s.architecture.empty()
-            ? std::string()
-            : fmt::format(" {} layers [{}, {})", s.architecture, s.layer_begin, s.layer_end);
+        what.empty() ? std::string()
+                     : fmt::format(" {} layers [{}, {})", what, s.layer_begin, s.layer_end);
     a.shards.push_back(fmt::format("{}{} ({:.1f} ms, {:.2f} GiB){}", s.model, layers,
                                    s.latency_s * 1e3, s.weight_bytes / (1024.0 * 1024 * 1024),
                                    failed ? " FAILED TO LOAD" : ""));

@@ -64,6 +64,9 @@ struct model_config {
   // Largest batch a group forms for this model (docs/runtime.md "Batching"); 0 = the largest
   // batch size its profile has (still bounded by planner.max_batch_size); 1 = never batch it.
   int max_batch_size = 0;
+  // Or a model folder (model.json + model.safetensors, docs/models.md "Model folders"), resolved
+  // against the config's folder; excludes architecture, weights and seed.
+  std::string folder;
 
   [[nodiscard]] bool has_absolute_slo() const noexcept { return slo_seconds > 0; }
 };

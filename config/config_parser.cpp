@@ -523,6 +523,19 @@ class config_builder {
         model.seed = static_cast<uint64_t>(*seed);
       if (auto mb = r.get_integer("max_batch_size", false, 1, 1024))
         model.max_batch_size = static_cast<int>(*mb);
+      if (auto folder = r.get_name("folder", false)) {
+        for (const char* other : {"architecture", "weights", "seed"})
+          if (r.has(other))
+            r.error("folder", std::string("give either folder or ") + other +
+                                  ", not both (the folder defines the model and its weights)");
+        model.folder = resolve(*folder);
+        std::error_code ec;
+        if (!std::filesystem::is_directory(model.folder, ec)) {
+          r.error("folder", "model folder not found: " + model.folder);
+        } else if (hooks_.model_folder_problem) {
+          if (auto problem = hooks_.model_folder_problem(model.folder)) r.error("folder", *problem);
+        }
+      }
       r.report_unknown_keys();
       cfg.models.push_back(std::move(model));
       model_positions_.push_back(where);

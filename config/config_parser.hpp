@@ -49,6 +49,9 @@ struct validation_hooks {
   // Total weight bytes of the model (all stages), or nullopt when unknown. A model heavier than the
   // cluster's total device memory is an error. May throw; the message becomes the model's error.
   std::function<std::optional<double>(const model_config&)> model_weight_bytes;
+  // Problems of a model folder (models[i].folder, resolved): its model.json and weights checked
+  // against each other; nullopt when it is usable. Unset: only the folder's existence is checked.
+  std::function<std::optional<std::string>(const std::string& folder)> model_folder_problem;
   // Check that the TLS files every machine shares exist when tls.enabled (`alpaserve tls init`
   // turns this off: it is about to write them).
   bool check_tls_files = true;

@@ -18,6 +18,7 @@ void model_spec::validate() const {
   require(ffn_dim() > 0, "ffn must be > 0", name);
   require(vocab > 0, "vocab must be > 0", name);
   require(seq_len > 0, "seq_len must be > 0", name);
+  require(norm_eps > 0.0 && norm_eps < 1.0, "norm_eps must be in (0, 1)", name);
   if (kind == model_kind::moe) {
     require(num_experts > 0, "an MoE model needs num_experts > 0", name);
     require(expert_every > 0, "expert_every must be > 0", name);
@@ -67,6 +68,16 @@ model_kind parse_model_kind(const std::string& text) {
   if (text == "bert") return model_kind::bert;
   if (text == "moe") return model_kind::moe;
   throw std::invalid_argument("unknown model kind '" + text + "' (expected bert or moe)");
+}
+
+const char* to_string(activation_kind activation) noexcept {
+  return activation == activation_kind::gelu_erf ? "gelu_erf" : "gelu_tanh";
+}
+
+activation_kind parse_activation(const std::string& text) {
+  if (text == "gelu_tanh") return activation_kind::gelu_tanh;
+  if (text == "gelu_erf") return activation_kind::gelu_erf;
+  throw std::invalid_argument("unknown activation '" + text + "' (expected gelu_tanh or gelu_erf)");
 }
 
 }  // namespace alpaserve::kernels

@@ -10,6 +10,10 @@ namespace alpaserve::kernels {
 
 enum class model_kind { bert, moe };
 
+// The feed-forward nonlinearity: the tanh approximation of GELU (the zoo's default) or the exact
+// erf form (Hugging Face BERT's "gelu").
+enum class activation_kind { gelu_tanh, gelu_erf };
+
 struct model_spec {
   std::string name;
   model_kind kind = model_kind::bert;
@@ -24,7 +28,9 @@ struct model_spec {
   int num_experts = 0;
   int expert_every = 2;
   int top_k = 2;
-  uint64_t seed = 0;  // deterministic weights (docs/models.md)
+  activation_kind activation = activation_kind::gelu_tanh;
+  double norm_eps = 1e-5;  // layer norm epsilon (Hugging Face BERT: 1e-12); kernels use fp32
+  uint64_t seed = 0;       // deterministic weights (docs/models.md)
 
   [[nodiscard]] int ffn_dim() const noexcept { return ffn > 0 ? ffn : 4 * hidden; }
   [[nodiscard]] int head_dim() const noexcept { return heads > 0 ? hidden / heads : 0; }
@@ -61,5 +67,8 @@ struct shard_spec {
 [[nodiscard]] const char* to_string(model_kind kind) noexcept;
 // "bert" | "moe"; throws std::invalid_argument otherwise.
 [[nodiscard]] model_kind parse_model_kind(const std::string& text);
+[[nodiscard]] const char* to_string(activation_kind activation) noexcept;
+// "gelu_tanh" | "gelu_erf"; throws std::invalid_argument otherwise.
+[[nodiscard]] activation_kind parse_activation(const std::string& text);
 
 }  // namespace alpaserve::kernels

@@ -49,6 +49,10 @@ struct shard_spec {
   // Profiled latency of this stage per supported batch size (1, 2, 4, 8, 16; 0 = unprofiled):
   // the emulated stage time and the nominal time of a batch. Empty: latency_s for every size.
   std::vector<double> batch_latency_s;
+  // A model folder's definition (kernels::model_definition_json), read on the controller; the
+  // worker computes it instead of `architecture` when non-empty (weights_path is then the
+  // folder's model.safetensors). docs/models.md "Model folders".
+  std::string definition;
 };
 
 // controller -> node agent: spawn the worker of one pipeline stage and load its shards.
@@ -245,7 +249,7 @@ typename Inspector::result_type inspect(Inspector& f, infer_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
   return f(caf::meta::type_name("shard_spec"), x.model, x.latency_s, x.weight_bytes, x.architecture,
-           x.seed, x.weights_path, x.layer_begin, x.layer_end, x.batch_latency_s);
+           x.seed, x.weights_path, x.layer_begin, x.layer_end, x.batch_latency_s, x.definition);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {

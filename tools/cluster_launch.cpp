@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "config/planner_hooks.hpp"
+#include "kernels/model_folder.hpp"
 
 #include "config/default_config.hpp"
 #include "planner/core/input_error.hpp"
@@ -82,7 +83,18 @@ std::string cluster_backend(const config::cluster_config& cfg) {
 }
 
 config::validation_hooks runtime_validation_hooks() {
-  return config::planner_validation_hooks();
+  config::validation_hooks hooks = config::planner_validation_hooks();
+  hooks.model_folder_problem = model_folder_problem;
+  return hooks;
+}
+
+std::optional<std::string> model_folder_problem(const std::string& folder) {
+  try {
+    kernels::check_model_weights(kernels::read_model_folder(folder, "model"));
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
 }
 
 config::cluster_config load_config_or_demo(const std::string& path) {
@@ -220,6 +232,18 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
     for (size_t i = 0; i < cfg.models.size(); ++i) {
       const auto& m = cfg.models[i];
       actors::real_model_source src;
+      if (!m.folder.empty()) {
+        try {
+          const kernels::model_folder f = kernels::read_model_folder(m.folder, m.name);
+          src.definition = kernels::model_definition_json(f.spec);
+          src.weights_path = f.weights_path;
+        } catch (const std::exception& e) {
+          throw planner::input_error(cfg.source_file, fmt::format("models[{}].folder", i),
+                                     e.what());
+        }
+        cs.real_models[m.name] = std::move(src);
+        continue;
+      }
       src.architecture = !m.architecture.empty() ? m.architecture : m.type;
       if (planner::find_zoo_model(src.architecture) == nullptr)
         throw planner::input_error(cfg.source_file, fmt::format("models[{}].architecture", i),

@@ -4,6 +4,7 @@
 // files), the placement (a placement file, or the configured policy of the planner's registry
 // solved on a train workload from the configured rates), and the node's own settings.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ namespace alpaserve::tools {
 
 // Hooks for the config parser: model types the runtime can profile, policy names it accepts.
 [[nodiscard]] config::validation_hooks runtime_validation_hooks();
+// What is wrong with a model folder (model.json unreadable or invalid, weights file missing, a
+// tensor missing / mis-shaped / of an unsupported dtype), or nullopt when it can be served.
+[[nodiscard]] std::optional<std::string> model_folder_problem(const std::string& folder);
 
 // Loads `path`, or the built-in demo config when path is empty. Throws config_error.
 [[nodiscard]] config::cluster_config load_config_or_demo(const std::string& path);

@@ -15,6 +15,7 @@
 #include "config/default_config.hpp"
 #include "config/planner_hooks.hpp"
 #include "planner/core/input_error.hpp"
+#include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 #include "tools/tls_files.hpp"
 
@@ -136,7 +137,9 @@ void add_config(CLI::App& app, run_fn& run) {
   check->add_option("file", path, "The cluster config file")->required();
   check->callback([&run] {
     run = [] {
-      const auto cfg = config::load_cluster_config(path, config::planner_validation_hooks());
+      auto hooks = config::planner_validation_hooks();
+      hooks.model_folder_problem = model_folder_problem;
+      const auto cfg = config::load_cluster_config(path, hooks);
       print_summary(cfg, std::cout);
       const auto tls_problems = check_tls(cfg, std::cout);
       if (!tls_problems.empty()) {

@@ -13,6 +13,7 @@
 #include "actors/real_profiler.hpp"
 #include "actors/real_stage.hpp"
 #include "kernels/cuda_device.hpp"
+#include "kernels/model_folder.hpp"
 #include "planner/core/input_error.hpp"
 #include "planner/profile/profile_io.hpp"
 #include "tools/command_registry.hpp"
@@ -22,6 +23,7 @@ namespace {
 
 struct profile_args {
   std::string model;
+  std::string folder;
   std::string name;
   std::string device = "cpu";
   std::vector<int> batch_sizes = {1, 2, 4, 8, 16};
@@ -39,10 +41,32 @@ struct profile_args {
 
 int run_profile(const profile_args& a) {
   kernels::model_spec spec;
-  try {
-    spec = actors::real_model_spec(a.model, a.seed, a.name.empty() ? a.model : a.name);
-  } catch (const std::invalid_argument& e) {
-    throw planner::input_error("<command line>", "--model", e.what());
+  std::string weights = a.weights;
+  if (a.model.empty() == a.folder.empty())
+    throw planner::input_error("<command line>", "--model",
+                               "give either --model (a zoo architecture) or --model-folder");
+  if (!a.folder.empty()) {
+    // A model folder: its definition and weights; the profile is named like the folder.
+    if (!a.weights.empty())
+      throw planner::input_error("<command line>", "--weights",
+                                 "a model folder brings its own weights");
+    const std::string name =
+        !a.name.empty() ? a.name
+                        : std::filesystem::path(a.folder).lexically_normal().filename().string();
+    try {
+      const kernels::model_folder f = kernels::read_model_folder(a.folder, name);
+      kernels::check_model_weights(f);
+      spec = f.spec;
+      weights = f.weights_path;
+    } catch (const std::exception& e) {
+      throw planner::input_error(a.folder, "--model-folder", e.what());
+    }
+  } else {
+    try {
+      spec = actors::real_model_spec(a.model, a.seed, a.name.empty() ? a.model : a.name);
+    } catch (const std::invalid_argument& e) {
+      throw planner::input_error("<command line>", "--model", e.what());
+    }
   }
   if (a.device != "cpu" && a.device != "cuda")
     throw planner::input_error("<command line>", "--device",
@@ -51,7 +75,7 @@ int run_profile(const profile_args& a) {
     std::cerr << "profile: no CUDA device on this machine; nothing measured\n";
     return 77;
   }
-  if (!a.weights.empty() && !std::filesystem::exists(a.weights))
+  if (!weights.empty() && !std::filesystem::exists(weights))
     throw planner::input_error(a.weights, "--weights", "file not found");
   planner::profile_db db;
   if (!a.merge.empty()) db = planner::read_profile_db(a.merge);
@@ -64,7 +88,7 @@ int run_profile(const profile_args& a) {
   o.seq = a.seq;
   o.repeats = a.repeats;
   o.gap_ms = a.gap_ms;
-  o.weights = a.weights;
+  o.weights = weights;
   const bool bar = !a.quiet && isatty(2);
   o.progress = [bar](size_t done, size_t total, const std::string& what) {
     if (!bar || total == 0) return;
@@ -114,9 +138,11 @@ void add_profile(CLI::App& app, run_fn& run) {
       "profile",
       "Measure a real model's per-layer latency and memory on a device kind (cpu, cuda), split it "
       "into pipeline stages, and write the profile database the planner and controller read");
-  sub->add_option("--model", args->model, "model-zoo architecture (e.g. bert-tiny, bert-small)")
-      ->required();
-  sub->add_option("--name", args->name, "profile name (default: the architecture)");
+  sub->add_option("--model", args->model, "model-zoo architecture (e.g. bert-tiny, bert-small)");
+  sub->add_option("--model-folder", args->folder,
+                  "a model folder (model.json + model.safetensors) instead of --model");
+  sub->add_option("--name", args->name,
+                  "profile name (default: the architecture, or the model folder's name)");
   sub->add_option("--device", args->device, "device kind: cpu or cuda (default cpu)");
   sub->add_option("--batch-sizes", args->batch_sizes, "batch sizes (default 1,2,4,8,16)")
       ->delimiter(',');

@@ -9,7 +9,7 @@ namespace alpaserve::kernels::cpu {
 
 void embed(const float* ids, int batch, int seq, const float* token_table,
            const float* position_table, const float* gamma, const float* beta, int vocab,
-           int hidden, float* x) {
+           int hidden, float* x, float eps) {
   for (int b = 0; b < batch; ++b)
     for (int s = 0; s < seq; ++s) {
       const float id = ids[static_cast<size_t>(b) * seq + s];
@@ -22,7 +22,7 @@ void embed(const float* ids, int batch, int seq, const float* token_table,
       float* o = x + (static_cast<size_t>(b) * seq + s) * hidden;
       for (int j = 0; j < hidden; ++j) o[j] = t[j] + p[j];
     }
-  layer_norm(x, x, gamma, beta, static_cast<int64_t>(batch) * seq, hidden);
+  layer_norm(x, x, gamma, beta, static_cast<int64_t>(batch) * seq, hidden, eps);
 }
 
 void head(const float* x, int batch, int seq, int hidden, const float* head_w, const float* head_b,
@@ -67,7 +67,8 @@ tensor cpu_backend::run(const tensor& input, const allreduce_fn& allreduce) {
   if (shard_.has_embedding)
     embed(input.ptr(), batch, seq, weights_.at("embed.tokens.weight").ptr(),
           weights_.at("embed.positions.weight").ptr(), weights_.at("embed.norm.weight").ptr(),
-          weights_.at("embed.norm.bias").ptr(), m.vocab, m.hidden, x.ptr());
+          weights_.at("embed.norm.bias").ptr(), m.vocab, m.hidden, x.ptr(),
+          static_cast<float>(m.norm_eps));
   else
     x.data = input.data;
   for (const auto& layer : layers_)

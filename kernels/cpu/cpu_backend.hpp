@@ -13,7 +13,7 @@ namespace alpaserve::kernels::cpu {
 // Throws std::invalid_argument on an id that is not an integer in [0, vocab).
 void embed(const float* ids, int batch, int seq, const float* token_table,
            const float* position_table, const float* gamma, const float* beta, int vocab,
-           int hidden, float* x);
+           int hidden, float* x, float eps = 1e-5f);
 
 // logits[b, :] = head_w * x[b, 0, :] + head_b ([CLS] position), logits: [batch, vocab].
 void head(const float* x, int batch, int seq, int hidden, const float* head_w, const float* head_b,

@@ -54,7 +54,8 @@ void attention_block(const layer_weights& w, float* x, int batch, int seq, layer
   }
   linear(ws.ctx.data(), tokens, width, w.out_w, w.hidden, nullptr, ws.proj.data());
   reduce_partial(w, ws.proj.data(), tokens * w.hidden, allreduce);
-  residual_layer_norm(x, ws.proj.data(), w.out_b, w.norm1_g, w.norm1_b, tokens, w.hidden);
+  residual_layer_norm(x, ws.proj.data(), w.out_b, w.norm1_g, w.norm1_b, tokens, w.hidden,
+                      w.norm_eps);
 }
 
 void ffn_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws,
@@ -62,10 +63,11 @@ void ffn_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws
   grow(ws.hidden, static_cast<size_t>(tokens) * w.ffn_local);
   grow(ws.proj, static_cast<size_t>(tokens) * w.hidden);
   linear(x, tokens, w.hidden, w.ffn.fc1_w, w.ffn_local, nullptr, ws.hidden.data());
-  add_bias_gelu(ws.hidden.data(), w.ffn.fc1_b, tokens, w.ffn_local);
+  add_bias_activation(ws.hidden.data(), w.ffn.fc1_b, tokens, w.ffn_local, w.gelu_erf);
   linear(ws.hidden.data(), tokens, w.ffn_local, w.ffn.fc2_w, w.hidden, nullptr, ws.proj.data());
   reduce_partial(w, ws.proj.data(), static_cast<size_t>(tokens) * w.hidden, allreduce);
-  residual_layer_norm(x, ws.proj.data(), w.ffn.fc2_b, w.norm2_g, w.norm2_b, tokens, w.hidden);
+  residual_layer_norm(x, ws.proj.data(), w.ffn.fc2_b, w.norm2_g, w.norm2_b, tokens, w.hidden,
+                      w.norm_eps);
 }
 
 void encoder_layer_forward(const layer_weights& w, float* x, int batch, int seq,

@@ -27,6 +27,8 @@ layer_weights bind_layer(const shard_spec& shard, int layer, const weight_map& w
   l.head_dim = m.head_dim();
   l.ffn_local = m.ffn_dim() / shard.op_size;
   l.op_size = shard.op_size;
+  l.gelu_erf = m.activation == activation_kind::gelu_erf;
+  l.norm_eps = static_cast<float>(m.norm_eps);
   l.qkv_w = find(w, p + "attn.qkv.weight");
   l.qkv_b = find(w, p + "attn.qkv.bias");
   l.out_w = find(w, p + "attn.out.weight");

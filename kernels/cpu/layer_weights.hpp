@@ -21,6 +21,8 @@ struct layer_weights {
   int head_dim = 0;
   int ffn_local = 0;  // ffn width held by this op rank
   int op_size = 1;
+  float norm_eps = 1e-5f;        // model_spec::norm_eps
+  bool gelu_erf = false;         // model_spec::activation
   const float* qkv_w = nullptr;  // [3 * heads_local * head_dim, hidden], rows q | k | v
   const float* qkv_b = nullptr;
   const float* out_w = nullptr;  // [hidden, heads_local * head_dim]

@@ -64,7 +64,7 @@ void moe_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws
     if (ws.hidden.size() < static_cast<size_t>(n) * w.ffn_local)
       ws.hidden.resize(static_cast<size_t>(n) * w.ffn_local);
     linear(gathered.data(), n, h, f.fc1_w, w.ffn_local, nullptr, ws.hidden.data());
-    add_bias_gelu(ws.hidden.data(), f.fc1_b, n, w.ffn_local);
+    add_bias_activation(ws.hidden.data(), f.fc1_b, n, w.ffn_local, w.gelu_erf);
     expert_out.resize(static_cast<size_t>(n) * h);
     linear(ws.hidden.data(), n, w.ffn_local, f.fc2_w, h, nullptr, expert_out.data());
     for (int i = 0; i < n; ++i)
@@ -98,7 +98,7 @@ void moe_block(const layer_weights& w, float* x, int tokens, layer_workspace& ws
       for (int j = 0; j < h; ++j) o[j] += g * b[j];
     }
   }
-  residual_layer_norm(x, out, nullptr, w.norm2_g, w.norm2_b, tokens, w.hidden);
+  residual_layer_norm(x, out, nullptr, w.norm2_g, w.norm2_b, tokens, w.hidden, w.norm_eps);
 }
 
 }  // namespace alpaserve::kernels::cpu

@@ -74,6 +74,23 @@ ALPASERVE_VECTORIZE void add_bias_gelu(float* x, const float* bias, int64_t rows
   }
 }
 
+void add_bias_gelu_erf(float* x, const float* bias, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = x + i * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      const float v = row[j] + bias[j];
+      row[j] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+    }
+  }
+}
+
+void add_bias_activation(float* x, const float* bias, int64_t rows, int64_t cols, bool erf_form) {
+  if (erf_form)
+    add_bias_gelu_erf(x, bias, rows, cols);
+  else
+    add_bias_gelu(x, bias, rows, cols);
+}
+
 ALPASERVE_VECTORIZE void gelu(float* x, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_one(x[i]);
@@ -85,7 +102,7 @@ ALPASERVE_VECTORIZE void exp_inplace(float* x, int64_t n) {
 }
 
 ALPASERVE_VECTORIZE void layer_norm(const float* in, float* out, const float* gamma,
-                                    const float* beta, int64_t rows, int64_t cols) {
+                                    const float* beta, int64_t rows, int64_t cols, float eps) {
   const float inv_n = 1.0f / static_cast<float>(cols);
   for (int64_t i = 0; i < rows; ++i) {
     const float* r = in + i * cols;
@@ -97,14 +114,14 @@ ALPASERVE_VECTORIZE void layer_norm(const float* in, float* out, const float* ga
     float sq = 0.0f;
 #pragma omp simd reduction(+ : sq)
     for (int64_t j = 0; j < cols; ++j) sq += (r[j] - mean) * (r[j] - mean);
-    const float inv_std = 1.0f / std::sqrt(sq * inv_n + layer_norm_eps);
+    const float inv_std = 1.0f / std::sqrt(sq * inv_n + eps);
     for (int64_t j = 0; j < cols; ++j) o[j] = (r[j] - mean) * inv_std * gamma[j] + beta[j];
   }
 }
 
 ALPASERVE_VECTORIZE void residual_layer_norm(float* x, const float* y, const float* bias,
                                              const float* gamma, const float* beta, int64_t rows,
-                                             int64_t cols) {
+                                             int64_t cols, float eps) {
   const float inv_n = 1.0f / static_cast<float>(cols);
   for (int64_t i = 0; i < rows; ++i) {
     float* r = x + i * cols;
@@ -127,7 +144,7 @@ ALPASERVE_VECTORIZE void residual_layer_norm(float* x, const float* y, const flo
     float sq = 0.0f;
 #pragma omp simd reduction(+ : sq)
     for (int64_t j = 0; j < cols; ++j) sq += (r[j] - mean) * (r[j] - mean);
-    const float inv_std = 1.0f / std::sqrt(sq * inv_n + layer_norm_eps);
+    const float inv_std = 1.0f / std::sqrt(sq * inv_n + eps);
     for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] - mean) * inv_std * gamma[j] + beta[j];
   }
 }

@@ -16,14 +16,18 @@ void linear(const float* x, int64_t m, int64_t k, const float* w, int64_t n, con
 
 // x[i] = gelu(x[i] + bias[i % cols]), tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 void add_bias_gelu(float* x, const float* bias, int64_t rows, int64_t cols);
+// x[i] = gelu(x[i] + bias[i % cols]), exact form: 0.5 x (1 + erf(x / sqrt(2))).
+void add_bias_gelu_erf(float* x, const float* bias, int64_t rows, int64_t cols);
+// add_bias_gelu or add_bias_gelu_erf.
+void add_bias_activation(float* x, const float* bias, int64_t rows, int64_t cols, bool erf_form);
 void gelu(float* x, int64_t n);
 
 // Row-wise layer norm: out = (in - mean) / sqrt(var + eps) * gamma + beta. in may equal out.
 void layer_norm(const float* in, float* out, const float* gamma, const float* beta, int64_t rows,
-                int64_t cols);
+                int64_t cols, float eps = layer_norm_eps);
 // Post-LN residual: x = layer_norm(x + y + bias) (bias may be null), row-wise.
 void residual_layer_norm(float* x, const float* y, const float* bias, const float* gamma,
-                         const float* beta, int64_t rows, int64_t cols);
+                         const float* beta, int64_t rows, int64_t cols, float eps = layer_norm_eps);
 
 // Row-wise softmax of scale * x, numerically stable (max subtracted), in place.
 void scaled_softmax_rows(float* x, int64_t rows, int64_t cols, float scale);

@@ -405,7 +405,7 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
     embed(ids, s.f32("embed.tokens.weight"), s.f32("embed.positions.weight"), x, tokens, seq, h,
           st);
     layer_norm(x, nullptr, nullptr, s.f32("embed.norm.weight"), s.f32("embed.norm.bias"), x, tokens,
-               h, cpu::layer_norm_eps, st);
+               h, static_cast<float>(m.norm_eps), st);
     s.sync("embedding", c);    // host_ids goes out of scope
   } else if (!c.receives()) {  // else already received into x (same size, same buffer)
     cuda_check(cudaMemcpyAsync(x, input.ptr(), T * h * 4, cudaMemcpyHostToDevice, st),
@@ -420,13 +420,15 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
     attention(qkv, ctx, batch, seq, m.heads / shard.op_size, m.head_dim(), scale, st);
     s.gemm(ctx, tokens, width, l.out_w, h, proj, cast);
     s.reduce(proj, T * h, c);
-    layer_norm(x, proj, l.out_b, l.norm1_g, l.norm1_b, x, tokens, h, cpu::layer_norm_eps, st);
+    layer_norm(x, proj, l.out_b, l.norm1_g, l.norm1_b, x, tokens, h, static_cast<float>(m.norm_eps),
+               st);
     if (!l.moe) {
       s.gemm(x, tokens, h, l.ffn.fc1_w, fl, hid, cast);
-      add_bias_gelu(hid, l.ffn.fc1_b, tokens, fl, st);
+      add_bias_gelu(hid, l.ffn.fc1_b, tokens, fl, st, m.activation == activation_kind::gelu_erf);
       s.gemm(hid, tokens, fl, l.ffn.fc2_w, h, proj, cast);
       s.reduce(proj, T * h, c);
-      layer_norm(x, proj, l.ffn.fc2_b, l.norm2_g, l.norm2_b, x, tokens, h, cpu::layer_norm_eps, st);
+      layer_norm(x, proj, l.ffn.fc2_b, l.norm2_g, l.norm2_b, x, tokens, h,
+                 static_cast<float>(m.norm_eps), st);
       continue;
     }
     s.gemm(x, tokens, h, l.gate_w, experts, logits, cast);
@@ -462,14 +464,15 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
       const dev_ffn& f = l.experts[e];
       gather_rows(x, token_rows + offset[e], n, h, gathered, st);
       s.gemm(gathered, n, h, f.fc1_w, fl, hid, cast);
-      add_bias_gelu(hid, f.fc1_b, n, fl, st);
+      add_bias_gelu(hid, f.fc1_b, n, fl, st, m.activation == activation_kind::gelu_erf);
       s.gemm(hid, n, fl, f.fc2_w, h, expert_out, cast);
       scatter_rows(expert_out, slot_rows + offset[e], n, h, routed, st);
     }
     moe_combine(routed, gate_w, tokens, k, h, proj, st);
     s.reduce(proj, T * h, c);
     moe_add_expert_bias(proj, expert, gate_w, l.expert_fc2_b, tokens, k, h, st);
-    layer_norm(x, proj, nullptr, l.norm2_g, l.norm2_b, x, tokens, h, cpu::layer_norm_eps, st);
+    layer_norm(x, proj, nullptr, l.norm2_g, l.norm2_b, x, tokens, h, static_cast<float>(m.norm_eps),
+               st);
     s.sync("moe layer", c);  // host routing vectors are reused
   }
 

@@ -44,6 +44,10 @@ __device__ float gelu(float x) {
   return 0.5f * x * (1.0f + tanhf(z));
 }
 
+__device__ float gelu_erf(float x) {
+  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
 __device__ void store(__half* p, float v) {
   *p = __float2half_rn(v);
 }
@@ -93,11 +97,12 @@ __global__ void layer_norm_kernel(const float* in, const float* residual, const 
     o[j] = (o[j] - mean) * inv_std * gamma[j] + beta[j];
 }
 
-__global__ void add_bias_kernel(float* x, const float* bias, size_t n, int cols, bool with_gelu) {
+// act: 0 none, 1 gelu (tanh form), 2 gelu (erf form)
+__global__ void add_bias_kernel(float* x, const float* bias, size_t n, int cols, int act) {
   for (size_t i = blockIdx.x * size_t{blockDim.x} + threadIdx.x; i < n;
        i += size_t{gridDim.x} * blockDim.x) {
     const float v = x[i] + bias[i % cols];
-    x[i] = with_gelu ? gelu(v) : v;
+    x[i] = act == 1 ? gelu(v) : act == 2 ? gelu_erf(v) : v;
   }
 }
 
@@ -235,12 +240,13 @@ void layer_norm(const float* in, const float* residual, const float* bias, const
 
 void add_bias(float* x, const float* bias, int rows, int cols, cudaStream_t stream) {
   const size_t n = size_t(rows) * cols;
-  add_bias_kernel<<<blocks_for(n), threads, 0, stream>>>(x, bias, n, cols, false);
+  add_bias_kernel<<<blocks_for(n), threads, 0, stream>>>(x, bias, n, cols, 0);
 }
 
-void add_bias_gelu(float* x, const float* bias, int rows, int cols, cudaStream_t stream) {
+void add_bias_gelu(float* x, const float* bias, int rows, int cols, cudaStream_t stream,
+                   bool erf_form) {
   const size_t n = size_t(rows) * cols;
-  add_bias_kernel<<<blocks_for(n), threads, 0, stream>>>(x, bias, n, cols, true);
+  add_bias_kernel<<<blocks_for(n), threads, 0, stream>>>(x, bias, n, cols, erf_form ? 2 : 1);
 }
 
 void attention(const float* qkv, float* ctx, int batch, int seq, int heads, int head_dim,

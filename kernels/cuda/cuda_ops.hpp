@@ -21,7 +21,9 @@ void layer_norm(const float* in, const float* residual, const float* bias, const
 // x[r, c] += bias[c]
 void add_bias(float* x, const float* bias, int rows, int cols, cudaStream_t stream);
 // x[r, c] = gelu(x[r, c] + bias[c]) (tanh form, as the CPU backend)
-void add_bias_gelu(float* x, const float* bias, int rows, int cols, cudaStream_t stream);
+// erf_form: 0.5 x (1 + erf(x / sqrt 2)) (model_spec::activation gelu_erf), else the tanh form.
+void add_bias_gelu(float* x, const float* bias, int rows, int cols, cudaStream_t stream,
+                   bool erf_form = false);
 // Multi-head attention for every (batch, head, query): qkv [batch * seq, 3 * width] with column
 // blocks q | k | v (width = heads * head_dim); ctx [batch * seq, width].
 void attention(const float* qkv, float* ctx, int batch, int seq, int heads, int head_dim,

@@ -112,8 +112,8 @@ TEST_CASE("deployment plan: a real backend leaves out a model without an archite
                                              model("test-2GB-100ms", "typo")};
   actors::deployment_backend cpu;
   cpu.name = "cpu";
-  cpu.real_models["good"] = {"bert-tiny", 7, "/weights/good.safetensors"};
-  cpu.real_models["typo"] = {"bert-tinyy", 1, ""};
+  cpu.real_models["good"] = {"bert-tiny", 7, "/weights/good.safetensors", ""};
+  cpu.real_models["typo"] = {"bert-tinyy", 1, "", ""};
   const auto groups = layouts({{1, 1, 2}}, {{0, 1, 2}}, nodes);
   auto plan = actors::plan_deployment(groups, nodes, models, cpu);
 
@@ -171,7 +171,7 @@ TEST_CASE("deployment plan: NCCL activation links only for cuda stages in a buil
   const auto groups = layouts({{1, 2, 2}}, {{0}}, nodes);
 
   actors::deployment_backend b;
-  b.real_models["tp"] = {"bert-tiny", 1, ""};
+  b.real_models["tp"] = {"bert-tiny", 1, "", ""};
   b.name = "cuda";
   b.have_nccl = true;
   auto plan = actors::plan_deployment(groups, nodes, models, b);
@@ -248,4 +248,30 @@ TEST_CASE("deployment plan: bad layouts are refused before anything is sent") {
   odd[0].profile.configs[{1, 1, 2}].weight_mem.push_back(1);
   CHECK_THROWS_WITH(actors::plan_deployment(layouts({{1, 1, 2}}, {{0}}, nodes), nodes, odd, {}),
                     Catch::Contains("profiled with 3 stages"));
+}
+
+TEST_CASE(
+    "deployment plan: a model folder's definition gives the layers and travels to the shards") {
+  const std::vector<actors::node_devices> nodes = {node("n0", 2)};
+  std::vector<planner::model_data> models = {model("test-2GB-100ms", "mine"),
+                                             model("test-2GB-100ms", "broken")};
+  actors::deployment_backend cpu;
+  cpu.name = "cpu";
+  const std::string def =
+      R"({"kind": "bert", "hidden": 64, "heads": 4, "layers": 6, "vocab": 10, "seq_len": 8})";
+  cpu.real_models["mine"] = {"", 0, "/m/model.safetensors", def};
+  cpu.real_models["broken"] = {"", 0, "/b/model.safetensors", R"({"kind": "bert"})"};
+  const auto groups = layouts({{1, 1, 2}}, {{0, 1}}, nodes);
+  const auto plan = actors::plan_deployment(groups, nodes, models, cpu);
+  const auto& g = plan.groups.at(0);
+  CHECK_THAT(g.failed_models.at("broken"), Catch::Contains("key 'hidden': missing required key"));
+  REQUIRE(g.stages.size() == 2);
+  const auto& s0 = g.stages[0].shards.at(0);
+  const auto& s1 = g.stages[1].shards.at(0);
+  CHECK(s0.definition == def);
+  CHECK(s0.weights_path == "/m/model.safetensors");
+  CHECK(s0.layer_begin == 0);
+  CHECK(s0.layer_end == 3);  // 6 layers from the definition, split evenly
+  CHECK(s1.layer_end == 6);
+  CHECK(actors::real_model_spec_of("", def, 0, "mine").layers == 6);
 }

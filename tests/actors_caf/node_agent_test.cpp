@@ -38,7 +38,7 @@ TEST_CASE("node agent: registers, spawns a loaded stage worker, stops it on reti
   spec.num_stages = 1;
   spec.devices = {1};
   spec.backend = "emulated";
-  spec.shards.push_back({"a", 0.010, 1e9, "", 0, "", 0, 0});
+  spec.shards.push_back({"a", 0.010, 1e9, "", 0, "", 0, 0, {}, ""});
   auto ready = ask<net::stage_ready>(fx, agent, spec);
   fx.run();
   REQUIRE(ready->count() == 1);

@@ -494,3 +494,33 @@ TEST_CASE("planner.placement_file is resolved against the config's folder and mu
                 "planner.placement_file", "expected a string");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("models.folder: resolved against the config's folder, exclusive, checked by the hook") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "alpaserve_config_folder_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "models" / "mine");
+  const std::string file = (dir / "cluster.toml").string();
+  const std::string with_folder =
+      replace_line(std::string(valid_cluster), 18, "rate = 1\nfolder = \"models/mine\"");
+  const auto cfg = parse_cluster_config(with_folder, file);
+  CHECK(cfg.models[0].folder == (dir / "models" / "mine").string());
+
+  // Not both a folder and an architecture / weights / seed.
+  require_issue(
+      issues_of(replace_line(with_folder, 19, "folder = \"models/mine\"\nseed = 3"), {}, file), 19,
+      "models[0].folder", "give either folder or seed");
+  // A folder that does not exist.
+  require_issue(
+      issues_of(replace_line(std::string(valid_cluster), 18, "rate = 1\nfolder = \"nope\""), {},
+                file),
+      19, "models[0].folder", "model folder not found");
+  // The hook's problem (the runtime checks model.json and the weights) at the key's line.
+  validation_hooks hooks;
+  hooks.model_folder_problem = [](const std::string& f) -> std::optional<std::string> {
+    return "problem in " + f;
+  };
+  require_issue(issues_of(with_folder, hooks, file), 19, "models[0].folder",
+                "problem in " + (dir / "models" / "mine").string());
+  fs::remove_all(dir);
+}

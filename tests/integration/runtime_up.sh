@@ -82,8 +82,8 @@ for bad in "--slo-ms inf" "--slo-ms nan" "--slo-ms -5" "--slo-ms 0" "-n 0" "-n -
 done
 out=$(timeout 10 "$BIN" bench --config "$WORK/cluster.toml" --duration inf 2>&1); rc=$?
 [ $rc = 2 ] || fail "bench --duration inf exited $rc: $out"
-out=$("$BIN" model --help 2>&1); rc=$?
-[ $rc = 2 ] && grep -q "unknown subcommand 'model'" <<<"$out" || fail "unknown subcommand: rc $rc: $out"
+out=$("$BIN" modelz --help 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "unknown subcommand 'modelz'" <<<"$out" || fail "unknown subcommand: rc $rc: $out"
 # bench writes files only where asked.
 mkdir -p "$WORK/cwd"
 (cd "$WORK/cwd" && timeout 60 "$BIN" bench --config "$WORK/cluster.toml" --duration 2 >"$WORK/bench.out" 2>&1) \

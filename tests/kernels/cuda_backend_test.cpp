@@ -48,6 +48,23 @@ TEST_CASE("cuda backend matches the cpu backend for bert and moe in fp32, fp16, 
     }
 }
 
+TEST_CASE("cuda backend with the erf GELU matches the cpu backend", "[cuda]") {
+  for (model_spec m : {small_bert(), small_moe()}) {
+    m.activation = activation_kind::gelu_erf;
+    CAPTURE(m.name);
+    const tensor input = token_ids(2, 12, m.vocab);
+    const tensor ref = cpu_reference(m, input);
+    const tensor out = local_pipeline(m, {0, m.layers}, 1, "cuda").run(input);
+    REQUIRE(out.shape == ref.shape);
+    CHECK(relative_error(out, ref) < tolerance("fp32"));
+    // ... and differs from the tanh form by more than that (the option reaches the kernel).
+    model_spec tanh_form = m;
+    tanh_form.activation = activation_kind::gelu_tanh;
+    CHECK(relative_error(local_pipeline(tanh_form, {0, m.layers}, 1, "cuda").run(input), out) >
+          1e-6);
+  }
+}
+
 TEST_CASE("cuda pipeline and tensor-parallel splits match the cpu reference", "[cuda]") {
   for (const model_spec& m : {small_bert(), small_moe()}) {
     const tensor input = token_ids(2, 16, m.vocab);
