@@ -209,8 +209,10 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   cs.timeouts.stage_start_timeout_s = cfg.runtime.stage_start_timeout_s;
   cs.timeouts.control_timeout_s = cfg.runtime.control_timeout_s;
   l.metrics_port = node->metrics_port;
-  l.metrics_bind_address = cfg.metrics.bind_address;
   l.bind_address = !node->bind_address.empty() ? node->bind_address : cfg.caf.bind_address;
+  // The metrics endpoint listens like the node port unless [metrics] bind_address says where.
+  l.metrics_bind_address =
+      !cfg.metrics.bind_address.empty() ? cfg.metrics.bind_address : l.bind_address;
   if (!l.is_controller) return l;
 
   for (const auto& n : cfg.nodes)
