@@ -37,6 +37,7 @@ std::atomic<size_t> pending_bytes{0};  // payloads above small_read_bytes being 
 std::atomic<uint64_t> refused_oversized{0};
 std::atomic<uint64_t> refused_budget{0};
 std::atomic<uint64_t> buffers_released{0};
+std::atomic<uint64_t> tls_session_failures{0};
 
 // One warning per refusal for the first few, then one per 1000: a flood of hostile connections
 // must not become a flood of log lines.
@@ -259,7 +260,10 @@ class capped_doorman final : public network::doorman_impl {
     if (tls_) {
       auto session = caf::openssl::make_session(parent()->system(), fd, true);
       if (session == nullptr) {
-        spdlog::warn("TLS: cannot set up a session for an accepted connection; closed");
+        auto n = tls_session_failures.fetch_add(1) + 1;
+        if (should_log(n))
+          spdlog::warn(
+              "TLS: cannot set up a session for an accepted connection; closed ({} so far)", n);
         return false;
       }
       scribe = caf::make_counted<tls_scribe>(mpx, fd, limits_, std::move(session));
