@@ -119,8 +119,9 @@ run_mode() {  # plain | tls
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || fail "$mode: node process $pid died"; done
   out=$(timeout 30 "$BIN" inspect --config "$WORK/cluster.toml" 2>&1) || fail "$mode: inspect: $out"
   for n in c w1 w2; do
-    grep -qE "^ *$n[ :].*(serving|ready|up)" <<<"$out" || grep -qw "$n" <<<"$out" || fail "$mode: inspect does not show node $n: $out"
+    grep -q "^== $n (" <<<"$out" || fail "$mode: inspect does not show node $n: $out"
   done
+  grep -q "nodes_alive=3" <<<"$out" || fail "$mode: the controller does not count 3 live nodes: $out"
   grep -qiE "node .* (lost|exited)" "$WORK/up.log" && fail "$mode: a node was lost"
   echo "  refusals logged by the nodes: $(grep -c 'BASP: ' "$WORK/up.log")" \
     "(first: $(grep -m1 -o 'BASP: .*' "$WORK/up.log" | cut -c1-140))"
