@@ -9,8 +9,8 @@
 #                      [--rate R (r/s; default 80 % of the built-in cluster's capacity)]
 #                      [--config F (a cluster already described; started here with `up`)]
 #                      [--tls] [--csv out.csv] [--chunk S (bench run length, 60)]
-# The built-in cluster: 3 nodes x 1 emulated V100, 3 models of test-2GB-100ms (0.1 s each, so
-# ~30 r/s when each device serves one model); 80 % = 24 r/s.
+# The built-in cluster: 3 nodes x 1 emulated V100, 3 models of test-2GB-100ms (0.1 s each; the
+# planner puts every model on every device, so ~30 r/s); 80 % = 24 r/s.
 set -u
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$HERE/build/bin/alpaserve"
@@ -44,6 +44,7 @@ cleanup() {
   [ -n "$UP" ] && kill -INT "$UP" 2>/dev/null && sleep 2 && kill -9 "$UP" 2>/dev/null
   for p in $(pgrep -f -- "--config $CFG --name"); do kill -9 "$p" 2>/dev/null; done
   wait 2>/dev/null
+  case "$CSV" in "$WORK"/*) ;; *) rm -rf "$WORK" ;; esac  # keep the folder only if it holds the CSV
 }
 trap cleanup EXIT
 
