@@ -198,8 +198,9 @@ int run_node(const node_launch& launch) {
   agent = spawn_node_agent(sys, std::move(setup));
   sys.registry().put(net::registry_names::node_agent, caf::actor_cast<caf::actor>(agent));
   // The controller's node publishes before anything looks it up, so workers can find it.
-  const char* bind =
-      is_loopback(launch.host) ? launch.host.c_str() : nullptr;  // a routable host: every interface
+  const char* bind = !launch.bind_address.empty() ? launch.bind_address.c_str()
+                     : is_loopback(launch.host)   ? launch.host.c_str()
+                                                  : nullptr;  // else every interface
   // Plain TCP or TLS, as launch.caf.tls says (net/bootstrap.hpp).
   std::string problem;
   auto port = net::publish_actor(sys, caf::actor_cast<caf::actor>(agent),

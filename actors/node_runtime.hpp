@@ -32,6 +32,9 @@ struct node_launch {
   // like the node port: a loopback host's own address, else every interface.
   int metrics_port = 0;
   std::string metrics_bind_address;
+  // Where the node port listens: "" = the host when it is a loopback address, else every
+  // interface ([caf] bind_address, [[nodes]] bind_address).
+  std::string bind_address;
 };
 
 // Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM

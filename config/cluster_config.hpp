@@ -37,6 +37,8 @@ struct node_config {
   // resolves it: the node's `metrics_port`, else port + metrics.port_offset; 0 = no endpoint
   // (metrics.enabled = false, or a config built by hand).
   int metrics_port = 0;
+  // Where the node port listens (an address of this machine); "" = caf.bind_address.
+  std::string bind_address{};
 
   [[nodiscard]] bool has_role(const std::string& role) const noexcept;
   [[nodiscard]] bool is_controller() const noexcept { return has_role(role_controller); }
@@ -91,6 +93,16 @@ struct caf_config {
   int heartbeat_interval_ms = 1000;          // 0 = off (a hung peer then goes unnoticed)
   std::string profiling_output_file;         // non-empty turns on scheduler profiling
   int profiling_resolution_ms = 100;
+  // Largest BASP message a peer may send a node (net/capped_transport.hpp). The parser resolves
+  // it: unset = dispatcher.max_payload_bytes + 16 MiB; set, it must leave 1 MiB of headroom
+  // above dispatcher.max_payload_bytes.
+  size_t max_message_bytes = (64u << 20) + (16u << 20);
+  // The payloads above 1 MiB being read at once over all of a process's connections; 0 = twice
+  // max_message_bytes. A connection that would exceed it is closed.
+  size_t max_pending_message_bytes = 0;
+  // Where every node port listens unless the node sets its own; "" = the node's host when it is
+  // a loopback address, else every interface.
+  std::string bind_address;
 
   [[nodiscard]] bool profiling_enabled() const noexcept { return !profiling_output_file.empty(); }
   // The profiling file for one node: "{node}" in profiling_output_file is replaced by its name,

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -314,6 +315,7 @@ class config_builder {
     if (const auto* t = r.get_table("metrics"))
       read_metrics(table_reader(*t, "metrics", sink_), cfg.metrics);
     r.report_unknown_keys();
+    resolve_message_limit(cfg);
     check_nodes(cfg);
     check_models(cfg);
     return cfg;
@@ -373,6 +375,11 @@ class config_builder {
         where.explicit_metrics_port = true;
       }
       where.metrics_port = r.where("metrics_port");
+      if (auto bind = r.get_string("bind_address", false)) {
+        if (has_space_or_control(*bind))
+          r.error("bind_address", "must not contain spaces, got " + in_quotes(*bind));
+        node.bind_address = *bind;
+      }
       read_roles(r, node);
       read_devices(r, node);
       r.report_unknown_keys();
@@ -586,7 +593,43 @@ class config_builder {
       c.profiling_output_file = resolve(*f);
     if (auto v = r.get_integer("profiling_resolution_ms", false, 1, 3'600'000))
       c.profiling_resolution_ms = static_cast<int>(*v);
+    // BASP announces a payload as a uint32.
+    if (auto v = r.get_integer("max_message_bytes", false, 2 << 20, 4'294'967'295)) {
+      c.max_message_bytes = static_cast<size_t>(*v);
+      max_message_bytes_at_ = r.where("max_message_bytes");
+    }
+    if (auto v = r.get_integer("max_pending_message_bytes", false, 2 << 20, int64_t{1} << 40)) {
+      c.max_pending_message_bytes = static_cast<size_t>(*v);
+      max_pending_at_ = r.where("max_pending_message_bytes");
+    }
+    if (auto bind = r.get_string("bind_address", false)) {
+      if (has_space_or_control(*bind))
+        r.error("bind_address", "must not contain spaces, got " + in_quotes(*bind));
+      c.bind_address = *bind;
+    }
     r.report_unknown_keys();
+  }
+
+  // [caf] max_message_bytes against the largest request input (read after both sections).
+  void resolve_message_limit(cluster_config& cfg) {
+    constexpr size_t headroom = 1u << 20;  // the request's envelope around its input
+    constexpr size_t basp_max = 4'294'967'295u;
+    const size_t payload = cfg.dispatcher.max_payload_bytes;
+    if (!max_message_bytes_at_)
+      cfg.caf.max_message_bytes = std::min(basp_max, payload + (16u << 20));
+    if (cfg.caf.max_pending_message_bytes == 0)
+      cfg.caf.max_pending_message_bytes = 2 * cfg.caf.max_message_bytes;
+    else if (cfg.caf.max_pending_message_bytes < cfg.caf.max_message_bytes)
+      sink_.error(*max_pending_at_, "caf.max_pending_message_bytes",
+                  "must be at least caf.max_message_bytes (" +
+                      std::to_string(cfg.caf.max_message_bytes) +
+                      "), or no message of the largest size can be read");
+    if (!max_message_bytes_at_) return;
+    if (cfg.caf.max_message_bytes < payload + headroom)
+      sink_.error(*max_message_bytes_at_, "caf.max_message_bytes",
+                  "must be at least dispatcher.max_payload_bytes (" + std::to_string(payload) +
+                      ") + 1 MiB, or a request with the largest input is cut off; got " +
+                      std::to_string(cfg.caf.max_message_bytes));
   }
 
   // Only the files every machine shares are checked to exist here (the CA and a shared
@@ -843,6 +886,8 @@ class config_builder {
   std::string source_name_;
   std::filesystem::path base_dir_;
   std::vector<node_positions> node_positions_;
+  std::optional<position> max_message_bytes_at_;  // where [caf] max_message_bytes was set
+  std::optional<position> max_pending_at_;        // where [caf] max_pending_message_bytes was
   std::vector<model_positions> model_positions_;
 };
 

@@ -1,5 +1,8 @@
 #include "net/bootstrap.hpp"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -8,8 +11,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
-#include <caf/openssl/publish.hpp>
-#include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "net/messages.hpp"
@@ -18,6 +19,20 @@
 namespace alpaserve::net {
 
 runtime_config::runtime_config(const runtime_settings& s) {
+  if (s.max_message_bytes > 0) {
+    limits_.max_message_bytes = s.max_message_bytes;
+    limits_.pending_budget_bytes = 2 * s.max_message_bytes;
+  }
+  if (s.max_pending_message_bytes > 0)
+    limits_.pending_budget_bytes = std::max(s.max_pending_message_bytes, limits_.max_message_bytes);
+  // Message buffers above 1 MiB come from mmap and go back to the system when freed. glibc
+  // would otherwise raise its mmap threshold after the first large free and serve later large
+  // buffers from the heap, where a freed 20 MiB read buffer stays resident: a peer that
+  // announces payloads (within the limits) and hangs up would ratchet the node's RSS up.
+  static const bool mmap_threshold_set = [] {
+    return mallopt(M_MMAP_THRESHOLD, static_cast<int>(message_limits{}.small_read_bytes)) == 1;
+  }();
+  (void)mmap_threshold_set;
   register_message_types(*this);
   load<caf::io::middleman>();
   // Every connection is one this process asked for (lookup_remote): CAF's automatic
@@ -71,6 +86,11 @@ runtime_config::runtime_config(const runtime_settings& s) {
   }
 }
 
+message_limits transport_limits(caf::actor_system& system) {
+  if (const auto* cfg = dynamic_cast<const runtime_config*>(&system.config())) return cfg->limits();
+  return {};
+}
+
 bool tls_transport(caf::actor_system& system) {
   return system.has_openssl_manager();
 }
@@ -88,23 +108,15 @@ std::optional<uint16_t> publish_actor(caf::actor_system& system, const caf::acto
                                       uint16_t port, const char* bind, const std::string& who,
                                       std::string* problem) {
   warn_if_plain_text(system, who);
-  auto bound = tls_transport(system) ? caf::openssl::publish(whom, port, bind, true)
-                                     : system.middleman().publish(whom, port, bind, true);
+  auto bound = capped_publish(system, whom, port, bind, true, tls_transport(system),
+                              transport_limits(system));
   if (bound) return *bound;
   if (problem != nullptr) *problem = system.render(bound.error());
   return std::nullopt;
 }
 
 void unpublish_actor(caf::actor_system& system, const caf::actor& whom, uint16_t port) {
-  if (tls_transport(system)) {
-    // caf/openssl/unpublish.hpp does not compile in 0.17.6 (it omits the actor address the
-    // middleman actor's interface expects): send the request itself.
-    caf::scoped_actor self{system};
-    self->request(system.openssl_manager().actor_handle(), std::chrono::seconds(5),
-                  caf::unpublish_atom::value, whom.address(), port)
-        .receive([] {}, [](const caf::error&) {});
-  } else
-    (void)system.middleman().unpublish(whom, port);
+  capped_unpublish(system, whom, port);
 }
 
 namespace {
@@ -112,11 +124,8 @@ namespace {
 // The node listening on host:port, over the system's transport.
 caf::expected<caf::node_id> connect_node(caf::actor_system& system, const std::string& host,
                                          int port) {
-  if (!tls_transport(system)) return system.middleman().connect(host, static_cast<uint16_t>(port));
-  auto published =
-      caf::openssl::remote_actor<caf::actor>(system, host, static_cast<uint16_t>(port));
-  if (!published) return std::move(published.error());
-  return published->node();
+  return capped_connect(system, host, static_cast<uint16_t>(port), tls_transport(system),
+                        transport_limits(system));
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 // Transport: plain TCP, or TLS with mutual authentication through CAF's OpenSSL module when
 // runtime_settings::tls names the material. Every publish and every connection goes through
 // publish_actor / lookup_remote below, which pick the transport the actor system was built for:
-// a TLS system never opens a plain-text port and never connects in plain text.
+// a TLS system never opens a plain-text port and never connects in plain text. Both transports
+// bound what a peer can make the process allocate (net/capped_transport.hpp).
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 
+#include "net/capped_transport.hpp"
 #include "net/runtime_settings.hpp"
 
 namespace caf {
@@ -43,7 +45,16 @@ inline constexpr caf::atom_value dispatcher = caf::atom("dispatcher");
 class runtime_config : public caf::actor_system_config {
  public:
   explicit runtime_config(const runtime_settings& settings = {});
+
+  // What the transport accepts from a peer (net/capped_transport.hpp).
+  [[nodiscard]] const message_limits& limits() const noexcept { return limits_; }
+
+ private:
+  message_limits limits_;
 };
+
+// The limits of `system` (its runtime_config's, else the defaults).
+[[nodiscard]] message_limits transport_limits(caf::actor_system& system);
 
 // Whether `system` was built from a runtime_config with TLS.
 [[nodiscard]] bool tls_transport(caf::actor_system& system);

@@ -2,6 +2,7 @@
 // How a process sets up CAF (scheduler, heartbeats, profiling), as plain data: the node launcher
 // and the client fill it from the config without including CAF (net/bootstrap.hpp applies it).
 
+#include <cstddef>
 #include <string>
 
 namespace alpaserve::net {
@@ -29,6 +30,10 @@ struct runtime_settings {
   int profiling_resolution_ms = 100;
   int middleman_workers = 0;  // CAF's BASP deserialization threads; 0 = on the I/O thread
   tls_files tls;              // empty: plain TCP
+  // Largest BASP message a peer may send (net/capped_transport.hpp); the payloads being read
+  // at once over all connections may add up to twice this. 0 = 80 MiB.
+  size_t max_message_bytes = 0;
+  size_t max_pending_message_bytes = 0;  // 0 = twice max_message_bytes
 };
 
 }  // namespace alpaserve::net

@@ -162,6 +162,8 @@ net::runtime_settings caf_settings(const config::cluster_config& cfg, const std:
   s.heartbeat_interval_ms = cfg.caf.heartbeat_interval_ms;
   if (cfg.caf.profiling_enabled()) s.profiling_output_file = cfg.caf.profiling_file_for(node);
   s.profiling_resolution_ms = cfg.caf.profiling_resolution_ms;
+  s.max_message_bytes = cfg.caf.max_message_bytes;
+  s.max_pending_message_bytes = cfg.caf.max_pending_message_bytes;
   // CAF re-reads the files on every connection and would fail only there: check them now.
   if (cfg.tls.enabled) s.tls = to_tls_files(require_node_material(cfg, node));
   return s;
@@ -179,6 +181,8 @@ net::runtime_settings client_caf_settings(const config::cluster_config& cfg) {
   s.scheduler_policy = cfg.caf.scheduler_policy;
   s.max_threads = 2;
   s.heartbeat_interval_ms = cfg.caf.heartbeat_interval_ms;
+  s.max_message_bytes = cfg.caf.max_message_bytes;
+  s.max_pending_message_bytes = cfg.caf.max_pending_message_bytes;
   if (cfg.tls.enabled) s.tls = to_tls_files(require_client_material(cfg));
   return s;
 }
@@ -217,7 +221,10 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   cs.timeouts.stage_start_timeout_s = cfg.runtime.stage_start_timeout_s;
   cs.timeouts.control_timeout_s = cfg.runtime.control_timeout_s;
   l.metrics_port = node->metrics_port;
-  l.metrics_bind_address = cfg.metrics.bind_address;
+  l.bind_address = !node->bind_address.empty() ? node->bind_address : cfg.caf.bind_address;
+  // The metrics endpoint listens like the node port unless [metrics] bind_address says where.
+  l.metrics_bind_address =
+      !cfg.metrics.bind_address.empty() ? cfg.metrics.bind_address : l.bind_address;
   if (!l.is_controller) return l;
 
   for (const auto& n : cfg.nodes)

@@ -524,3 +524,36 @@ TEST_CASE("models.folder: resolved against the config's folder, exclusive, check
                 "problem in " + (dir / "models" / "mine").string());
   fs::remove_all(dir);
 }
+
+TEST_CASE("[caf] max_message_bytes follows the dispatcher's largest input and is checked") {
+  SECTION("default: max_payload_bytes + 16 MiB, pending budget twice that") {
+    const auto cfg = parse_cluster_config(
+        std::string(valid_cluster) + "[dispatcher]\nmax_payload_bytes = 8388608\n", "cluster.toml");
+    CHECK(cfg.caf.max_message_bytes == (8u << 20) + (16u << 20));
+    CHECK(cfg.caf.max_pending_message_bytes == 2 * cfg.caf.max_message_bytes);
+    CHECK(cfg.caf.bind_address.empty());
+  }
+  SECTION("set: at least max_payload_bytes + 1 MiB") {
+    require_issue(
+        issues_of(std::string(valid_cluster) + "[caf]\nmax_message_bytes = 33554432\n[dispatcher]\n"
+                                               "max_payload_bytes = 33554432\n"),
+        27, "caf.max_message_bytes", "must be at least dispatcher.max_payload_bytes");
+    const auto cfg = parse_cluster_config(std::string(valid_cluster) +
+                                              "[caf]\nmax_message_bytes = 34603008\n"
+                                              "bind_address = \"10.0.0.5\"\n[dispatcher]\n"
+                                              "max_payload_bytes = 33554432\n",
+                                          "cluster.toml");
+    CHECK(cfg.caf.max_message_bytes == 34603008);
+    CHECK(cfg.caf.bind_address == "10.0.0.5");
+  }
+  SECTION("the pending budget holds at least one message") {
+    require_issue(issues_of(std::string(valid_cluster) + "[caf]\nmax_message_bytes = 100000000\n"
+                                                         "max_pending_message_bytes = 99999999\n"),
+                  28, "caf.max_pending_message_bytes", "must be at least caf.max_message_bytes");
+  }
+  SECTION("a node's bind address") {
+    const auto cfg =
+        parse_cluster_config(with_line(7, "bind_address = \"127.0.0.1\""), "cluster.toml");
+    CHECK(cfg.nodes[0].bind_address == "127.0.0.1");
+  }
+}
