@@ -208,11 +208,14 @@ int fewest_devices(const plan_options& o, const placement_policy& policy,
     return tried[n] = a;
   };
   const double target = o.target_attainment - 1e-12;
-  if (at(o.devices) < target)
-    throw std::runtime_error("policy " + o.policy + " reaches " +
-                             std::to_string(100 * tried[o.devices]) + "% on " +
-                             std::to_string(o.devices) + " devices, below the target " +
-                             std::to_string(100 * o.target_attainment) + "%; give more --devices");
+  if (at(o.devices) < target) {
+    char why[256];
+    std::snprintf(why, sizeof why,
+                  "policy %s reaches %.2f%% on %d devices, below the target %.2f%%; give more "
+                  "--devices",
+                  o.policy.c_str(), 100 * tried[o.devices], o.devices, 100 * o.target_attainment);
+    throw std::runtime_error(why);
+  }
   int lo = 1, hi = o.devices;  // at(hi) reaches the target
   while (lo < hi) {
     const int mid = lo + (hi - lo) / 2;
