@@ -2,7 +2,8 @@
 # `alpaserve profile` on the cpu backend writes a profile database that parses, has every
 # requested (op, pp) config with its layer boundaries, and predicts the stage compute times a
 # real two-node cpu cluster then measures (bench --overhead prints the per-stage error). The
-# 10% target is reported; the assertion is looser (50%) because two shared vCPUs are noisy.
+# 10% target is reported; the assertion is looser (50%) because two shared vCPUs are noisy, and
+# a miss is profiled and measured once more before it fails.
 set -u
 BIN=$(readlink -f "${1:?usage: real_profile.sh path/to/alpaserve}")
 WORK=$(mktemp -d /tmp/alpaserve-prof.XXXXXX)
@@ -21,8 +22,11 @@ out=$("$BIN" profile --model bert-nope --out "$WORK/x.json" 2>&1); rc=$?
 [ $rc = 2 ] || fail "unknown model exited $rc: $out"
 grep -q "bert-nope" <<<"$out" || fail "message does not name the model: $out"
 
-"$BIN" profile --model bert-tiny --batch-sizes 1,2 --ops 1,2 --pps 1,2 --seq 32 --repeats 15 \
-  --quiet --out "$WORK/p.json" >"$WORK/profile.log" 2>&1 || fail "profile failed"
+profile() {
+  "$BIN" profile --model bert-tiny --batch-sizes 1,2 --ops 1,2 --pps 1,2 --seq 32 --repeats 15 \
+    --quiet --out "$WORK/p.json" >"$WORK/profile.log" 2>&1 || fail "profile failed"
+}
+profile
 python3 - "$WORK/p.json" <<'PY' || fail "profile database malformed"
 import json, sys
 db = json.load(open(sys.argv[1]))
@@ -73,29 +77,48 @@ cat >"$WORK/placement.json" <<'JSON'
  "models": [{"name": "tiny", "slo": 1.0, "rate": 5}],
  "groups": [{"op": 1, "pp": 2, "models": ["tiny"]}]}
 JSON
-for n in 0 1; do
-  "$BIN" node --config "$WORK/cluster.toml" --name node-$n --startup-timeout 30 >"$WORK/node$n.log" 2>&1 &
-  PIDS+=($!)
-done
-ok=0
-for _ in $(seq 1 150); do
-  grep -q "dispatcher serving" "$WORK/node0.log" && { ok=1; break; }
-  sleep 0.2
-done
-[ $ok = 1 ] || fail "cluster never served"
+start_cluster() {
+  PIDS=()
+  for n in 0 1; do
+    "$BIN" node --config "$WORK/cluster.toml" --name node-$n --startup-timeout 30 >"$WORK/node$n.log" 2>&1 &
+    PIDS+=($!)
+  done
+  local ok=0
+  for _ in $(seq 1 150); do
+    grep -q "dispatcher serving" "$WORK/node0.log" && { ok=1; break; }
+    sleep 0.2
+  done
+  [ $ok = 1 ] || fail "cluster never served"
+}
 
 # Sequential requests: measured stage compute vs the profile's (1,1,2) stage latencies.
-out=$(timeout 120 "$BIN" bench --config "$WORK/cluster.toml" --overhead 40 --shape 1,32 2>&1) \
-  || fail "bench --overhead: $out"
-echo "$out"
-n=$(grep -c "stage [01]: measured run p50" <<<"$out")
-[ "$n" = 2 ] || fail "expected two stage comparisons"
-python3 - <<PY || fail "measured stage times are far from the profile"
+# Returns 1 when a stage is off by more than 50 %.
+measure() {
+  out=$(timeout 120 "$BIN" bench --config "$WORK/cluster.toml" --overhead 40 --shape 1,32 2>&1) \
+    || fail "bench --overhead: $out"
+  echo "$out"
+  n=$(grep -c "stage [01]: measured run p50" <<<"$out")
+  [ "$n" = 2 ] || fail "expected two stage comparisons"
+  python3 - <<PY
 import re
 errs = [float(e) for e in re.findall(r"error ([+-][0-9.]+)%", """$out""")]
 print("profile vs measured stage error (%):", errs, "target |error| <= 10")
 assert errs and all(abs(e) <= 50 for e in errs), errs
 PY
+}
+
+start_cluster
+if ! measure; then
+  # A burst of other work on the two shared vCPUs while profiling or measuring skews one side
+  # (seen once in CI, right after another test's cluster: profile 4.1 ms, served 1.9 ms). Profile
+  # and measure once more on a fresh cluster; a real mismatch fails both times.
+  echo "retrying once: profile and measurement again"
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  profile
+  start_cluster
+  measure || fail "measured stage times are far from the profile (twice)"
+fi
 
 # Open-loop traffic: attainment and latency are reported.
 out=$(timeout 60 "$BIN" bench --config "$WORK/cluster.toml" --duration 5 --shape 1,32 \
