@@ -5,6 +5,7 @@
 #include "actors/controller.hpp"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -37,7 +38,7 @@ bool on_event(controller_self self, controller_event event, std::string detail) 
       spdlog::error("{}: controller: {}", st.node, text);
     else
       spdlog::info("{}: controller: {}", st.node, text);
-    self->send(st.dispatcher, net::controller_progress{text});
+    if (st.dispatcher) self->send(st.dispatcher, net::controller_progress{text});
   }
   return true;
 }
@@ -126,8 +127,15 @@ void start_recovery(controller_self self, const recovery_plan& rp) {
 
 // Compares the dispatcher's observed traffic with the plan; on drift, re-plans on a background
 // thread (replan_done wakes the controller).
+void adopt(controller_self self);
+
 void check_traffic(controller_self self) {
   auto& st = self->state;
+  if (st.adopt_timer) {  // the adoption timer (one tick, swallowed here): adopt what is back
+    st.adopt_timer = false;
+    if (st.adopting) adopt(self);
+    return;
+  }
   if (st.recovery_waiting) {  // a recovery's back-off is over: try again
     st.recovery_waiting = false;
     if (st.phase == controller_phase::serving && st.settings.solver) {
@@ -136,6 +144,7 @@ void check_traffic(controller_self self) {
     }
     if (st.settings.replan_interval_s <= 0) return;
   }
+  if (!st.dispatcher) return schedule_replan(self);  // lost: no traffic to read until it is back
   if (!on_event(self, controller_event::replan_tick)) return schedule_replan(self);
   self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
                 net::traffic_query{})
@@ -210,16 +219,22 @@ void realize_first(controller_self self) {
   auto& st = self->state;
   st.current.nodes.clear();
   st.current.incarnations.clear();
+  // Every worker of the config, except after a restarted controller found nothing to adopt
+  // while some worker is gone: then the live ones, placed by the policy.
   for (const auto& name : st.settings.expected_nodes) {
-    st.current.nodes.push_back(st.members[name].devices);
-    st.current.incarnations.push_back(st.members[name].incarnation);
+    auto it = st.members.find(name);
+    if (it == st.members.end() || !it->second.alive) continue;
+    st.current.nodes.push_back(it->second.devices);
+    st.current.incarnations.push_back(it->second.incarnation);
   }
+  const bool all = st.current.nodes.size() == st.settings.expected_nodes.size();
   st.env = cluster_of(st.current.nodes);
   st.planned = st.settings.models;
   planner::placement p;
   try {
-    p = st.settings.fixed_placement ? *st.settings.fixed_placement
-                                    : st.settings.solver(st.settings.models, st.env);
+    if (!all && !st.settings.solver) throw std::runtime_error("no solver for the nodes left");
+    p = st.settings.fixed_placement && all ? *st.settings.fixed_placement
+                                           : st.settings.solver(st.settings.models, st.env);
   } catch (const std::exception& e) {
     on_event(self, controller_event::placement_invalid, std::string(": placement: ") + e.what());
     return;
@@ -227,19 +242,210 @@ void realize_first(controller_self self) {
   realize_placement(self, p);
 }
 
-bool on_register(controller_self self, net::register_node& r) {
+// The groups of the record (their ids) that node `name` reports stage leaders of.
+std::vector<int32_t> reported_groups(const controller_state& st, const std::string& name) {
+  std::vector<int32_t> out;
+  auto it = st.reported.find(name);
+  if (it == st.reported.end() || !st.adopting) return out;
+  const int first = st.adopting->first_group;
+  const int last = first + static_cast<int>(st.adopting->placement.num_groups());
+  for (const auto& rs : it->second)
+    if (rs.group >= first && rs.group < last &&
+        std::find(out.begin(), out.end(), rs.group) == out.end())
+      out.push_back(rs.group);
+  return out;
+}
+
+// A record is adopted only for the same models, in the same order (its model ids index them).
+bool record_matches_models(const deployment_record& rec, const controller_settings& s) {
+  if (rec.planned.size() != s.models.size()) return false;
+  for (size_t i = 0; i < s.models.size(); ++i)
+    if (rec.planned[i].model != s.models[i].name) return false;
+  return true;
+}
+
+// The first placement waits for every worker node of the config and for the dispatcher.
+void maybe_start(controller_self self) {
   auto& st = self->state;
   const auto& expected = st.settings.expected_nodes;
-  if (std::find(expected.begin(), expected.end(), r.name) == expected.end()) {
-    spdlog::warn("{}: controller: node '{}' is not a worker of the config; ignored", st.node,
-                 r.name);
-    return false;
+  size_t have = 0;
+  for (const auto& n : expected) have += st.members.count(n);
+  if (have < expected.size() || !st.dispatcher) {
+    on_event(self, controller_event::node_registered,
+             fmt::format(" ({}/{}{})", have, expected.size(),
+                         st.dispatcher ? "" : ", waiting for the dispatcher"));
+    return;
   }
+  on_event(self, controller_event::all_registered);
+  realize_first(self);
+}
+
+// Adoption (docs/runtime.md "Controller loss"): a restarted controller rebuilds the running
+// generation from its deployment record, the stage leaders the nodes reported and the group
+// managers the dispatcher runs, instead of placing afresh. Groups with a stage or a manager
+// missing (a node lost while there was no controller) are stopped; their nodes count as lost,
+// so the recovery that follows re-places their models.
+void adopt_with(controller_self self, deployment_record rec, const net::groups_report& groups) {
+  auto& st = self->state;
+  generation gen;
+  gen.nodes = rec.nodes;
+  gen.placement = rec.placement;
+  gen.first_group = rec.first_group;
+  try {
+    gen.layout = layout_groups(rec.placement, gen.nodes);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: controller: the recorded placement does not fit its nodes ({})", st.node,
+                  e.what());
+    gen.layout.clear();
+  }
+  for (auto& g : gen.layout) g.group += rec.first_group;
+  const size_t n = gen.layout.size();
+  gen.stages.assign(n, {});
+  gen.managers.assign(n, net::group_manager_actor{});
+  gen.failed_groups.assign(n, std::string());
+  gen.failed_models.assign(n, {});
+  std::set<std::string> broken_nodes;
+  size_t adopted = 0;
+  for (size_t g = 0; g < n; ++g) {
+    const auto& layout = gen.layout[g];
+    for (const auto& rg : groups.groups)
+      if (rg.group == layout.group) gen.managers[g] = rg.manager;
+    gen.stages[g].resize(layout.stages.size());
+    std::string missing = gen.managers[g] ? "" : "its group manager is gone";
+    for (size_t k = 0; k < layout.stages.size(); ++k) {
+      const auto& name = gen.nodes.at(static_cast<size_t>(layout.stages[k].node)).name;
+      auto it = st.reported.find(name);
+      if (it != st.reported.end())
+        for (const auto& rs : it->second)
+          if (rs.group == layout.group && rs.stage == static_cast<int32_t>(k))
+            gen.stages[g][k] = rs.leader;
+      if (!gen.stages[g][k]) {
+        broken_nodes.insert(name);
+        if (missing.empty()) missing = fmt::format("stage {} on {} is gone", k, name);
+      }
+    }
+    if (missing.empty()) {
+      ++adopted;
+    } else {
+      gen.failed_groups[g] = "lost while there was no controller: " + missing;
+      spdlog::warn("{}: controller: group {} not adopted: {}", st.node, layout.group, missing);
+    }
+  }
+  // Stop what cannot serve (its manager already failed its requests and told the dispatcher).
+  {
+    generation broken;
+    broken.nodes = gen.nodes;
+    for (size_t g = 0; g < n; ++g) {
+      if (gen.failed_groups[g].empty()) continue;
+      broken.layout.push_back(gen.layout[g]);
+      broken.managers.push_back(gen.managers[g]);
+    }
+    if (!broken.layout.empty()) retire_generation(self, std::move(broken));
+  }
+  if (adopted == 0) {
+    st.reported.clear();
+    st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
+    size_t live = 0;
+    for (const auto& name : st.settings.expected_nodes) live += st.members.count(name);
+    if (live == 0 || live == st.settings.expected_nodes.size()) {
+      spdlog::info("{}: controller: nothing of the recorded placement is running; placing afresh",
+                   st.node);
+      return maybe_start(self);
+    }
+    spdlog::warn("{}: controller: nothing of the recorded placement is running; placing afresh "
+                 "on the {} live workers", st.node, live);
+    on_event(self, controller_event::all_registered);
+    return realize_first(self);
+  }
+  // A placed node counts as placed only under the registration it reported on, and only when
+  // every stage it held is still there (else the recovery below re-places its models).
+  for (const auto& node : gen.nodes) {
+    auto it = st.members.find(node.name);
+    const bool whole = it != st.members.end() && broken_nodes.count(node.name) == 0;
+    gen.incarnations.push_back(whole ? it->second.incarnation : 0);
+  }
+  st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
+  st.replans = rec.replans;
+  st.planned = st.settings.models;
+  for (auto& m : st.planned)
+    for (const auto& t : rec.planned)
+      if (t.model == m.name) {
+        m.rate = t.rate;
+        m.cv = t.cv;
+      }
+  st.current = std::move(gen);
+  st.env = cluster_of(st.current.nodes);
+  st.reported.clear();
+  spdlog::info("{}: controller: adopted the running placement (epoch {}): {} of {} groups serve",
+               st.node, st.controller_epoch, adopted, n);
+  on_event(self, controller_event::adopted, fmt::format(" (adopted {} of {} groups)", adopted, n));
+  persist_record(self, true);
+  schedule_replan(self);
+}
+
+void adopt(controller_self self) {
+  auto& st = self->state;
+  if (!st.adopting || !st.dispatcher) return;  // nothing serves without the dispatcher: wait
+  deployment_record rec = std::move(*st.adopting);
+  st.adopting.reset();
+  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
+                net::groups_query{})
+      .then([=](net::groups_report& r) { adopt_with(self, rec, r); },
+            [=](caf::error& e) {
+              spdlog::error("{}: controller: the dispatcher did not report its groups ({}); "
+                            "placing afresh",
+                            self->state.node, self->system().render(e));
+              self->state.reported.clear();
+              maybe_start(self);
+            });
+}
+
+// While adopting: adopt once every node of the record and the dispatcher are back, or when the
+// wait (control_timeout_s after the first of them came back) is over.
+void adopt_when_ready(controller_self self) {
+  auto& st = self->state;
+  bool all = st.dispatcher != nullptr;
+  for (const auto& n : st.adopting->nodes) all = all && st.members.count(n.name) > 0;
+  if (all) return adopt(self);
+  if (!st.adopt_timer) {
+    st.adopt_timer = true;
+    self->delayed_send(self, seconds_span(st.settings.timeouts.control_timeout_s),
+                       net::replan_tick{});
+  }
+}
+
+net::register_answer on_register(controller_self self, net::register_node& r) {
+  auto& st = self->state;
+  net::register_answer answer;
+  answer.epoch = st.controller_epoch;
+  if (r.dispatcher) {
+    st.dispatcher = r.dispatcher;
+    st.dispatcher_node = r.name;
+    self->monitor(st.dispatcher);
+    spdlog::info("{}: controller: the dispatcher on node {} registered", st.node, r.name);
+  }
+  const auto& expected = st.settings.expected_nodes;
+  const bool is_worker =
+      r.worker && std::find(expected.begin(), expected.end(), r.name) != expected.end();
+  if (!is_worker) {
+    if (!r.dispatcher) {
+      spdlog::warn("{}: controller: node '{}' is not a worker of the config; ignored", st.node,
+                   r.name);
+      return answer;
+    }
+    answer.accepted = true;
+    if (st.adopting)
+      adopt_when_ready(self);
+    else if (st.phase == controller_phase::waiting_for_nodes)
+      maybe_start(self);
+    return answer;
+  }
+
   const join_action action = on_node_join(st.phase);
-  if (action == join_action::refuse) {
+  if (action == join_action::refuse && !st.adopting) {
     spdlog::warn("{}: controller: node '{}' registered, but the cluster failed; not used", st.node,
                  r.name);
-    return false;
+    return answer;
   }
   self->monitor(r.agent);
   const bool again = st.members.count(r.name) > 0;
@@ -247,6 +453,15 @@ bool on_register(controller_self self, net::register_node& r) {
                         r.agent,
                         true,
                         ++st.incarnations};
+  answer.accepted = true;
+  if (st.adopting) {  // keep what it runs of the recorded placement until adoption decides
+    st.reported[r.name] = r.stages;
+    answer.keep_groups = reported_groups(st, r.name);
+    spdlog::info("{}: controller: node {} is back with stages of {} recorded groups", st.node,
+                 r.name, answer.keep_groups.size());
+    adopt_when_ready(self);
+    return answer;
+  }
   if (action != join_action::start_up) {
     spdlog::info("{}: controller: node {} {} ({} {} devices)", st.node, r.name,
                  again ? "registered again" : "joined", r.num_devices, r.device_kind);
@@ -259,24 +474,23 @@ bool on_register(controller_self self, net::register_node& r) {
     } else {
       on_event(self, controller_event::node_joined);  // handled once serving
     }
-    return true;
+    return answer;
   }
   spdlog::info("{}: controller: node {} registered ({} {} devices)", st.node, r.name, r.num_devices,
                r.device_kind);
-  size_t have = 0;
-  for (const auto& n : expected) have += st.members.count(n);
-  if (have < expected.size()) {
-    on_event(self, controller_event::node_registered,
-             fmt::format(" ({}/{})", have, expected.size()));
-    return true;
-  }
-  on_event(self, controller_event::all_registered);
-  realize_first(self);
-  return true;
+  maybe_start(self);
+  return answer;
 }
 
 void on_node_down(controller_self self, const caf::down_msg& dm) {
   auto& st = self->state;
+  if (st.dispatcher && dm.source == st.dispatcher.address()) {
+    spdlog::error("{}: controller: the dispatcher on node {} is lost ({}); nothing is served "
+                  "until it is back",
+                  st.node, st.dispatcher_node, self->system().render(dm.reason));
+    st.dispatcher = nullptr;
+    return;
+  }
   for (auto& [name, m] : st.members) {
     if (m.agent.address() != dm.source || !m.alive) continue;
     m.alive = false;
@@ -317,6 +531,7 @@ net::actor_status describe(controller_self self) {
                 {"groups", static_cast<double>(st.current.layout.size())},
                 {"models", static_cast<double>(st.settings.models.size())},
                 {"replans", static_cast<double>(st.replans)},
+                {"epoch", static_cast<double>(st.controller_epoch)},
                 {"replans_kept", static_cast<double>(st.replans_kept)}};
   return a;
 }
@@ -332,7 +547,24 @@ net::controller_actor::behavior_type controller(controller_self self, std::strin
   st.rendezvous = net::spawn_rendezvous(self->system());
   self->link_to(st.rendezvous);
   st.detail = fmt::format(" (0/{})", st.settings.expected_nodes.size());
-  self->send(st.dispatcher, net::controller_progress{std::string(to_string(st.phase)) + st.detail});
+  if (st.dispatcher)
+    self->send(st.dispatcher,
+               net::controller_progress{std::string(to_string(st.phase)) + st.detail});
+  // One epoch more than the record's: the nodes obey this controller from now on.
+  if (st.settings.record) {
+    st.controller_epoch = st.settings.record->epoch + 1;
+    if (st.settings.record->serving && record_matches_models(*st.settings.record, st.settings)) {
+      st.adopting = *st.settings.record;
+      st.detail = " (adopting the recorded placement)";
+    }
+  }
+  persist_record(self, st.adopting.has_value());
+  spdlog::info("{}: controller epoch {}{}", st.node, st.controller_epoch,
+               st.adopting ? ": waiting for the nodes to adopt the running placement" : "");
+  self->attach_functor([=](const caf::error& reason) {
+    // Stopped in order (Ctrl-C): the nodes stop too, so there is nothing to adopt next time.
+    if (reason == caf::exit_reason::user_shutdown) persist_record(self, false);
+  });
   self->set_down_handler([=](caf::down_msg& dm) { on_node_down(self, dm); });
   return {
       [=](net::register_node& r) { return on_register(self, r); },
@@ -371,6 +603,32 @@ void schedule_replan(controller_self self) {
   }
   const double interval = st.settings.replan_interval_s;
   if (interval > 0) self->delayed_send(self, seconds_span(interval), net::replan_tick{});
+}
+
+void persist_record(controller_self self, bool serving) {
+  auto& st = self->state;
+  if (st.settings.record_path.empty()) return;
+  deployment_record r;
+  if (st.adopting) {
+    r = *st.adopting;
+  } else if (serving) {
+    r.serving = true;
+    r.placement = st.current.placement;
+    r.nodes = st.current.nodes;
+    r.first_group = st.current.first_group;
+    r.next_group_id = st.next_group_id;
+    r.replans = st.replans;
+  }
+  // The configured models, in order, with the traffic planned for (adoption checks the names).
+  r.planned.clear();
+  const auto& models = st.planned.size() == st.settings.models.size() ? st.planned : st.settings.models;
+  for (const auto& m : models) r.planned.push_back({m.name, m.rate, m.cv});
+  r.epoch = st.controller_epoch;
+  try {
+    write_deployment_record(st.settings.record_path, r);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: controller: cannot write the deployment record: {}", st.node, e.what());
+  }
 }
 
 void recovery_abandoned(controller_self self) {

@@ -18,6 +18,8 @@ namespace alpaserve::actors {
 namespace {
 
 void install_routing(controller_self self);
+void start_managers(controller_self self);
+void wire_stages(controller_self self);
 
 // A re-plan's new generation could not be started: drop it and keep serving the old one.
 // `event` is what failed (its row leads back to serving).
@@ -57,8 +59,20 @@ void wire_pipelines(controller_self self) {
     }
   }
   on_event(self, controller_event::shards_loaded);
+  start_managers(self);
+}
+
+// Each group's manager is started by the dispatcher, in its process: the groups then keep
+// serving when the controller is lost (docs/runtime.md "Controller loss").
+void start_managers(controller_self self) {
+  auto& st = self->state;
+  auto& gen = st.current;
   gen.managers.assign(gen.layout.size(), net::group_manager_actor{});
   st.pending = 0;
+  if (!st.dispatcher)
+    return step_failed(self, controller_event::wiring_failed, "the dispatcher is lost");
+  const uint64_t epoch = st.epoch;
+  const auto timeout = seconds_span(st.settings.timeouts.control_timeout_s);
   for (size_t g = 0; g < gen.layout.size(); ++g) {
     if (!gen.failed_groups[g].empty()) {
       spdlog::error("{}: group {} does not serve: {}", st.node, gen.layout[g].group,
@@ -67,25 +81,49 @@ void wire_pipelines(controller_self self) {
       for (const auto& stage : gen.layout[g].stages) {
         auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
         if (it != st.members.end() && it->second.alive)
-          self->send(it->second.agent, net::retire_group{gen.layout[g].group});
+          self->send(it->second.agent,
+                     net::retire_group{gen.layout[g].group, st.controller_epoch});
       }
       continue;
     }
-    group_manager_setup setup;
-    setup.node = st.node;
-    setup.group = gen.layout[g].group;
-    setup.description = describe_group(gen.layout[g], gen.nodes);
-    setup.stages = gen.stages[g];
-    setup.dispatcher = st.dispatcher;
-    setup.request_timeout_s = st.settings.timeouts.request_timeout_s;
-    setup.metrics = st.settings.metrics;
-    setup.overheads = st.settings.overheads;
-    setup.batching = group_batching(gen.layout[g], st.settings.models, st.settings.max_batch_size,
-                                    st.settings.model_max_batch_size, gen.failed_models[g]);
-    gen.managers[g] = spawn_group_manager(self->system(), std::move(setup));
-    self->link_to(gen.managers[g]);
-    st.pending += gen.stages[g].size();
+    net::start_group sg;
+    sg.epoch = st.controller_epoch;
+    sg.group = gen.layout[g].group;
+    sg.description = describe_group(gen.layout[g], gen.nodes);
+    sg.stages = gen.stages[g];
+    sg.request_timeout_s = st.settings.timeouts.request_timeout_s;
+    for (auto& bm : group_batching(gen.layout[g], st.settings.models, st.settings.max_batch_size,
+                                   st.settings.model_max_batch_size, gen.failed_models[g]))
+      sg.batching.push_back({bm.name, bm.max_batch, std::move(bm.latency)});
+    ++st.pending;
+    self->request(st.dispatcher, timeout, std::move(sg))
+        .then(
+            [=](net::group_started& r) {
+              auto& st = self->state;
+              if (st.epoch != epoch) {  // abandoned meanwhile: stop it again
+                self->send_exit(r.manager, caf::exit_reason::user_shutdown);
+                return;
+              }
+              st.current.managers[g] = std::move(r.manager);
+              if (--st.pending == 0) wire_stages(self);
+            },
+            [=](caf::error& e) {
+              if (self->state.epoch != epoch) return;
+              ++self->state.epoch;  // the other answers no longer matter
+              step_failed(self, controller_event::wiring_failed,
+                          fmt::format("starting the manager of group {}: {}", g,
+                                      self->system().render(e)));
+            });
   }
+  if (st.pending == 0) wire_stages(self);
+}
+
+void wire_stages(controller_self self) {
+  auto& st = self->state;
+  auto& gen = st.current;
+  st.pending = 0;
+  for (size_t g = 0; g < gen.layout.size(); ++g)
+    if (gen.failed_groups[g].empty()) st.pending += gen.stages[g].size();
   if (st.pending == 0) {
     on_event(self, controller_event::wired);
     return install_routing(self);
@@ -100,7 +138,7 @@ void wire_pipelines(controller_self self) {
                                                          : net::stage_sink_actor{gen.managers[g]};
       net::stage_free_actor free_to;
       if (k == 0) free_to = gen.managers[g];
-      self->request(stages[k], timeout, net::stage_wire{next, free_to})
+      self->request(stages[k], timeout, net::stage_wire{next, free_to, st.controller_epoch})
           .then(
               [=](bool) {
                 if (self->state.epoch != epoch) return;
@@ -177,7 +215,11 @@ std::vector<int> serving_groups(const generation& gen) {
 void install_routing(controller_self self) {
   auto& st = self->state;
   const uint64_t epoch = st.epoch;
-  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s), routing_of(st))
+  if (!st.dispatcher)
+    return step_failed(self, controller_event::routing_failed, "the dispatcher is lost");
+  auto table = routing_of(st);
+  table.epoch = st.controller_epoch;
+  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s), std::move(table))
       .then(
           [=](bool) {
             auto& st = self->state;
@@ -199,6 +241,7 @@ void install_routing(controller_self self) {
               m->on_placement_installed(static_cast<int64_t>(st.replans) + 1,
                                         serving_groups(st.current), replanned);
             on_event(self, controller_event::routing_installed);
+            persist_record(self, true);
             schedule_replan(self);
           },
           [=](caf::error& e) {
@@ -229,6 +272,7 @@ net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
   spec.recv_over_nccl = s.recv_over_nccl;
   spec.send_over_nccl = s.send_over_nccl;
   spec.next_op = s.next_op;
+  spec.epoch = st.controller_epoch;
   for (const auto& sh : s.shards)
     spec.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
                            sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s, sh.definition});
@@ -252,6 +296,7 @@ void realize_placement(controller_self self, const planner::placement& p) {
     return step_failed(self, controller_event::placement_invalid,
                        std::string("placement: ") + e.what());
   }
+  gen.first_group = st.next_group_id;
   st.next_group_id += static_cast<int>(gen.layout.size());
   gen.placement = p;
   const uint64_t epoch = ++st.epoch;
@@ -308,8 +353,9 @@ void retire_generation(controller_self self, generation gen) {
       const auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
       if (it != st.members.end() && it->second.alive) agents.push_back(it->second.agent);
     }
+    const uint64_t ce = st.controller_epoch;
     auto stop_workers = [=] {
-      for (const auto& a : agents) self->send(a, net::retire_group{id});
+      for (const auto& a : agents) self->send(a, net::retire_group{id, ce});
     };
     const net::group_manager_actor manager =
         g < gen.managers.size() ? gen.managers[g] : net::group_manager_actor{};
@@ -317,12 +363,12 @@ void retire_generation(controller_self self, generation gen) {
       stop_workers();
       continue;
     }
-    self->request(manager, seconds_span(st.settings.timeouts.drain_timeout_s), net::group_retire{})
+    self->request(manager, seconds_span(st.settings.timeouts.drain_timeout_s),
+                  net::group_retire{st.controller_epoch})
         .then([=](bool) { stop_workers(); },
               [=](caf::error& e) {
                 spdlog::warn("{}: controller: group {} did not drain ({}); stopping it",
                              self->state.node, id, self->system().render(e));
-                self->unlink_from(manager);
                 self->send_exit(manager, caf::exit_reason::user_shutdown);
                 stop_workers();
               });

@@ -17,6 +17,8 @@ using E = controller_event;
 constexpr controller_transition table[] = {
     {P::waiting_for_nodes, E::node_registered, P::waiting_for_nodes},
     {P::waiting_for_nodes, E::all_registered, P::planning},
+    // A restarted controller adopts the running placement instead of placing afresh.
+    {P::waiting_for_nodes, E::adopted, P::serving},
 
     {P::planning, E::placement_ready, P::loading},
     {P::planning, E::placement_invalid, P::failed},
@@ -173,6 +175,8 @@ std::string_view to_string(controller_event e) noexcept {
       return "all_nodes_lost";
     case E::node_joined:
       return "node_joined";
+    case E::adopted:
+      return "adopted";
   }
   return "unknown event";
 }

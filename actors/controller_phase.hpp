@@ -55,11 +55,15 @@ enum class controller_event {
   // frozen or cut off past the heartbeat bound. Serving: re-place onto the enlarged set of
   // nodes; during a start-up step or a re-plan: remembered, handled once serving.
   node_joined,
+  // A restarted controller found the cluster still serving the placement its deployment record
+  // names and adopted it (docs/runtime.md "Controller loss"); lost groups are re-placed once
+  // serving, like a node loss.
+  adopted,
 };
 
 inline constexpr size_t num_controller_phases = static_cast<size_t>(controller_phase::failed) + 1;
 inline constexpr size_t num_controller_events =
-    static_cast<size_t>(controller_event::node_joined) + 1;
+    static_cast<size_t>(controller_event::adopted) + 1;
 
 // One row of the transition table.
 struct controller_transition {

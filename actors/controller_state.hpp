@@ -40,6 +40,7 @@ struct generation {
   std::vector<node_devices> nodes;     // what layout's node indices refer to
   std::vector<uint64_t> incarnations;  // [node] the registration each node was realized on
   planner::placement placement;
+  int first_group = 0;  // layout[g].group == first_group + g
   std::vector<std::vector<net::stage_actor>> stages;  // [group][stage] leaders
   std::vector<net::group_manager_actor> managers;     // [group]; null: the group does not serve
   std::vector<std::string> failed_groups;             // [group] why it does not serve, "" = fine
@@ -49,7 +50,8 @@ struct generation {
 struct controller_state {
   std::string node;
   controller_settings settings;
-  net::dispatcher_actor dispatcher;
+  net::dispatcher_actor dispatcher;  // null until the dispatcher's node registered
+  std::string dispatcher_node;       // where it runs (empty: this process)
   net::rendezvous_actor rendezvous;  // where tensor-parallel ranks meet (Gloo / NCCL)
   controller_phase phase = controller_phase::waiting_for_nodes;
   std::string detail;  // appended to the phase in logs and inspect ("(2/3)", a failure's reason)
@@ -68,6 +70,14 @@ struct controller_state {
   size_t pending = 0;                  // answers still expected in this step (spawns, wirings)
   // Bumped per realization and abort: an answer meant for an older one is ignored.
   uint64_t epoch = 0;
+  // This controller's epoch (docs/runtime.md "Controller loss"): one more than the deployment
+  // record's when it started; carried by every control message it sends.
+  uint64_t controller_epoch = 1;
+  // Set while a restarted controller waits for the nodes of the placement it found recorded:
+  // the record, the stage leaders each node reported, and whether the adoption timer runs.
+  std::optional<deployment_record> adopting;
+  std::map<std::string, std::vector<net::running_stage>> reported;
+  bool adopt_timer = false;
   // Group ids are never reused, so a retired group's late messages cannot be mistaken for a
   // new group's.
   int next_group_id = 0;
@@ -100,6 +110,9 @@ void retire_generation(controller_self self, generation gen);
 // controller.cpp: called whenever the phase is back to serving: starts a recovery when a node
 // was lost or (re)joined meanwhile, else schedules the next traffic check.
 void schedule_replan(controller_self self);
+// Writes the deployment record (actors/deployment_record.hpp) for the running generation, or
+// marks it not serving (`serving` false: an orderly stop). Logs, never throws.
+void persist_record(controller_self self, bool serving);
 // controller_deploy.cpp tells it a recovery's new generation was abandoned (back off).
 void recovery_abandoned(controller_self self);
 

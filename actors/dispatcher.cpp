@@ -1,5 +1,7 @@
 #include "actors/dispatcher.hpp"
 
+#include <map>
+#include <memory>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -7,6 +9,8 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/epoch_gate.hpp"
+#include "actors/group_manager.hpp"
 #include "actors/node_metrics.hpp"
 #include "net/messages.hpp"
 #include "planner/workload/traffic_meter.hpp"
@@ -21,7 +25,11 @@ struct dispatcher_state {
   dispatcher_settings settings;
   dispatch_core core;
   planner::traffic_meter traffic{monotonic_seconds()};  // arrivals, for re-planning
-  std::unordered_map<int, net::group_manager_actor> managers;
+  std::unordered_map<int, net::group_manager_actor> managers;  // the routing table's
+  // The managers this process started (start_group), until they stop: reported to a restarted
+  // controller, and stopped with the dispatcher.
+  std::shared_ptr<std::map<int, net::group_manager_actor>> started =
+      std::make_shared<std::map<int, net::group_manager_actor>>();
   net::cluster_info info;
   static inline const char* name = "dispatcher";
 };
@@ -48,6 +56,33 @@ reply_status status_of(dispatch_outcome o) {
       return reply_status::rejected_slo;
   }
   return reply_status::rejected_overloaded;
+}
+
+// A command from an older controller than one already heard (actors/epoch_gate.hpp).
+bool stale(dispatcher_self self, uint64_t epoch, const char* what) {
+  if (self->state.settings.epochs->admit(epoch)) return false;
+  spdlog::warn("{}: dispatcher ignores {} from controller epoch {} (newest {})", self->state.node,
+               what, epoch, self->state.settings.epochs->newest());
+  return true;
+}
+
+net::group_manager_actor start_manager(dispatcher_self self, net::start_group& sg) {
+  auto& st = self->state;
+  group_manager_setup setup;
+  setup.node = st.node;
+  setup.group = sg.group;
+  setup.description = std::move(sg.description);
+  setup.stages = std::move(sg.stages);
+  setup.dispatcher = self;
+  setup.request_timeout_s = sg.request_timeout_s;
+  setup.overheads = st.settings.core.overheads;
+  setup.metrics = st.settings.metrics;
+  setup.epochs = st.settings.epochs;
+  for (auto& b : sg.batching) setup.batching.push_back({b.name, b.max_batch, std::move(b.latency)});
+  auto manager = spawn_group_manager(self->system(), std::move(setup));
+  self->monitor(manager);
+  (*st.started)[sg.group] = manager;
+  return manager;
 }
 
 void install(dispatcher_self self, net::routing_table& table) {
@@ -105,6 +140,19 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
   self->state.node = std::move(node);
   self->state.settings = std::move(settings);
   self->state.info.state = "waiting for the controller's placement";
+  if (!self->state.settings.epochs) self->state.settings.epochs = std::make_shared<epoch_gate>();
+  // The group managers live in this process: they stop with the dispatcher.
+  self->attach_functor([started = self->state.started] {
+    for (auto& [g, m] : *started) caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+  });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& started = *self->state.started;
+    for (auto it = started.begin(); it != started.end(); ++it)
+      if (it->second.address() == dm.source) {
+        started.erase(it);
+        return;
+      }
+  });
   if (auto* m = self->state.settings.metrics.get())
     m->set_component("dispatcher", false, self->state.info.state);
   return {
@@ -144,9 +192,16 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
                      gd.reason);
         self->state.core.on_group_down(gd.group);
       },
-      [=](net::routing_table& table) {
+      [=](net::routing_table& table) -> caf::result<bool> {
+        if (stale(self, table.epoch, "a routing table"))
+          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
         install(self, table);
         return true;
+      },
+      [=](net::start_group& sg) -> caf::result<net::group_started> {
+        if (stale(self, sg.epoch, "start_group"))
+          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+        return net::group_started{start_manager(self, sg)};
       },
       [=](net::controller_progress& p) {  // before the first routing table
         auto& st = self->state;
@@ -163,6 +218,11 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
           r.counts.push_back(m.count);
           r.cvs.push_back(m.cv);
         }
+        return r;
+      },
+      [=](net::groups_query) {
+        net::groups_report r;
+        for (const auto& [g, m] : *self->state.started) r.groups.push_back({g, m});
         return r;
       },
       [=](net::cluster_info_query) { return self->state.info; },

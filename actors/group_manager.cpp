@@ -8,6 +8,7 @@
 
 #include "actors/actor_support.hpp"
 #include "actors/batch_tensor.hpp"
+#include "actors/epoch_gate.hpp"
 #include "actors/node_metrics.hpp"
 
 namespace alpaserve::actors {
@@ -279,8 +280,13 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
         self->state.queue.stage0_free();
         start_batches(self);
       },
-      [=](net::group_retire) -> caf::result<bool> {
+      [=](net::group_retire& r) -> caf::result<bool> {
         auto& st = self->state;
+        if (st.setup.epochs && !st.setup.epochs->admit(r.epoch)) {
+          spdlog::warn("{}: group {} ignores group_retire from controller epoch {} (newest {})",
+                       st.setup.node, st.setup.group, r.epoch, st.setup.epochs->newest());
+          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+        }
         st.retiring = true;
         st.retired = self->make_response_promise<bool>();
         spdlog::info("{}: group {} retiring ({} requests in flight)", st.setup.node, st.setup.group,

@@ -22,6 +22,7 @@
 namespace alpaserve::actors {
 
 class node_metrics;
+class epoch_gate;
 
 struct group_manager_setup {
   std::string node;  // for logs and inspect
@@ -37,6 +38,9 @@ struct group_manager_setup {
   planner::dispatch_overheads overheads;
   // Counts every request delegated to it, once, when it answers (actors/node_metrics.hpp).
   std::shared_ptr<node_metrics> metrics;
+  // The process's epoch gate (actors/epoch_gate.hpp): group_retire from an older controller is
+  // ignored. Null: none checked.
+  std::shared_ptr<epoch_gate> epochs;
 };
 
 [[nodiscard]] net::group_manager_actor spawn_group_manager(caf::actor_system& sys,

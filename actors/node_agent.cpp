@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/epoch_gate.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/stage_worker.hpp"
 
@@ -18,7 +19,9 @@ struct node_agent_state {
   node_agent_setup setup;
   std::vector<net::stage_actor> workers;
   std::vector<int32_t> worker_groups;  // the group of workers[i]
+  std::vector<int32_t> worker_stages;  // -1: not a stage leader; else its stage index
   bool registered = false;
+  bool controller_lost = false;  // serving on, looking the controller up again
   std::string not_registered = "registering with the controller";  // why, for readiness
   int loading = 0;  // stages whose ranks are loading their shards
   static inline const char* name = "node_agent";
@@ -51,7 +54,9 @@ void publish_readiness(agent_self self) {
   auto& st = self->state;
   auto* m = st.setup.metrics.get();
   if (m == nullptr || !st.setup.controller) return;
-  if (!st.registered)
+  if (!st.registered && st.controller_lost)  // still serving what it runs
+    m->set_component("node agent", true, st.not_registered);
+  else if (!st.registered)
     m->set_component("node agent", false, st.not_registered);
   else if (st.loading > 0)
     m->set_component("node agent", false, fmt::format("{} stages loading", st.loading));
@@ -64,8 +69,19 @@ void load_finished(agent_self self) {
   publish_readiness(self);
 }
 
+// A command from an older controller than one already heard.
+bool stale(agent_self self, uint64_t epoch, const char* what) {
+  auto& st = self->state;
+  if (st.setup.epochs->admit(epoch)) return false;
+  spdlog::warn("{}: ignoring {} from controller epoch {} (newest {})", st.setup.node, what, epoch,
+               st.setup.epochs->newest());
+  return true;
+}
+
 caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spec) {
   auto& st = self->state;
+  if (stale(self, spec.epoch, "spawn_stage"))
+    return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
   spdlog::info("{}: loading group {} stage {}/{} on {} devices {} ({} shards)", st.setup.node,
                spec.group, spec.stage, spec.num_stages, spec.backend, fmt::join(spec.devices, ","),
                spec.shards.size());
@@ -73,16 +89,18 @@ caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spe
   try {
     ranks = spawn_stage_ranks(
         self->system(), spec,
-        {st.setup.node, st.setup.device_memory_bytes, st.setup.host, st.setup.metrics});
+        {st.setup.node, st.setup.device_memory_bytes, st.setup.host, st.setup.metrics,
+         st.setup.epochs});
   } catch (const std::exception& e) {
     spdlog::error("{}: starting group {} stage {} failed: {}", st.setup.node, spec.group,
                   spec.stage, e.what());
     return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
   }
-  for (const auto& w : ranks) {
-    self->link_to(w);  // a worker dies with its node agent
-    st.workers.push_back(w);
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    self->link_to(ranks[r]);  // a worker dies with its node agent
+    st.workers.push_back(ranks[r]);
     st.worker_groups.push_back(spec.group);
+    st.worker_stages.push_back(r == 0 ? spec.stage : -1);
   }
   auto g = std::make_shared<load_gather>();
   g->promise = self->make_response_promise<net::stage_ready>();
@@ -118,6 +136,7 @@ void stop_group(agent_self self, int32_t group) {
     self->send_exit(st.workers[i], caf::exit_reason::user_shutdown);
     st.workers.erase(st.workers.begin() + static_cast<std::ptrdiff_t>(i));
     st.worker_groups.erase(st.worker_groups.begin() + static_cast<std::ptrdiff_t>(i));
+    st.worker_stages.erase(st.worker_stages.begin() + static_cast<std::ptrdiff_t>(i));
     ++stopped;
   }
   if (stopped > 0)
@@ -135,32 +154,61 @@ void stop_all_workers(agent_self self) {
                  st.workers.size());
   st.workers.clear();
   st.worker_groups.clear();
+  st.worker_stages.clear();
 }
 
-// The controller is unreachable: the placement this node served is gone (the controller failed
-// its groups over). Drop the stage workers and have the process look the controller up again.
+// The controller is unreachable: keep serving what this node runs (the groups need no
+// controller) and have the process look the controller up again. Whether the stage workers stay
+// is the controller's answer when this node registers again.
 void controller_unreachable(agent_self self, const std::string& why) {
   auto& st = self->state;
   st.registered = false;
-  st.not_registered = "controller lost (" + why + "); looking it up again";
-  stop_all_workers(self);
+  st.controller_lost = true;
+  st.not_registered = fmt::format("controller lost ({}); serving {} stage workers, looking it up",
+                                  why, st.workers.size());
   publish_readiness(self);
   st.setup.on_controller_lost();
+}
+
+// After registering: of the groups it reported (`reported`), keep those the controller adopted
+// and stop the others (re-placed while this node was away, or the controller starts afresh).
+// Groups started after the registration went out are the controller's new ones: untouched.
+void keep_only(agent_self self, const std::vector<int32_t>& reported,
+               const std::vector<int32_t>& keep) {
+  for (int32_t g : reported)
+    if (std::find(keep.begin(), keep.end(), g) == keep.end()) stop_group(self, g);
 }
 
 void register_with_controller(agent_self self) {
   auto& st = self->state;
   self->monitor(st.setup.controller);
-  self->request(st.setup.controller, seconds_span(st.setup.control_timeout_s),
-                net::register_node{st.setup.node, st.setup.device_kind, st.setup.num_devices,
-                                   st.setup.device_memory_bytes,
-                                   caf::actor_cast<net::node_agent_actor>(self)})
+  net::register_node r{st.setup.node, st.setup.device_kind, st.setup.num_devices,
+                      st.setup.device_memory_bytes, caf::actor_cast<net::node_agent_actor>(self)};
+  for (size_t i = 0; i < st.workers.size(); ++i)
+    if (st.worker_stages[i] >= 0) r.stages.push_back({st.worker_groups[i], st.worker_stages[i], st.workers[i]});
+  r.dispatcher = st.setup.dispatcher;
+  r.worker = st.setup.worker;
+  std::vector<int32_t> reported;
+  for (const auto& rs : r.stages)
+    if (std::find(reported.begin(), reported.end(), rs.group) == reported.end())
+      reported.push_back(rs.group);
+  self->request(st.setup.controller, seconds_span(st.setup.control_timeout_s), std::move(r))
       .then(
-          [=](bool accepted) {
-            self->state.registered = accepted;
-            self->state.not_registered = "the controller did not accept this node";
-            if (accepted)
-              spdlog::info("{}: registered with the controller", self->state.setup.node);
+          [=, reported = std::move(reported)](net::register_answer& a) {
+            auto& st = self->state;
+            if (a.accepted && !st.setup.epochs->admit(a.epoch)) {
+              spdlog::warn("{}: the controller answering has epoch {}, older than {}; ignored",
+                           st.setup.node, a.epoch, st.setup.epochs->newest());
+              return;
+            }
+            st.registered = a.accepted;
+            st.controller_lost = false;
+            st.not_registered = "the controller did not accept this node";
+            if (a.accepted) {
+              spdlog::info("{}: registered with the controller (epoch {}; keeps {} groups)",
+                           st.setup.node, a.epoch, a.keep_groups.size());
+              keep_only(self, reported, a.keep_groups);
+            }
             publish_readiness(self);
           },
           [=](caf::error& e) {
@@ -182,6 +230,7 @@ void register_with_controller(agent_self self) {
 net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
+  if (!st.setup.epochs) st.setup.epochs = std::make_shared<epoch_gate>();
   if (st.setup.controller) register_with_controller(self);
   publish_readiness(self);
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -190,10 +239,8 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
     const bool orderly = node_stopping().load() || dm.reason == caf::exit_reason::user_shutdown;
     const std::string why = self->system().render(dm.reason);
     if (!orderly && st.setup.on_controller_lost) {
-      spdlog::warn(
-          "{}: controller lost ({}); dropping this node's stage workers and looking it "
-          "up again",
-          st.setup.node, why);
+      spdlog::warn("{}: controller lost ({}); serving on and looking it up again",
+                   st.setup.node, why);
       return controller_unreachable(self, why);
     }
     if (orderly)
@@ -205,7 +252,9 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
   });
   return {
       [=](net::spawn_stage& spec) { return start_stage(self, spec); },
-      [=](net::retire_group& r) { stop_group(self, r.group); },
+      [=](net::retire_group& r) {
+        if (!stale(self, r.epoch, "retire_group")) stop_group(self, r.group);
+      },
       [=](net::rejoin_controller& r) {
         auto& st = self->state;
         st.setup.controller = std::move(r.controller);
@@ -225,7 +274,8 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
         a.state =
             st.setup.controller ? (st.registered ? "registered" : "registering") : "standalone";
         a.counters = {{"devices", static_cast<double>(st.setup.num_devices)},
-                      {"stage_workers", static_cast<double>(st.workers.size())}};
+                      {"stage_workers", static_cast<double>(st.workers.size())},
+                      {"controller_epoch", static_cast<double>(st.setup.epochs->newest())}};
         g->collected.actors.push_back(std::move(a));
         std::vector<net::status_actor> targets(st.workers.begin(), st.workers.end());
         targets.insert(targets.end(), st.setup.local_actors.begin(), st.setup.local_actors.end());

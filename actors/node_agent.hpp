@@ -2,10 +2,13 @@
 // The node agent: one per node process. It registers the node's devices with the controller,
 // starts the stage workers the controller asks for (spawn_stage), stops a retired group's, and
 // answers `inspect` for every actor of its node. When the controller shuts down in order the node
-// stops. When it is lost (its node killed, frozen or cut off past the heartbeat bound, or this
-// node was), the agent stops its stage workers (their placement is gone) and asks its process to
-// look the controller up again (on_controller_lost); once found (rejoin_controller) it registers
-// again and the controller places onto it like a restarted node.
+// stops. When it is lost (its process killed, frozen or cut off past the heartbeat bound, or this
+// node was), the agent keeps its stage workers serving and asks its process to look the
+// controller up again (on_controller_lost); once found (rejoin_controller) it registers again,
+// reporting the stages it runs, and keeps those the controller adopts (register_answer): a
+// restarted controller adopts the running placement, one that re-placed this node's groups
+// meanwhile has it stop them (docs/runtime.md "Controller loss"). Commands from a controller
+// older than the newest one heard are ignored (actors/epoch_gate.hpp).
 
 #include <functional>
 #include <memory>
@@ -19,6 +22,7 @@
 namespace alpaserve::actors {
 
 class node_metrics;
+class epoch_gate;
 
 struct node_agent_setup {
   std::string node;
@@ -35,6 +39,10 @@ struct node_agent_setup {
   // Called (on the agent's thread) when the controller is lost, not shut down in order; empty:
   // the agent stops instead.
   std::function<void()> on_controller_lost;
+  // The process's epoch gate, shared with its stage workers (and dispatcher); null: a private one.
+  std::shared_ptr<epoch_gate> epochs;
+  net::dispatcher_actor dispatcher;  // reported at registration when this node hosts it
+  bool worker = true;                // offers its devices (false: a dispatcher-only node)
 };
 
 [[nodiscard]] net::node_agent_actor spawn_node_agent(caf::actor_system& sys,

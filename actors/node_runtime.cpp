@@ -19,6 +19,7 @@
 #include "actors/actor_support.hpp"
 #include "actors/controller.hpp"
 #include "actors/dispatcher.hpp"
+#include "actors/epoch_gate.hpp"
 #include "actors/node_agent.hpp"
 #include "actors/node_metrics.hpp"
 #include "metrics/http_exporter.hpp"
@@ -73,7 +74,7 @@ std::shared_ptr<node_metrics> start_metrics(const node_launch& launch,
                                             std::unique_ptr<metrics::http_exporter>& exporter) {
   if (launch.metrics_port <= 0) return nullptr;
   auto m = std::make_shared<node_metrics>(launch.name);
-  if (launch.is_controller)  // requests are counted where the dispatcher and groups run
+  if (launch.is_dispatcher)  // requests are counted where the dispatcher and groups run
     for (const auto& model : launch.controller.models)
       if (model.slo > 0) m->add_model(model.name, model.slo);
   metrics::http_exporter_options o;
@@ -107,22 +108,42 @@ int run_node(const node_launch& launch) {
         launch.name, launch.metrics_port, e.what());
     return 1;
   }
+  // The controller's deployment record (a restarted controller adopts what it names); a bad
+  // file is reported before anything starts.
+  std::optional<deployment_record> record;
+  if (launch.is_controller && !launch.controller.record_path.empty()) {
+    try {
+      record = read_deployment_record(launch.controller.record_path);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: {} (move the file away to start the cluster afresh)", launch.name,
+                    e.what());
+      return 2;
+    }
+  }
   net::runtime_config cfg(launch.caf);
   caf::actor_system sys(cfg);
+  // One epoch gate for every actor of this process (actors/epoch_gate.hpp).
+  auto epochs = std::make_shared<epoch_gate>();
   net::dispatcher_actor dispatcher;
   net::controller_actor controller;
   std::vector<net::status_actor> local;
-  if (launch.is_controller) {
+  if (launch.is_dispatcher) {
     dispatcher_settings ds = launch.dispatcher;
     ds.metrics = metrics;
+    ds.epochs = epochs;
     dispatcher = spawn_dispatcher(sys, launch.name, std::move(ds));
-    controller_settings cs = launch.controller;
-    cs.metrics = metrics;
-    controller = spawn_controller(sys, launch.name, std::move(cs), dispatcher);
     // Each registry name holds only its role's handle (net::lookup_remote_as casts on lookup).
     sys.registry().put(net::registry_names::dispatcher, caf::actor_cast<caf::actor>(dispatcher));
+    local.push_back(dispatcher);
+  }
+  if (launch.is_controller) {
+    controller_settings cs = launch.controller;
+    cs.metrics = metrics;
+    cs.record = std::move(record);
+    // A dispatcher on another node reaches the controller when that node registers.
+    controller = spawn_controller(sys, launch.name, std::move(cs), dispatcher);
     sys.registry().put(net::registry_names::controller, caf::actor_cast<caf::actor>(controller));
-    local = {controller, dispatcher};
+    local.insert(local.begin(), controller);
   }
   net::node_agent_actor agent;
   auto stop_all = [&] {
@@ -133,6 +154,8 @@ int run_node(const node_launch& launch) {
   };
   net::controller_actor controller_for_agent;
   if (launch.is_worker && launch.is_controller) controller_for_agent = controller;
+  // Every other node registers (a dispatcher-only node too: it brings the dispatcher).
+  const bool registers = !launch.is_controller;
   // Looks the controller up, retrying (with a growing pause) for up to `patience_s`; stops early
   // on SIGINT / SIGTERM.
   // `probe`: first check the port is reachable at all (tcp_reachable), as after a partition.
@@ -161,7 +184,7 @@ int run_node(const node_launch& launch) {
     }
     return found;
   };
-  if (launch.is_worker && !launch.is_controller) {
+  if (registers) {
     std::string problem;
     auto ctrl =
         find_controller(launch.startup_timeout_s, std::chrono::milliseconds(200), false, &problem);
@@ -193,8 +216,10 @@ int run_node(const node_launch& launch) {
   setup.stage_start_timeout_s = launch.controller.timeouts.stage_start_timeout_s;
   setup.control_timeout_s = launch.controller.timeouts.control_timeout_s;
   setup.metrics = metrics;
-  if (launch.is_worker && !launch.is_controller)
-    setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
+  setup.epochs = epochs;
+  setup.worker = launch.is_worker;
+  if (launch.is_dispatcher && !launch.is_controller) setup.dispatcher = dispatcher;
+  if (registers) setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
   agent = spawn_node_agent(sys, std::move(setup));
   sys.registry().put(net::registry_names::node_agent, caf::actor_cast<caf::actor>(agent));
   // The controller's node publishes before anything looks it up, so workers can find it.
@@ -210,34 +235,60 @@ int run_node(const node_launch& launch) {
     stop_all();
     return 1;
   }
-  spdlog::info("{}: listening on {}:{}{}{}", launch.name, launch.host, *port,
-               launch.is_controller ? " (controller, dispatcher)" : "",
+  spdlog::info("{}: listening on {}:{}{}{}{}", launch.name, launch.host, *port,
+               launch.is_controller ? " (controller)" : "",
+               launch.is_dispatcher ? " (dispatcher)" : "",
                net::tls_transport(sys) ? " over TLS" : "");
   int rc = 0;
   {
     caf::scoped_actor self{sys};
     self->monitor(agent);
     bool running = true;
+    // Direct connections to every peer node (a BASP route through a third node would break
+    // when that node is lost): tried every 2 s until made, again after a peer's agent is down.
+    std::vector<caf::actor> peer_agents(launch.peers.size());
+    auto next_mesh = std::chrono::steady_clock::now();
+    auto connect_peers = [&] {
+      if (std::chrono::steady_clock::now() < next_mesh) return;
+      next_mesh = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      for (size_t i = 0; i < launch.peers.size(); ++i) {
+        if (peer_agents[i]) continue;
+        const auto& [host, port] = launch.peers[i];
+        if (!tcp_reachable(host, port, std::chrono::milliseconds(300))) continue;
+        auto found = net::lookup_remote(sys, host, port, net::registry_names::node_agent,
+                                        std::chrono::milliseconds(0));
+        if (!found) continue;
+        peer_agents[i] = *found;
+        self->monitor(*found);
+      }
+    };
     while (running && stop_signal.load() == 0) {
+      connect_peers();
       if (controller_lost->exchange(false)) {
-        // Retry for as long as a worker waits for the controller at start.
-        spdlog::warn("{}: looking up the controller at {}:{} again (for up to {} s)", launch.name,
-                     launch.controller_host, launch.controller_port, launch.startup_timeout_s);
+        // The node serves on without a controller and looks for it until it is back (a
+        // restarted controller adopts what the node runs: docs/runtime.md "Controller loss").
+        spdlog::warn("{}: looking up the controller at {}:{} again (serving on meanwhile)",
+                     launch.name, launch.controller_host, launch.controller_port);
         std::string problem;
-        auto ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(2000), true,
-                                    &problem);
-        if (stop_signal.load() != 0 || node_stopping().load()) break;
-        if (!ctrl) {
-          spdlog::error("{}: the controller at {}:{} is still unreachable after {} s: {}; exiting",
-                        launch.name, launch.controller_host, launch.controller_port,
-                        launch.startup_timeout_s, problem);
-          rc = 1;
-          break;
+        std::optional<net::controller_actor> ctrl;
+        while (!ctrl && stop_signal.load() == 0 && !node_stopping().load()) {
+          ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(1000), true,
+                                 &problem);
+          if (!ctrl)
+            spdlog::warn("{}: the controller at {}:{} is still unreachable after {} s: {}",
+                         launch.name, launch.controller_host, launch.controller_port,
+                         launch.startup_timeout_s, problem);
         }
+        if (stop_signal.load() != 0 || node_stopping().load()) break;
         self->send(agent, net::rejoin_controller{*ctrl});
       }
       self->receive(
           [&](caf::down_msg& dm) {
+            if (dm.source != agent.address()) {  // a peer's agent: connect again later
+              for (auto& p : peer_agents)
+                if (p && p.address() == dm.source) p = nullptr;
+              return;
+            }
             running = false;
             if (node_stopping().load() || dm.reason == caf::exit_reason::user_shutdown) {
               spdlog::info("{}: node agent stopped; exiting", launch.name);

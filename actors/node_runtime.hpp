@@ -19,13 +19,18 @@ struct node_launch {
   int num_devices = 0;
   double device_memory_bytes = 0;
   std::string device_kind = "emulated-v100";
-  bool is_controller = false;  // hosts the controller and the dispatcher
+  bool is_controller = false;  // hosts the controller
+  bool is_dispatcher = false;  // hosts the dispatcher and the group managers
   bool is_worker = true;       // offers its devices to the controller
   std::string controller_host = "127.0.0.1";
   int controller_port = 0;
+  // Every other node of the config (host, port): the node connects to each directly, so that
+  // no message between two nodes is relayed through a third (the controller's node, which may
+  // be lost).
+  std::vector<std::pair<std::string, int>> peers;
   net::runtime_settings caf;
-  controller_settings controller;  // used when is_controller
-  dispatcher_settings dispatcher;  // used when is_controller
+  controller_settings controller;  // used when is_controller (timeouts: by every node)
+  dispatcher_settings dispatcher;  // used when is_dispatcher
   // How long a worker waits for the controller to come up, and looks it up again after losing it.
   double startup_timeout_s = 60;
   // /metrics, /healthz, /readyz over HTTP (docs/metrics.md): 0 = none. The bind address "" binds

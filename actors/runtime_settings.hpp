@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/deployment.hpp"
+#include "actors/deployment_record.hpp"
 #include "actors/dispatch_core.hpp"
 #include "planner/policy/placement.hpp"
 #include "planner/policy/replan_rule.hpp"
@@ -17,6 +18,7 @@
 namespace alpaserve::actors {
 
 class node_metrics;  // actors/node_metrics.hpp: the process's metrics; null = none
+class epoch_gate;    // actors/epoch_gate.hpp
 
 // The runtime's timeouts (config `[runtime]`).
 struct runtime_timeouts {
@@ -66,11 +68,19 @@ struct controller_settings {
   std::map<std::string, int> model_max_batch_size;
   planner::dispatch_overheads overheads;  // the dispatcher's: the batch rule's hop and reply costs
   std::shared_ptr<node_metrics> metrics;  // placement generations, re-plans (and group managers)
+  // The deployment record (actors/deployment_record.hpp): where it is kept (empty: not kept, so
+  // a restarted controller starts the cluster afresh) and what it held when this controller
+  // started (read by the node process, which reports a bad file before anything starts).
+  std::string record_path;
+  std::optional<deployment_record> record;
 };
 
 struct dispatcher_settings {
   dispatch_settings core;  // admission: overheads (dispatcher.overhead_s), queue bound, payload
   std::shared_ptr<node_metrics> metrics;  // requests it does not admit; its readiness
+  // The node's epoch gate (actors/epoch_gate.hpp), shared with the group managers it starts;
+  // null = a private one.
+  std::shared_ptr<epoch_gate> epochs;
 };
 
 }  // namespace alpaserve::actors

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/epoch_gate.hpp"
 #include "actors/lead_timer.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/stage_executor.hpp"
@@ -200,7 +201,13 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
         note_loaded(self, r);
         self->state.load_promise.deliver(std::move(r));
       },
-      [=](net::stage_wire& w) {
+      [=](net::stage_wire& w) -> caf::result<bool> {
+        const auto& gate = self->state.options.epochs;
+        if (gate && !gate->admit(w.epoch)) {
+          spdlog::warn("{}: stage ignores stage_wire from controller epoch {} (newest {})",
+                       self->state.options.node, w.epoch, gate->newest());
+          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+        }
         self->state.next = std::move(w.next);
         self->state.free_to = std::move(w.free_to);
         return true;

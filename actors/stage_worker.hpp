@@ -17,12 +17,15 @@
 namespace alpaserve::actors {
 
 class node_metrics;
+class epoch_gate;
 
 struct stage_rank_options {
   std::string node;                       // for logs and inspect
   double device_memory_bytes = 0;         // real backends: per-device budget for weights
   std::string host = "127.0.0.1";         // real backends: where this rank listens for Gloo
   std::shared_ptr<node_metrics> metrics;  // its devices' busy time and loaded weights
+  // The node's epoch gate: stage_wire from an older controller is ignored. Null: none checked.
+  std::shared_ptr<epoch_gate> epochs;
 };
 
 // Spawns every op rank of `spec` (one per device; emulated: one) and returns them, the leader

@@ -75,6 +75,12 @@ const model_config* cluster_config::find_model(const std::string& model_name) co
   return nullptr;
 }
 
+const node_config& cluster_config::dispatcher_node() const {
+  for (const auto& n : nodes)
+    if (n.is_dispatcher()) return n;
+  return controller_node();
+}
+
 const node_config& cluster_config::controller_node() const {
   for (const auto& n : nodes)
     if (n.is_controller()) return n;

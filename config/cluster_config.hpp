@@ -16,9 +16,12 @@ namespace alpaserve::config {
 // Device kinds a node may list (docs/config.md, "Device kinds").
 inline constexpr const char* device_kinds[] = {"emulated-v100", "emulated-a100", "emulated-h100",
                                                "cpu", "cuda"};
-// Roles a node may take. Exactly one node is the controller; it also hosts the dispatcher.
+// Roles a node may take. Exactly one node is the controller. At most one node is the
+// dispatcher (it also runs the group managers); without one, the controller's node hosts it, and
+// the cluster then cannot survive the loss of that node (docs/runtime.md "Controller loss").
 inline constexpr const char* role_controller = "controller";
 inline constexpr const char* role_worker = "worker";
+inline constexpr const char* role_dispatcher = "dispatcher";
 
 // `count` devices of one kind on a node, each with `memory_bytes` usable for model weights.
 struct device_group {
@@ -32,7 +35,7 @@ struct node_config {
   std::string host;
   int port = 0;
   std::vector<device_group> devices;
-  std::vector<std::string> roles;  // "controller", "worker"
+  std::vector<std::string> roles;  // "controller", "worker", "dispatcher"
   // Where the node serves /metrics, /healthz and /readyz over HTTP (docs/metrics.md). The parser
   // resolves it: the node's `metrics_port`, else port + metrics.port_offset; 0 = no endpoint
   // (metrics.enabled = false, or a config built by hand).
@@ -43,6 +46,7 @@ struct node_config {
   [[nodiscard]] bool has_role(const std::string& role) const noexcept;
   [[nodiscard]] bool is_controller() const noexcept { return has_role(role_controller); }
   [[nodiscard]] bool is_worker() const noexcept { return has_role(role_worker); }
+  [[nodiscard]] bool is_dispatcher() const noexcept { return has_role(role_dispatcher); }
   [[nodiscard]] int num_devices() const noexcept;
 };
 
@@ -181,6 +185,9 @@ struct cluster_config {
   [[nodiscard]] const model_config* find_model(const std::string& name) const noexcept;
   // The one node with the controller role (present in every parsed config).
   [[nodiscard]] const node_config& controller_node() const;
+  // The node that hosts the dispatcher: the one with the dispatcher role, else the controller's.
+  // Clients connect to it.
+  [[nodiscard]] const node_config& dispatcher_node() const;
   [[nodiscard]] int total_devices() const noexcept;
   // Sum over every device of its memory.
   [[nodiscard]] double total_device_memory() const noexcept;

@@ -395,7 +395,7 @@ class config_builder {
       return;
     }
     if (roles->empty())
-      r.error("roles", "must name at least one role (\"controller\", \"worker\")");
+      r.error("roles", "must name at least one role (\"controller\", \"worker\", \"dispatcher\")");
     for (size_t i = 0; i < roles->size(); ++i) {
       const toml::node& item = (*roles)[i];
       const std::string key = r.key_path("roles") + "[" + std::to_string(i) + "]";
@@ -406,10 +406,10 @@ class config_builder {
         continue;
       }
       const std::string role = s->get();
-      if (role != role_controller && role != role_worker) {
-        sink_.error(
-            position_of(item.source()), key,
-            "unknown role " + in_quotes(role) + "; roles are \"controller\" and \"worker\"");
+      if (role != role_controller && role != role_worker && role != role_dispatcher) {
+        sink_.error(position_of(item.source()), key,
+                    "unknown role " + in_quotes(role) +
+                        "; roles are \"controller\", \"worker\" and \"dispatcher\"");
       } else if (node.has_role(role)) {
         sink_.error(position_of(item.source()), key, "role " + in_quotes(role) + " listed twice");
       } else {
@@ -760,6 +760,7 @@ class config_builder {
     std::map<std::string, size_t> by_name;
     std::map<std::string, size_t> by_endpoint;
     std::vector<size_t> controllers;
+    std::vector<size_t> dispatchers;
     std::map<std::string, position> kinds;
     for (size_t i = 0; i < cfg.nodes.size(); ++i) {
       const node_config& n = cfg.nodes[i];
@@ -781,6 +782,7 @@ class config_builder {
                           std::to_string(node_positions_[it->second].table.line) + ")");
       }
       if (n.is_controller()) controllers.push_back(i);
+      if (n.is_dispatcher()) dispatchers.push_back(i);
       for (const auto& g : n.devices)
         if (!g.kind.empty()) kinds.emplace(g.kind, at.table);
     }
@@ -824,6 +826,13 @@ class config_builder {
                   "a second controller node " + in_quotes(cfg.nodes[i].name) +
                       "; exactly one node may have the role \"controller\" (first: " +
                       in_quotes(cfg.nodes[controllers[0]].name) + ")");
+    }
+    for (size_t k = 1; k < dispatchers.size(); ++k) {
+      const size_t i = dispatchers[k];
+      sink_.error(node_positions_[i].table, "nodes[" + std::to_string(i) + "].roles",
+                  "a second dispatcher node " + in_quotes(cfg.nodes[i].name) +
+                      "; at most one node may have the role \"dispatcher\" (first: " +
+                      in_quotes(cfg.nodes[dispatchers[0]].name) + ")");
     }
     // Workers without devices are reported one by one; this catches a cluster with no worker.
     if (std::none_of(cfg.nodes.begin(), cfg.nodes.end(),

@@ -55,6 +55,14 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<model_route_info>("as_model_route_info");
   cfg.add_message_type<routing_table>("as_routing_table");
   cfg.add_message_type<register_node>("as_register_node");
+  cfg.add_message_type<register_answer>("as_register_answer");
+  cfg.add_message_type<group_batch_model>("as_group_batch_model");
+  cfg.add_message_type<start_group>("as_start_group");
+  cfg.add_message_type<group_started>("as_group_started");
+  cfg.add_message_type<running_stage>("as_running_stage");
+  cfg.add_message_type<running_group>("as_running_group");
+  cfg.add_message_type<groups_query>("as_groups_query");
+  cfg.add_message_type<groups_report>("as_groups_report");
   cfg.add_message_type<controller_progress>("as_controller_progress");
   cfg.add_message_type<cluster_info_query>("as_cluster_info_query");
   cfg.add_message_type<cluster_info>("as_cluster_info");

@@ -70,6 +70,7 @@ struct spawn_stage {
   bool recv_over_nccl = false;
   bool send_over_nccl = false;
   int32_t next_op = 0;
+  uint64_t epoch = 0;  // the sending controller's (docs/runtime.md "Controller loss")
 };
 
 // node agent -> controller, the answer to spawn_stage: the stage's (leader) worker once every
@@ -100,6 +101,7 @@ struct kv_get {
 struct stage_wire {
   stage_sink_actor next;
   stage_free_actor free_to;  // stage 0 only; null elsewhere
+  uint64_t epoch = 0;        // the sending controller's
 };
 
 // stage 0 (leader) -> group manager: it finished the batch `request_id`, so it is free.
@@ -178,6 +180,46 @@ struct route_group {
 struct routing_table {
   std::vector<route_group> groups;
   std::vector<model_route_info> models;  // every model of the config (served or not)
+  uint64_t epoch = 0;                    // the sending controller's
+};
+
+// Batching of one model in a group (the wire twin of actors::batch_model).
+struct group_batch_model {
+  std::string name;
+  int32_t max_batch = 1;
+  std::vector<std::vector<double>> latency;  // [batch size index][stage] seconds
+};
+
+// controller -> dispatcher: start the manager of a new group in the dispatcher's process (so the
+// groups keep serving when the controller's process is lost). Answered with its handle.
+struct start_group {
+  uint64_t epoch = 0;
+  int32_t group = 0;
+  std::string description;
+  std::vector<stage_actor> stages;  // leaders, in pipeline order
+  double request_timeout_s = 30;
+  std::vector<group_batch_model> batching;
+};
+struct group_started {
+  group_manager_actor manager;
+};
+
+// A stage worker a node runs, reported when it registers (a restarted controller adopts it).
+struct running_stage {
+  int32_t group = 0;
+  int32_t stage = 0;
+  stage_actor leader;
+};
+
+// controller -> dispatcher: which group managers run in your process (a restarted controller
+// adopts them).
+struct running_group {
+  int32_t group = 0;
+  group_manager_actor manager;
+};
+struct groups_query {};
+struct groups_report {
+  std::vector<running_group> groups;
 };
 
 // node agent -> controller (the agent is the sender).
@@ -187,6 +229,20 @@ struct register_node {
   int32_t num_devices = 0;
   double device_memory_bytes = 0;
   node_agent_actor agent;
+  // What the node already runs (empty on a fresh start): its stage leaders. A restarted
+  // controller adopts them (and asks the dispatcher for its group managers: groups_query).
+  std::vector<running_stage> stages;
+  dispatcher_actor dispatcher;  // null unless the node hosts the dispatcher
+  bool worker = true;  // offers its devices (false: a dispatcher-only node)
+};
+
+// controller -> node agent, the answer to register_node: accepted or not, the controller's
+// epoch (the node ignores commands from older ones from now on) and the groups whose running
+// stage workers / managers the node keeps; it stops the others.
+struct register_answer {
+  bool accepted = false;
+  uint64_t epoch = 0;
+  std::vector<int32_t> keep_groups;
 };
 
 // controller -> dispatcher: the controller's progress before the first routing table
@@ -213,10 +269,13 @@ struct traffic_report {
 };
 // controller -> retiring group manager: take nothing new, answer (true) once every in-flight
 // request has been answered, then stop.
-struct group_retire {};
+struct group_retire {
+  uint64_t epoch = 0;  // the sending controller's
+};
 // controller -> node agent: stop the stage workers of a retired group.
 struct retire_group {
   int32_t group = 0;
+  uint64_t epoch = 0;  // the sending controller's
 };
 
 // node process -> its own node agent: the controller, lost, was looked up again; register with
@@ -254,11 +313,12 @@ typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
   return f(caf::meta::type_name("spawn_stage"), x.group, x.stage, x.num_stages, x.devices,
-           x.backend, x.shards, x.rendezvous, x.recv_over_nccl, x.send_over_nccl, x.next_op);
+           x.backend, x.shards, x.rendezvous, x.recv_over_nccl, x.send_over_nccl, x.next_op,
+           x.epoch);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {
-  return f(caf::meta::type_name("stage_wire"), x.next, x.free_to);
+  return f(caf::meta::type_name("stage_wire"), x.next, x.free_to, x.epoch);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_free& x) {
@@ -315,12 +375,45 @@ typename Inspector::result_type inspect(Inspector& f, model_route_info& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routing_table& x) {
-  return f(caf::meta::type_name("routing_table"), x.groups, x.models);
+  return f(caf::meta::type_name("routing_table"), x.groups, x.models, x.epoch);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_batch_model& x) {
+  return f(caf::meta::type_name("group_batch_model"), x.name, x.max_batch, x.latency);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, start_group& x) {
+  return f(caf::meta::type_name("start_group"), x.epoch, x.group, x.description, x.stages,
+           x.request_timeout_s, x.batching);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_started& x) {
+  return f(caf::meta::type_name("group_started"), x.manager);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, running_stage& x) {
+  return f(caf::meta::type_name("running_stage"), x.group, x.stage, x.leader);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, running_group& x) {
+  return f(caf::meta::type_name("running_group"), x.group, x.manager);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, groups_query&) {
+  return f(caf::meta::type_name("groups_query"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, groups_report& x) {
+  return f(caf::meta::type_name("groups_report"), x.groups);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, register_answer& x) {
+  return f(caf::meta::type_name("register_answer"), x.accepted, x.epoch, x.keep_groups);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_node& x) {
   return f(caf::meta::type_name("register_node"), x.name, x.device_kind, x.num_devices,
-           x.device_memory_bytes, x.agent);
+           x.device_memory_bytes, x.agent, x.stages, x.dispatcher, x.worker);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, controller_progress& x) {
@@ -376,12 +469,12 @@ typename Inspector::result_type inspect(Inspector& f, traffic_report& x) {
   return f(caf::meta::type_name("traffic_report"), x.seconds, x.models, x.counts, x.cvs);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, group_retire&) {
-  return f(caf::meta::type_name("group_retire"));
+typename Inspector::result_type inspect(Inspector& f, group_retire& x) {
+  return f(caf::meta::type_name("group_retire"), x.epoch);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retire_group& x) {
-  return f(caf::meta::type_name("retire_group"), x.group);
+  return f(caf::meta::type_name("retire_group"), x.group, x.epoch);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rejoin_controller& x) {

@@ -36,6 +36,11 @@ struct stage_done_tick;
 struct group_retire;
 struct sweep_tick;
 struct register_node;
+struct register_answer;
+struct start_group;
+struct group_started;
+struct groups_query;
+struct groups_report;
 struct replan_tick;
 struct replan_done;
 struct spawn_stage;
@@ -54,16 +59,6 @@ using stage_sink_actor = caf::typed_actor<caf::reacts_to<stage_task>>;
 // which holds the requests waiting for stage 0 and forms the next batch then.
 using stage_free_actor = caf::typed_actor<caf::reacts_to<stage_free>>;
 
-// The dispatcher: admission and routing. Clients send infer_request; the group managers report
-// each finished request (group_feedback) and a broken group (group_down); the controller
-// installs routing tables, reports its progress before the first one and reads the traffic.
-using dispatcher_actor = caf::typed_actor<
-    caf::replies_to<infer_request>::with<infer_reply>, caf::reacts_to<group_feedback>,
-    caf::reacts_to<group_down>, caf::replies_to<routing_table>::with<bool>,
-    caf::reacts_to<controller_progress>, caf::replies_to<traffic_query>::with<traffic_report>,
-    caf::replies_to<cluster_info_query>::with<cluster_info>,
-    caf::replies_to<status_query>::with<cluster_status>>;
-
 // What a group manager needs of the dispatcher.
 using dispatcher_feedback_actor =
     caf::typed_actor<caf::reacts_to<group_feedback>, caf::reacts_to<group_down>>;
@@ -78,6 +73,19 @@ using group_manager_actor =
                      caf::reacts_to<sweep_tick>,
                      caf::replies_to<status_query>::with<cluster_status>>;
 
+// The dispatcher: admission and routing. Clients send infer_request; the group managers report
+// each finished request (group_feedback) and a broken group (group_down); the controller
+// installs routing tables, reports its progress before the first one, reads the traffic and has
+// it start each new group's manager (start_group) in the dispatcher's process.
+using dispatcher_actor = caf::typed_actor<
+    caf::replies_to<infer_request>::with<infer_reply>, caf::reacts_to<group_feedback>,
+    caf::reacts_to<group_down>, caf::replies_to<routing_table>::with<bool>,
+    caf::reacts_to<controller_progress>, caf::replies_to<traffic_query>::with<traffic_report>,
+    caf::replies_to<start_group>::with<group_started>,
+    caf::replies_to<groups_query>::with<groups_report>,
+    caf::replies_to<cluster_info_query>::with<cluster_info>,
+    caf::replies_to<status_query>::with<cluster_status>>;
+
 // One op rank of a pipeline stage (every backend): loads its shards (stage_load), learns where
 // finished tasks go (stage_wire), runs tasks FCFS. stage_ready (load finished), stage_run_done
 // and stage_done_tick are its own executor's and timer's notifications.
@@ -89,7 +97,7 @@ using stage_actor =
 
 // The controller: node agents register with it; replan_tick / replan_done are its own timer's
 // and background re-plan's notifications.
-using controller_actor = caf::typed_actor<caf::replies_to<register_node>::with<bool>,
+using controller_actor = caf::typed_actor<caf::replies_to<register_node>::with<register_answer>,
                                           caf::reacts_to<replan_tick>, caf::reacts_to<replan_done>,
                                           caf::replies_to<status_query>::with<cluster_status>>;
 

@@ -209,10 +209,13 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
                                 : std::min(l.device_memory_bytes, g.memory_bytes);
   }
   l.is_controller = node->is_controller();
+  l.is_dispatcher = &cfg.dispatcher_node() == node;
   l.is_worker = node->is_worker();
   const auto& ctrl = cfg.controller_node();
   l.controller_host = ctrl.host;
   l.controller_port = ctrl.port;
+  for (const auto& n : cfg.nodes)
+    if (n.name != node->name) l.peers.emplace_back(n.host, n.port);
   l.caf = caf_settings(cfg, node->name);
   auto& cs = l.controller;
   // Every node's agent bounds its stage starts with these; the controller uses them all.
@@ -225,7 +228,10 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   // The metrics endpoint listens like the node port unless [metrics] bind_address says where.
   l.metrics_bind_address =
       !cfg.metrics.bind_address.empty() ? cfg.metrics.bind_address : l.bind_address;
-  if (!l.is_controller) return l;
+  if (!l.is_controller && !l.is_dispatcher) return l;
+  // The deployment record lives next to the config (docs/runtime.md "Controller loss").
+  if (l.is_controller && !cfg.source_file.empty() && cfg.source_file[0] != '<')
+    cs.record_path = actors::deployment_record_path(cfg.source_file);
 
   for (const auto& n : cfg.nodes)
     if (n.is_worker()) cs.expected_nodes.push_back(n.name);

@@ -7,9 +7,9 @@ namespace alpaserve::tools {
 
 void endpoint_options::add_to(CLI::App* sub) {
   sub->add_option("--config", config,
-                  "cluster config (the controller node is contacted); default: built-in demo");
-  sub->add_option("--host", host, "controller host (overrides --config)");
-  sub->add_option("--port", port, "controller port (overrides --config)")
+                  "cluster config (the dispatcher's node is contacted); default: built-in demo");
+  sub->add_option("--host", host, "the dispatcher's node host (overrides --config)");
+  sub->add_option("--port", port, "the dispatcher's node port (overrides --config)")
       ->check(CLI::Range(1, 65535));
   sub->add_option("--timeout", timeout_s, "seconds before a request fails on the client side")
       ->check(finite_positive)
@@ -25,8 +25,8 @@ net::client_options endpoint_options::client() const {
     return o;
   }
   const auto cfg = load_config_or_demo(config);
-  o.host = host.empty() ? cfg.controller_node().host : host;
-  o.port = port > 0 ? port : cfg.controller_node().port;
+  o.host = host.empty() ? cfg.dispatcher_node().host : host;
+  o.port = port > 0 ? port : cfg.dispatcher_node().port;
   o.caf = client_caf_settings(cfg);
   return o;
 }

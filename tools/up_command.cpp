@@ -53,6 +53,14 @@ bool port_is_free(const std::string& host, int port) {
   return ok;
 }
 
+// "  [controller, dispatcher]" for the roles beyond worker.
+std::string roles_label(const config::cluster_config& cfg, const config::node_config& n) {
+  std::string out;
+  if (n.is_controller()) out += "controller";
+  if (&cfg.dispatcher_node() == &n) out += std::string(out.empty() ? "" : ", ") + "dispatcher";
+  return out.empty() ? "" : "  [" + out + "]";
+}
+
 // A port the kernel considers free on loopback right now.
 int ephemeral_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -156,12 +164,13 @@ int run_up(const up_args& a) {
     }
     children.push_back({n->name, pid});
     std::cout << "started " << n->name << " (pid " << pid << ") listening on " << n->host << ":"
-              << n->port << (n->is_controller() ? "  [controller, dispatcher]" : "");
+              << n->port << roles_label(cfg, *n);
     if (n->metrics_port > 0) std::cout << "  metrics :" << n->metrics_port;
     std::cout << "\n";
   }
   std::cout.flush();
   const auto& ctrl = cfg.controller_node();
+  const auto& disp = cfg.dispatcher_node();  // clients connect here
   int rc = 0;
   bool announced = false;
   std::unique_ptr<net::client> probe;
@@ -177,7 +186,7 @@ int run_up(const up_args& a) {
         // Once serving, a lost worker is the controller's to handle (it fails the node's
         // in-flight requests and re-places its models); losing the controller, or any node
         // before the cluster serves, ends the cluster.
-        if (announced && c.name != ctrl.name) {
+        if (announced && c.name != disp.name) {
           std::cerr << "node " << c.name << " exited (" << how << "); the others keep serving\n";
         } else {
           std::cerr << "node " << c.name << " exited (" << how << "); stopping the cluster\n";
@@ -189,8 +198,8 @@ int run_up(const up_args& a) {
       try {
         if (!probe) {
           net::client_options o;
-          o.host = ctrl.host;
-          o.port = ctrl.port;
+          o.host = disp.host;
+          o.port = disp.port;
           o.connect_timeout_s = 1;
           o.caf = client_caf_settings(cfg);
           probe = std::make_unique<net::client>(o);
@@ -202,7 +211,7 @@ int run_up(const up_args& a) {
                     << info.groups.size() << " groups:\n";
           for (const auto& g : info.groups) std::cout << "  " << g << "\n";
           const std::string endpoint =
-              a.config.empty() ? " --host " + ctrl.host + " --port " + std::to_string(ctrl.port)
+              a.config.empty() ? " --host " + disp.host + " --port " + std::to_string(disp.port)
                                : " --config " + a.config;
           std::cout << "submit with:  alpaserve submit" << endpoint << " --model "
                     << (info.models.empty() ? "M" : info.models[0].name)
@@ -253,7 +262,10 @@ int run_up(const up_args& a) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
-  if (a.config.empty()) std::remove(config_path.c_str());
+  if (a.config.empty()) {
+    std::remove(config_path.c_str());
+    std::remove(actors::deployment_record_path(config_path).c_str());
+  }
   std::cout << "all nodes stopped" << std::endl;
   return rc;
 }

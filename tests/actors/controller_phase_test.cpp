@@ -160,6 +160,14 @@ TEST_CASE("controller node joining: re-placed onto at once when serving, else re
   CHECK_FALSE(actors::transition(P::failed, E::node_joined));
 }
 
+TEST_CASE("a restarted controller adopts the running placement only while waiting for nodes") {
+  walk(P::waiting_for_nodes, {{E::node_registered, P::waiting_for_nodes},
+                              {E::adopted, P::serving},
+                              {E::node_lost, P::replanning}});
+  for (P p : all_phases())
+    if (p != P::waiting_for_nodes) CHECK_FALSE(actors::transition(p, E::adopted));
+}
+
 TEST_CASE("controller transition table: every pair it does not list is rejected") {
   const auto rows = actors::controller_transitions();
   REQUIRE(rows.size > 0);

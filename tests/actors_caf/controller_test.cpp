@@ -70,6 +70,8 @@ void finish_replan_thread(const std::shared_ptr<solver_script>& script, int call
   std::atomic_thread_fence(std::memory_order_acquire);
   REQUIRE(script->calls == call);
   REQUIRE(script.use_count() == idle_refs);
+  std::lock_guard<std::mutex> lock(script->mutex);
+  script->gate_open = false;  // the next call waits for its own finish_replan_thread
 }
 
 planner::placement placement_of(std::vector<std::vector<int>> group_models) {
@@ -129,10 +131,11 @@ TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that f
   for (auto& n : nodes) n.agent = dettest::spawn_fake_agent(fx, n.log);
   auto register_node = [&](node_double& n) {
     auto accepted =
-        ask<bool>(fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+        ask<net::register_answer>(fx, controller,
+                                 net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
     fx.run();
     REQUIRE(accepted->values.size() == 1);
-    CHECK(accepted->values[0]);
+    CHECK(accepted->values[0].accepted);
   };
   auto spawns = [&] {
     std::vector<dettest::agent_log::spawn*> all;
@@ -309,7 +312,8 @@ TEST_CASE(
   for (auto& n : nodes) {
     n.agent = dettest::spawn_fake_agent(fx, n.log);
     auto accepted =
-        ask<bool>(fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+        ask<net::register_answer>(fx, controller,
+                                 net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
     fx.run();
     REQUIRE(accepted->values.size() == 1);
   }
@@ -397,10 +401,11 @@ TEST_CASE(
     n.log = std::make_shared<dettest::agent_log>();
     n.agent = dettest::spawn_fake_agent(fx, n.log);
     auto accepted =
-        ask<bool>(fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+        ask<net::register_answer>(fx, controller,
+                                 net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
     fx.run();
     REQUIRE(accepted->values.size() == 1);
-    CHECK(accepted->values[0]);
+    CHECK(accepted->values[0].accepted);
   };
   // Answers every spawn_stage not answered yet with a fresh fake stage.
   size_t answered[2] = {0, 0};

@@ -1,5 +1,7 @@
 #include "deterministic.hpp"
 
+#include "actors/group_manager.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include "net/tensor_wire.hpp"
@@ -116,6 +118,21 @@ fake_dispatcher_actor::behavior_type fake_dispatcher(fake_dispatcher_actor::poin
         return rp;
       },
       [log](net::controller_progress& p) { log->progress.push_back(std::move(p.state)); },
+      [self, log](net::start_group& sg) {
+        log->started.push_back(sg);
+        // A real group manager (as the dispatcher starts), linked: it stops with this double.
+        actors::group_manager_setup setup;
+        setup.node = "dispatcher-double";
+        setup.group = sg.group;
+        setup.description = sg.description;
+        setup.stages = sg.stages;
+        setup.dispatcher = self;
+        setup.request_timeout_s = sg.request_timeout_s;
+        auto manager = actors::spawn_group_manager(self->system(), std::move(setup));
+        self->link_to(manager);
+        return net::group_started{manager};
+      },
+      [](net::groups_query) { return net::groups_report{}; },
       [log](net::traffic_query) {
         ++log->traffic_queries;
         return log->traffic;
@@ -145,7 +162,7 @@ net::controller_actor::behavior_type fake_controller(std::shared_ptr<controller_
   return {
       [log](net::register_node& r) {
         log->registrations.push_back(std::move(r));
-        return true;
+        return net::register_answer{true, log->epoch, log->keep_groups};
       },
       [](net::replan_tick) {},
       [](net::replan_done) {},

@@ -166,6 +166,7 @@ struct dispatcher_log {
   size_t traffic_queries = 0;
   bool defer_routing = false;
   std::vector<caf::typed_response_promise<bool>> routing_promises;
+  std::vector<net::start_group> started;  // each answered with a new manager double
 };
 using fake_dispatcher_actor = net::dispatcher_actor::extend<caf::reacts_to<run_here>>;
 fake_dispatcher_actor spawn_fake_dispatcher(fixture& fx, std::shared_ptr<dispatcher_log> log);
@@ -186,6 +187,8 @@ fake_agent_actor spawn_fake_agent(fixture& fx, std::shared_ptr<agent_log> log);
 // A controller double (for the node agent): records register_node and accepts it.
 struct controller_log {
   std::vector<net::register_node> registrations;
+  uint64_t epoch = 1;                // answered with this epoch
+  std::vector<int32_t> keep_groups;  // and these groups kept
 };
 net::controller_actor spawn_fake_controller(fixture& fx, std::shared_ptr<controller_log> log);
 

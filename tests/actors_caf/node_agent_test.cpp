@@ -39,6 +39,18 @@ TEST_CASE("node agent: registers, spawns a loaded stage worker, stops it on reti
   spec.devices = {1};
   spec.backend = "emulated";
   spec.shards.push_back({"a", 0.010, 1e9, "", 0, "", 0, 0, {}, ""});
+  // The registration answer carried the controller's epoch (1): a command of an older one is
+  // refused (a controller cut off and back must not undo its successor's work).
+  {
+    net::spawn_stage old = spec;
+    old.epoch = 0;
+    auto refused = ask<net::stage_ready>(fx, agent, old);
+    fx.run();
+    REQUIRE(refused->count() == 1);
+    CHECK(refused->errors.size() == 1);
+    CHECK(dettest::status_of(fx, agent).counters.size() >= 3);
+  }
+  spec.epoch = 1;
   auto ready = ask<net::stage_ready>(fx, agent, spec);
   fx.run();
   REQUIRE(ready->count() == 1);
@@ -56,10 +68,13 @@ TEST_CASE("node agent: registers, spawns a loaded stage worker, stops it on reti
     return caf::behavior{[](int) {}};
   }));
   fx.run();
-  caf::anon_send(agent, net::retire_group{4});
+  caf::anon_send(agent, net::retire_group{4, 1});
   fx.run();
   CHECK(watch->empty());
-  caf::anon_send(agent, net::retire_group{5});
+  caf::anon_send(agent, net::retire_group{5, 0});  // its group, but from an older controller
+  fx.run();
+  CHECK(watch->empty());
+  caf::anon_send(agent, net::retire_group{5, 1});
   fx.run();
   REQUIRE(watch->size() == 1);
   CHECK((*watch)[0].source == worker.address());
