@@ -561,10 +561,22 @@ net::controller_actor::behavior_type controller(controller_self self, std::strin
   persist_record(self, st.adopting.has_value());
   spdlog::info("{}: controller epoch {}{}", st.node, st.controller_epoch,
                st.adopting ? ": waiting for the nodes to adopt the running placement" : "");
-  self->attach_functor([=](const caf::error& reason) {
-    // Stopped in order (Ctrl-C): the nodes stop too, so there is nothing to adopt next time.
-    if (reason == caf::exit_reason::user_shutdown) persist_record(self, false);
-  });
+  // Stopped in order (Ctrl-C): the nodes stop too, so there is nothing to adopt next time. (The
+  // state is gone when this runs: it captures what it writes.)
+  if (!st.settings.record_path.empty()) {
+    deployment_record stopped;
+    stopped.epoch = st.controller_epoch;
+    for (const auto& m : st.settings.models) stopped.planned.push_back({m.name, m.rate, m.cv});
+    self->attach_functor([path = st.settings.record_path, stopped, node = st.node](
+                             const caf::error& reason) {
+      if (reason != caf::exit_reason::user_shutdown) return;
+      try {
+        write_deployment_record(path, stopped);
+      } catch (const std::exception& e) {
+        spdlog::error("{}: controller: cannot write the deployment record: {}", node, e.what());
+      }
+    });
+  }
   self->set_down_handler([=](caf::down_msg& dm) { on_node_down(self, dm); });
   return {
       [=](net::register_node& r) { return on_register(self, r); },

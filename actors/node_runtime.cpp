@@ -235,9 +235,11 @@ int run_node(const node_launch& launch) {
     stop_all();
     return 1;
   }
-  spdlog::info("{}: listening on {}:{}{}{}{}", launch.name, launch.host, *port,
-               launch.is_controller ? " (controller)" : "",
-               launch.is_dispatcher ? " (dispatcher)" : "",
+  const char* roles = launch.is_controller && launch.is_dispatcher ? " (controller, dispatcher)"
+                      : launch.is_controller                      ? " (controller)"
+                      : launch.is_dispatcher                      ? " (dispatcher)"
+                                                                  : "";
+  spdlog::info("{}: listening on {}:{}{}{}", launch.name, launch.host, *port, roles,
                net::tls_transport(sys) ? " over TLS" : "");
   int rc = 0;
   {

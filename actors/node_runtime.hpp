@@ -1,8 +1,8 @@
 #pragma once
 // One alpaserve node process: builds the actor system, spawns the node's actors, publishes its
 // node agent on the configured port, registers with the controller, and runs until SIGINT or
-// SIGTERM (or until the controller shuts down, or stays unreachable for startup_timeout_s after
-// it was lost: a lost controller is looked up again and the node registers again). No CAF here:
+// SIGTERM (or until the controller shuts down in order; a lost controller is looked up again,
+// for as long as it takes, while the node serves on, and the node registers again). No CAF here:
 // tools/ include it cheaply.
 
 #include <string>
@@ -43,9 +43,9 @@ struct node_launch {
 };
 
 // Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM
-// or an orderly shutdown of the controller, 1 when the port (or the metrics port) cannot be bound,
-// or the controller cannot be reached (at start, or again after it was lost) within
-// startup_timeout_s.
+// or an orderly shutdown of the controller, 1 when the port (or the metrics port) cannot be bound
+// or the controller cannot be reached at start within startup_timeout_s, 2 when the controller's
+// deployment record cannot be read.
 int run_node(const node_launch& launch);
 
 }  // namespace alpaserve::actors

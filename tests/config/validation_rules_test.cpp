@@ -249,6 +249,21 @@ TEST_CASE("exactly one node is the controller") {
   }
 }
 
+TEST_CASE("at most one node is the dispatcher, else the controller's node hosts it") {
+  CHECK(parse_cluster_config(valid_cluster, "cluster.toml").dispatcher_node().name == "a");
+  const auto moved =
+      parse_cluster_config(with_line(11, "port = 7001\nroles = [\"worker\", \"dispatcher\"]"),
+                           "cluster.toml");
+  CHECK(moved.dispatcher_node().name == "b");
+  CHECK(moved.controller_node().name == "a");
+  CHECK(moved.nodes[1].is_dispatcher());
+  require_issue(issues_of(replace_line(with_line(5, "roles = [\"controller\", \"worker\", \"dispatcher\"]"),
+                                       11, "port = 7001\nroles = [\"worker\", \"dispatcher\"]")),
+                8, "nodes[1].roles", "a second dispatcher node \"b\"");
+  require_issue(issues_of(with_line(5, "roles = [\"controller\", \"worker\", \"router\"]")), 5,
+                "nodes[0].roles[2]", "roles are \"controller\", \"worker\" and \"dispatcher\"");
+}
+
 TEST_CASE(
     "devices: workers need them, controllers-only must not list them, the cluster needs some") {
   require_issue(issues_of(with_line(12, "")), 8, "nodes[1].devices", "a worker node needs devices");
