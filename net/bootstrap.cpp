@@ -74,9 +74,11 @@ runtime_config::runtime_config(const runtime_settings& s) {
   if (s.heartbeat_interval_ms > 0) {
     set("middleman.heartbeat-interval",
         caf::timespan{std::chrono::milliseconds(s.heartbeat_interval_ms)});
-    // A peer silent for several heartbeats is declared dead (its actors send down_msg).
+    // A peer silent for several heartbeats is declared dead (its actors send down_msg). CAF
+    // checks the timeout at each heartbeat tick, so 4 intervals here declare a silent peer dead
+    // within 5 intervals: the documented bound (docs/runtime.md "Failures").
     set("middleman.connection-timeout",
-        caf::timespan{std::chrono::milliseconds(5 * s.heartbeat_interval_ms)});
+        caf::timespan{std::chrono::milliseconds(4 * s.heartbeat_interval_ms)});
   }
   if (!s.profiling_output_file.empty()) {
     set("scheduler.enable-profiling", true);

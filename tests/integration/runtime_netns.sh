@@ -147,7 +147,8 @@ t_lost=$(now)
 sed -n "$line,\$p" "$LOG" | grep -q "node node-2 lost" || fail "the partition was not detected"
 detect=$(elapsed "$t_down" "$t_lost")
 echo "partition: node-2 declared lost ${detect}s after its link went down (bound 2.5 s)"
-python3 -c "import sys; sys.exit(0 if $detect < 4.0 else 1)" || fail "detection took ${detect}s"
+# The bound, plus 0.2 s to see it (the log line is polled every 50 ms, the VM is shared).
+python3 -c "import sys; sys.exit(0 if $detect <= 2.7 else 1)" || fail "detection took ${detect}s (bound 2.5 s)"
 sleep 6
 kill -0 "${PIDS[2]}" 2>/dev/null || fail "node-2 exited during the partition"
 # Heal.
