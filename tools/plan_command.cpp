@@ -21,6 +21,7 @@
 
 #include "planner/core/input_error.hpp"
 #include "planner/policy/placement_io.hpp"
+#include "planner/policy/policy_ours.hpp"
 #include "planner/policy/policy_registry.hpp"
 #include "planner/profile/device_model.hpp"
 #include "planner/profile/profile_io.hpp"
@@ -61,6 +62,12 @@ struct plan_options {
   // attainment reaches target_attainment, then plan on that many.
   bool min_devices = false;
   double target_attainment = 0;
+  // Search budget of policy ours (0 / -1 = its defaults): wall-clock seconds, scored candidates
+  // (default 500 per second of --time-budget, the default's ratio), restarts, rng seed.
+  double time_budget = 0;
+  int search_evals = 0;
+  int restarts = 0;
+  long search_seed = -1;
 };
 
 // Per-model rates: --rate (default 2 per model) split by --rate-distribution.
@@ -245,7 +252,31 @@ int run_plan(plan_options o) {
     throw input_error("--slo-scale", std::to_string(o.slo_scale), "must be > 0");
   policy_options popts;
   popts.evaluator.threads = std::max(1, o.threads);
-  const auto policy = make_policy(o.policy, popts);  // unknown names fail before any work
+  const bool search_given =
+      o.time_budget > 0 || o.search_evals > 0 || o.restarts > 0 || o.search_seed >= 0;
+  if (search_given && o.policy != "ours")
+    throw input_error("--policy", o.policy,
+                      "--time-budget, --search-evals, --restarts and --search-seed are options of "
+                      "policy ours");
+  if (o.time_budget < 0 || o.search_evals < 0 || o.restarts < 0)
+    throw input_error("--time-budget/--search-evals/--restarts", "", "must be >= 0");
+  std::unique_ptr<placement_policy> policy;
+  if (o.policy == "ours") {
+    ours_options ours;
+    if (o.time_budget > 0) {
+      // The evaluation budget grows with the time budget, so a longer run is a longer search
+      // and not only a longer wait (the default is 2500 candidates per 5 s).
+      ours.max_evaluations =
+          static_cast<int>(std::lround(ours.max_evaluations * o.time_budget / ours.time_budget_s));
+      ours.time_budget_s = o.time_budget;
+    }
+    if (o.search_evals > 0) ours.max_evaluations = o.search_evals;
+    ours.restarts = o.restarts;
+    if (o.search_seed >= 0) ours.rng_seed = static_cast<uint64_t>(o.search_seed);
+    policy = std::make_unique<policy_ours>(popts, ours);
+  } else {
+    policy = make_policy(o.policy, popts);  // unknown names fail before any work
+  }
   const profile_db db = load_profiles(o.profiles);
   cluster_env cluster{o.devices, o.mem_budget_gib * gib};
 
@@ -334,6 +365,7 @@ int run_plan(plan_options o) {
   out["train_score"] = r.train_score;
   out["solve_seconds"] = solve_seconds;
   out["train_requests"] = train.size();
+  out["debug"] = r.debug;  // the policy's own account (ours: moves, restarts, budget)
   out["rate_source"] = rate_source;
   out["cv_source"] = cv_source;
   int device = 0;
@@ -452,6 +484,14 @@ void add_plan(CLI::App& app, run_fn& run) {
   sub->add_option("--target-attainment", o->target_attainment,
                   "with --min-devices: the attainment to reach, in (0, 1], e.g. 0.99 (on the "
                   "--test-seed workload when given, else on the train workload)");
+  sub->add_option("--time-budget", o->time_budget,
+                  "policy ours: seconds of search after mp-search-sep (5); also scales the "
+                  "candidate budget (500 per second)");
+  sub->add_option("--search-evals", o->search_evals,
+                  "policy ours: candidates scored in all (2500, or 500 per --time-budget second)");
+  sub->add_option("--restarts", o->restarts,
+                  "policy ours: perturbed restarts while budget is left (0)");
+  sub->add_option("--search-seed", o->search_seed, "policy ours: rng seed of the search (1)");
   sub->add_flag("--json", o->json, "print the result as JSON");
   sub->add_flag("--quiet", o->quiet, "no progress bar");
   sub->callback([o, &run, rate, cv, dist] {

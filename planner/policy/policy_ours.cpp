@@ -260,6 +260,66 @@ std::vector<candidate> generate_moves(const placement& cur, const step_view& v,
   return out;
 }
 
+// Per sample: good requests and score of a placement; the mean score is the objective.
+struct scored {
+  std::vector<int64_t> good;
+  std::vector<double> score;
+  double mean = 0;
+};
+
+scored summarize(const std::vector<placement_stats>& per_sample) {
+  scored s;
+  for (const auto& st : per_sample) {
+    s.good.push_back(st.num_good);
+    s.score.push_back(st.score());
+    s.mean += st.score() / static_cast<double>(per_sample.size());
+  }
+  return s;
+}
+
+// Step 4's tests on the samples (mean score higher is checked by the caller, the held-out
+// samples too): candidate `c` against the current placement `cur`.
+bool passes_sample_tests(const scored& c, const scored& cur, const ours_options& o, bool pareto) {
+  const size_t K = c.good.size();
+  // Evidence of more served requests, not only lower latency: a latency-only gain on
+  // the samples says nothing about attainment on other traffic.
+  int64_t gain = 0;
+  for (size_t k = 0; k < K; ++k) gain += c.good[k] - cur.good[k];
+  if (o.require_goodput_gain && gain <= 0) return false;
+  // The gain must be consistent across samples, not carried by one sample's bursts:
+  // mean per-sample gain >= min_gain_t standard errors (a one-sided t statistic).
+  if (o.min_gain_t > 0 && K > 1) {
+    const double mean = static_cast<double>(gain) / static_cast<double>(K);
+    double var = 0;
+    for (size_t k = 0; k < K; ++k) {
+      const double d = static_cast<double>(c.good[k] - cur.good[k]) - mean;
+      var += d * d;
+    }
+    const double se = std::sqrt(var / static_cast<double>(K - 1) / static_cast<double>(K));
+    if (se > 0 && mean < o.min_gain_t * se) return false;
+  }
+  if (o.require_train_not_worse && c.score[0] < cur.score[0]) return false;
+  for (size_t k = 0; k < K && pareto; ++k)
+    if (c.good[k] < cur.good[k]) return false;
+  return true;
+}
+
+// A restart's start: `moves` random moves from `p` (any kind, no acceptance test), so the next
+// search leaves the basin of the best placement.
+placement perturb(const placement& p, const std::vector<model_data>& models,
+                  const cluster_env& cluster, const placement_evaluator& eval,
+                  const std::map<int, std::vector<parallel_config>>& shapes, const ours_options& o,
+                  std::mt19937_64& rng, int moves) {
+  placement cur = p;
+  for (int i = 0; i < moves; ++i) {
+    const step_view view(cur, models, cluster.mem_budget, eval.stats(cur));
+    std::vector<candidate> cands = generate_moves(cur, view, shapes, o, rng);
+    if (cands.empty()) break;
+    cur = std::move(cands[std::uniform_int_distribution<size_t>(0, cands.size() - 1)(rng)].p);
+  }
+  return cur;
+}
+
 }  // namespace
 
 const std::vector<std::string>& move_kind_names() {
@@ -312,22 +372,6 @@ local_search_report ours_local_search(const placement& start, const std::vector<
   const auto shapes = shapes_by_size(models, options, cluster.devices_per_node);
   std::mt19937_64 rng(options.rng_seed);
   const size_t K = samples.size();
-
-  // Per sample: good requests and score of a placement; the mean score is the objective.
-  struct scored {
-    std::vector<int64_t> good;
-    std::vector<double> score;
-    double mean = 0;
-  };
-  auto summarize = [&](const std::vector<placement_stats>& per_sample) {
-    scored s;
-    for (const auto& st : per_sample) {
-      s.good.push_back(st.num_good);
-      s.score.push_back(st.score());
-      s.mean += st.score() / static_cast<double>(K);
-    }
-    return s;
-  };
 
   local_search_report r;
   r.best = start;
@@ -382,28 +426,7 @@ local_search_report ours_local_search(const placement& start, const std::vector<
                        [&](size_t x, size_t y) { return sc[x].mean > sc[y].mean; });
       for (size_t i : order) {
         if (!(sc[i].mean > cur.mean)) break;
-        // Evidence of more served requests, not only lower latency: a latency-only gain on
-        // the samples says nothing about attainment on other traffic.
-        int64_t gain = 0;
-        for (size_t k = 0; k < K; ++k) gain += sc[i].good[k] - cur.good[k];
-        if (options.require_goodput_gain && gain <= 0) continue;
-        // The gain must be consistent across samples, not carried by one sample's bursts:
-        // mean per-sample gain >= min_gain_t standard errors (a one-sided t statistic).
-        if (options.min_gain_t > 0 && K > 1) {
-          const double mean = static_cast<double>(gain) / static_cast<double>(K);
-          double var = 0;
-          for (size_t k = 0; k < K; ++k) {
-            const double d = static_cast<double>(sc[i].good[k] - cur.good[k]) - mean;
-            var += d * d;
-          }
-          const double se = std::sqrt(var / static_cast<double>(K - 1) / static_cast<double>(K));
-          if (se > 0 && mean < options.min_gain_t * se) continue;
-        }
-        if (options.require_train_not_worse && sc[i].score[0] < cur.score[0]) continue;
-        bool pareto = true;
-        for (size_t k = 0; k < K && options.require_pareto; ++k)
-          pareto = pareto && sc[i].good[k] >= cur.good[k];
-        if (!pareto) continue;
+        if (!passes_sample_tests(sc[i], cur, options, options.require_pareto)) continue;
         // Winner's curse: the best of many candidates looks better on the samples that chose
         // it than it is. Held-out samples must confirm the gain.
         std::vector<int64_t> held_good;
@@ -497,8 +520,57 @@ policy_result policy_ours::solve_from(const policy_result& base,
       for (const auto& c : configs) profiled = profiled || m.profile.find(c) != nullptr;
     if (profiled) alternatives.push_back(greedy_replica_fill(empty_placement(configs), problem));
   }
-  const local_search_report rep =
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  local_search_report rep =
       ours_local_search(start, models, cluster, samples, ours_, progress, alternatives, validation);
+
+  // Step 6: restarts from perturbed copies of the best, on what is left of both budgets.
+  int restarts_run = 0, restarts_kept = 0, evaluations = rep.evaluations;
+  if (ours_.restarts > 0) {
+    const auto shapes = shapes_by_size(models, ours_, cluster.devices_per_node);
+    auto score_on_samples = [&](const placement& p) {
+      std::vector<placement_stats> st;
+      for (const auto* e : samples) st.push_back(e->stats(p));
+      return summarize(st);
+    };
+    auto held_good = [&](const placement& p) {
+      int64_t good = 0;
+      for (const auto* e : validation) good += e->stats(p).num_good;
+      return good;
+    };
+    scored best = score_on_samples(rep.best);
+    int64_t best_held = held_good(rep.best);
+    for (int k = 1; k <= ours_.restarts; ++k) {
+      const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+      if (elapsed >= ours_.time_budget_s || evaluations >= ours_.max_evaluations) break;
+      ours_options o = ours_;
+      o.rng_seed = ours_.rng_seed + static_cast<uint64_t>(k);
+      o.max_evaluations = ours_.max_evaluations - evaluations;
+      o.time_budget_s = ours_.time_budget_s - elapsed;
+      std::mt19937_64 rng(o.rng_seed);
+      const int moves = ours_.perturb_moves << ((k - 1) % 3);
+      const placement from = perturb(rep.best, models, cluster, *samples[0], shapes, o, rng, moves);
+      const local_search_report rk =
+          ours_local_search(from, models, cluster, samples, o, {}, {}, validation);
+      evaluations += rk.evaluations;
+      ++restarts_run;
+      const scored s = score_on_samples(rk.best);
+      // The train score must not drop whatever the options say: a longer search is never
+      // worse than the default on the given train workload.
+      if (!(s.mean > best.mean) || s.score[0] < best.score[0] ||
+          !passes_sample_tests(s, best, ours_, false))
+        continue;
+      const int64_t h = held_good(rk.best);
+      if (!validation.empty() && h <= best_held) continue;
+      rep.best = rk.best;
+      rep.robust_score = s.mean;
+      rep.train_score = s.score[0];
+      best = s;
+      best_held = h;
+      ++restarts_kept;
+    }
+  }
 
   policy_result r;
   r.train_score = rep.train_score;
@@ -514,6 +586,10 @@ policy_result policy_ours::solve_from(const policy_result& base,
   r.debug += rep.local_optimum ? "; local optimum" : "; budget reached";
   r.debug += "; " + std::to_string(rep.rejected_by_validation) + " rejected by " +
              std::to_string(held.size()) + " held-out samples\n";
+  if (ours_.restarts > 0)
+    r.debug += "ours: " + std::to_string(restarts_run) + " restarts, " +
+               std::to_string(restarts_kept) + " improved the best; " +
+               std::to_string(evaluations) + " candidates scored in all\n";
   r.debug += "ours: final train score " + std::to_string(rep.train_score) + ", mean sample score " +
              std::to_string(rep.robust_score) + "\n";
   r.solution = rep.best;

@@ -26,6 +26,12 @@
 // 5. Budget: stops at a local optimum, after `max_evaluations` scored candidates or after
 //    `time_budget_s` seconds, whichever comes first (the evaluation budget keeps runs
 //    deterministic; the time budget bounds re-planning online).
+// 6. Restarts (off by default; `restarts` > 0, e.g. `plan --time-budget 50 --restarts 100`): once
+//    the search stops with budget left, it starts again from the best placement perturbed by a few
+//    random moves (2, 4 or 8, cycling; rng seed rng_seed + k for restart k) and keeps the result
+//    only when it passes the acceptance test of step 4 against the best so far (Pareto not
+//    required: a restart is a long jump). The first run is the default search unchanged, so a
+//    larger budget never returns a lower train score than the default.
 
 #include <cstdint>
 #include <string>
@@ -39,8 +45,10 @@ struct ours_options {
   int extra_train_seeds = 10;  // Gamma samples added to the train workload
   int validation_seeds = 5;    // held-out samples (seed base + 50'000'017 + ...) that confirm moves
   uint64_t extra_seed_base = 7'000'003;  // sample k uses model seeds base + 100'003 k + i
-  double time_budget_s = 5.0;            // wall-clock limit of the local search
-  int max_evaluations = 2500;            // candidate placements scored by the local search
+  double time_budget_s = 5.0;            // wall-clock limit of the local search (restarts included)
+  int max_evaluations = 2500;            // candidate placements scored (restarts included)
+  int restarts = 0;                      // perturbed restarts after the first search stops
+  int perturb_moves = 2;                 // random moves of restart 1; doubles up to 4x, cycling
   int max_op = 8;                        // largest intra-op degree a reshaped group may use
   int max_pp = 16;                       // largest pipeline degree a reshaped group may use
   int needy_models = 12;                 // models with unserved requests a step tries to help

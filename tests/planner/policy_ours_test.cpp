@@ -92,6 +92,38 @@ TEST_CASE("ours is deterministic under an evaluation budget and registered", "[p
   CHECK(make_policy("ours")->name() == "ours");
 }
 
+TEST_CASE("a 10x budget with restarts never returns a lower train score than the default",
+          "[policy_ours]") {
+  struct small_case {
+    int models;
+    int devices;
+    double rate;
+    double cv;
+    double slo;
+  };
+  const std::vector<small_case> cases = {{6, 4, 8, 4, 5}, {9, 6, 12, 3, 2}, {12, 8, 20, 6, 5}};
+  for (const auto& sc : cases) {
+    const auto models = zoo_mix(sc.models, sc.rate, sc.cv, sc.slo);
+    train_workload_options to;
+    to.min_samples = 3000;
+    const workload train = gen_train_workload(models, to);
+    const cluster_env cluster{sc.devices, 13 * gib, 8};
+    ours_options longer = small_budget();
+    longer.max_evaluations *= 10;
+    longer.restarts = 50;
+    const auto base = policy_ours({}, small_budget()).solve(models, cluster, &train, {});
+    const auto mine = policy_ours({}, longer).solve(models, cluster, &train, {});
+    INFO("case models=" << sc.models << " devices=" << sc.devices << "\n" << mine.debug);
+    CHECK(mine.train_score >= base.train_score);
+    CHECK(mine.debug.find("restarts") != std::string::npos);
+    CHECK(placement_problems(mine.first_placement(), models, cluster).empty());
+    CHECK(mine.first_placement().num_devices() <= cluster.num_devices);
+    // Deterministic for a given seed under the evaluation budget.
+    CHECK(policy_ours({}, longer).solve(models, cluster, &train, {}).first_placement() ==
+          mine.first_placement());
+  }
+}
+
 TEST_CASE("extra train samples are independent Gamma draws of the expected traffic",
           "[policy_ours]") {
   const auto models = test::two_gb_models(4, 1.0, 5.0, 2.0);
