@@ -99,6 +99,23 @@ std::string demo_with_free_ports(const config::cluster_config& demo) {
   return text;
 }
 
+// Whether node `n` of this cluster answers on its port (its node agent names it).
+bool node_runs_here(const config::cluster_config& cfg, const config::node_config& n) {
+  try {
+    net::client_options o;
+    o.host = n.host;
+    o.port = n.port;
+    o.connect_timeout_s = 2;
+    o.connect_dispatcher = false;
+    o.caf = client_caf_settings(cfg);
+    net::client c(o);
+    for (const auto& a : c.node_status(n.host, n.port).actors)
+      if (a.role == "node-agent" && a.node == n.name) return true;
+  } catch (const std::exception&) {
+  }
+  return false;
+}
+
 std::string self_exe() {
   char buf[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
@@ -115,18 +132,37 @@ int run_up(const up_args& a) {
     std::ofstream(config_path) << text;
     cfg = config::parse_cluster_config(text, config_path, runtime_validation_hooks());
   }
-  const auto local = cfg.nodes_on_this_host();
+  auto local = cfg.nodes_on_this_host();
   require_transport_material(cfg, local, true);  // before any child starts
   if (local.empty()) {
     std::cerr << "no node of " << cfg.source_file << " lives on this machine\n";
     return 2;
   }
-  for (const auto* n : local)
-    if (!port_is_free(n->host, n->port))
-      throw planner::input_error(cfg.source_file, "node " + n->name + " port",
-                                 n->host + ":" + std::to_string(n->port) +
-                                     " is already in use (another cluster or program listens "
-                                     "there); stop it or change the port in the config");
+  // A node of this cluster that already runs (the others kept serving while its process was
+  // gone, e.g. after the controller was lost) is not started again: `up` starts the missing
+  // ones, and a restarted controller adopts the running cluster (docs/runtime.md "Controller
+  // loss"). Anything else on a node's port is an error.
+  std::vector<const config::node_config*> to_start;
+  for (const auto* n : local) {
+    if (port_is_free(n->host, n->port)) {
+      to_start.push_back(n);
+      continue;
+    }
+    if (node_runs_here(cfg, *n)) {
+      std::cout << n->name << " already runs on " << n->host << ":" << n->port
+                << "; not started again\n";
+      continue;
+    }
+    throw planner::input_error(cfg.source_file, "node " + n->name + " port",
+                               n->host + ":" + std::to_string(n->port) +
+                                   " is already in use (another cluster or program listens "
+                                   "there); stop it or change the port in the config");
+  }
+  if (to_start.empty()) {
+    std::cout << "every node of " << cfg.source_file << " on this machine already runs\n";
+    return 0;
+  }
+  local = to_start;
   for (const auto* n : local)
     if (n->metrics_port > 0 && !port_is_free(n->host, n->metrics_port))
       throw planner::input_error(cfg.source_file, "node " + n->name + " metrics_port",

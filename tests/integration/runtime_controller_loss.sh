@@ -4,9 +4,10 @@
 # of 2 emulated V100s (6 GiB: each device holds one bert-2.6b). Eight models, a0-a3 hot; drift
 # re-planning every 4 s.
 #   A) Under load, kill -9 of the controller's process. The dispatcher and the groups keep
-#      serving the last placement; the controller is started again 12 s later and adopts the
-#      running cluster (no worker restarts, no shard loaded again, epoch 2). Then the traffic
-#      drifts (a4-a7 hot) and the new controller re-plans and re-shards.
+#      serving the last placement; 12 s later `alpaserve up` on the same config starts the one
+#      node that is missing (the controller) and it adopts the running cluster (no worker
+#      restarts, no shard loaded again, epoch 2). Then the traffic drifts (a4-a7 hot) and the
+#      new controller re-plans and re-shards.
 #   B) On a fresh cluster: the controller killed, then a worker killed while there is none; the
 #      controller started again adopts the groups left and re-places the lost worker's models.
 # Checked for every request of each replay: exactly one reply (one CSV row per id, ids 0..n-1);
@@ -20,6 +21,7 @@ PIDS=()
 cleanup() {
   exec 2>/dev/null  # no "Killed" job notices
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  pkill -9 -f "node --config $WORK/" 2>/dev/null  # a node `up` started
   wait 2>/dev/null
   if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
@@ -132,13 +134,17 @@ wait "${PIDS[0]}" 2>/dev/null
 t_kill=$(date +%s.%N)
 echo "a: controller killed (kill -9) at ~14 s of the replay"
 sleep 12
-start_node a 0
+"$BIN" up --config "$CFG" >>"$WORK/a-ctl.log" 2>&1 &
+UP=$!
 t_start=$(date +%s.%N)
 for _ in $(seq 1 150); do
   grep -q "adopted the running placement" "$WORK/a-ctl.log" && break
   sleep 0.1
 done
 grep -q "adopted the running placement" "$WORK/a-ctl.log" || fail "a: the restarted controller did not adopt the cluster"
+for n in disp w1 w2; do
+  grep -q "^$n already runs on .*; not started again" "$WORK/a-ctl.log" || fail "a: up did not leave $n running as it was"
+done
 adopt_s=$(python3 -c "print(f'{$(date +%s.%N) - $t_start:.2f}')")
 loads_adopted=$(loads a)
 echo "a: controller restarted; adopted after ${adopt_s}s: $(grep -o 'adopted the running placement.*' "$WORK/a-ctl.log" | tail -1)"
@@ -163,6 +169,15 @@ echo "a: attainment before the kill (2-14 s): $att_before of $n_before; controll
 python3 -c "import sys; sys.exit(0 if $att_outage >= $att_before - 0.02 else 1)" ||
   fail "a: attainment fell by more than 2 points while the controller was down"
 grep -h "\[error\]" "$WORK"/a-disp.log "$WORK"/a-w*.log && fail "a: error lines in the node logs"
+# Ctrl-C on that `up`: the controller stops in order, and with it the cluster.
+kill -INT "$UP"
+for _ in $(seq 1 150); do kill -0 "$UP" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$UP" 2>/dev/null && fail "a: up did not stop on SIGINT"
+for i in 1 2 3; do
+  for _ in $(seq 1 100); do kill -0 "${PIDS[$i]}" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "${PIDS[$i]}" 2>/dev/null && fail "a: ${NAMES[$i]} still runs after the controller stopped in order"
+done
+grep -q '"serving": false' "$WORK/a.deployment.json" || fail "a: the record is not marked stopped: $(cat "$WORK/a.deployment.json")"
 for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 wait 2>/dev/null
 PIDS=()
