@@ -6,11 +6,11 @@
 #                                [--requests 10000000] [--rounds 3] [--reps 5]
 #
 # bench_approx_simulator dumps its case once; then each round runs, back to back, the reference
-# (bench/reference_approx_speed.py: fresh outputs, every request, numba), our run() with
-# ALPASERVE_KERNEL=portable, and our run() with the default build (AVX-512 where the CPU has
-# it). Figures are thread CPU ns/request, best of --reps calls; each round's ratio compares
-# figures taken seconds apart, and the summary takes medians over rounds. Exit 77 when the
-# reference checkout or numpy/numba is missing.
+# (bench/reference_approx_speed.py: fresh outputs, every request, numba) and
+# bench_approx_simulator, whose run() alternates the portable build and the AVX-512 one (where
+# the CPU has it). Figures are thread CPU ns/request, best of --reps calls; each round's ratio
+# compares figures taken seconds apart, and the summary takes medians over rounds. Exit 77 when
+# the reference checkout or numpy/numba is missing.
 set -euo pipefail
 
 mms="" build="build" requests=10000000 rounds=3 reps=5
@@ -40,35 +40,38 @@ done
 
 case_dir="$(mktemp -d)"
 trap 'rm -rf "$case_dir"' EXIT
-"$bench" "$requests" 1 --dump "$case_dir" > "$case_dir/dump.log"
-grep -E "^requests|^attainment" "$case_dir/dump.log"
+"$bench" "$requests" 1 --run-only --dump "$case_dir" > "$case_dir/dump.log"
+grep -E "^requests" "$case_dir/dump.log"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), AVX-512: $(grep -q avx512f /proc/cpuinfo && echo yes || echo no)"
 
-# "run()" best ns/request of one benchmark invocation; $1: ALPASERVE_KERNEL, empty for the default.
+# "run()" best ns/request of each build: "portable avx512" ("-" for a build this CPU lacks).
 ours() {
-  env -u ALPASERVE_KERNEL ${1:+ALPASERVE_KERNEL=$1} "$bench" "$requests" "$reps" |
-    awk '$1 == "run()" { print $4 }'
+  "$bench" "$requests" "$reps" --run-only |
+    awk '$1 == "run()" { v[$2] = $5 } END { print (v["portable"] ? v["portable"] : "-"), (v["avx512"] ? v["avx512"] : "-") }'
 }
+ratio() { [[ "$1" == "-" ]] && echo "-" || awk -v x="$1" -v y="$2" 'BEGIN { printf "%.3f", x / y }'; }
 ref() {
   "$python" "$here/reference_approx_speed.py" --mms "$mms" --case "$case_dir" --reps "$reps" \
     2> "$case_dir/ref.err" | tee "$case_dir/ref.log" | awk '/numba run/ { print $6 }'
   grep -q "same as ours" "$case_dir/ref.log" || { cat "$case_dir/ref.log" "$case_dir/ref.err" >&2; exit 1; }
 }
 
-printf "%-6s %12s %12s %12s %10s %10s\n" round reference portable default portable/ref default/ref
-declare -a r_ref r_port r_def q_port q_def
+printf "%-6s %10s %10s %10s %14s %14s\n" round reference portable avx512 portable/ref avx512/ref
+declare -a r_ref r_port r_avx q_port q_avx
 for ((i = 1; i <= rounds; ++i)); do
   # The reference runs first in odd rounds and last in even ones, so drift favours neither.
   if ((i % 2)); then a="$(ref)"; fi
-  b="$(ours portable)"
-  c="$(ours "")"
+  read -r b c <<< "$(ours)"
   if ((i % 2 == 0)); then a="$(ref)"; fi
-  r_ref+=("$a") r_port+=("$b") r_def+=("$c")
-  q_port+=("$(awk -v x="$b" -v y="$a" 'BEGIN { printf "%.3f", x / y }')")
-  q_def+=("$(awk -v x="$c" -v y="$a" 'BEGIN { printf "%.3f", x / y }')")
-  printf "%-6s %12s %12s %12s %10s %10s\n" "$i" "$a" "$b" "$c" "${q_port[-1]}" "${q_def[-1]}"
+  r_ref+=("$a") r_port+=("$b") r_avx+=("$c")
+  q_port+=("$(ratio "$b" "$a")") q_avx+=("$(ratio "$c" "$a")")
+  printf "%-6s %10s %10s %10s %14s %14s\n" "$i" "$a" "$b" "$c" "${q_port[-1]}" "${q_avx[-1]}"
 done
-median() { printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-printf "%-6s %12s %12s %12s %10s %10s\n" median "$(median "${r_ref[@]}")" "$(median "${r_port[@]}")" \
-  "$(median "${r_def[@]}")" "$(median "${q_port[@]}")" "$(median "${q_def[@]}")"
-echo "(run() thread CPU ns/request, best of $reps calls; ratios: ours / reference in the same round)"
+median() {
+  printf "%s\n" "$@" | grep -v '^-$' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+printf "%-6s %10s %10s %10s %14s %14s\n" median "$(median "${r_ref[@]}")" "$(median "${r_port[@]}")" \
+  "$(median "${r_avx[@]}")" "$(median "${q_port[@]}")" "$(median "${q_avx[@]}")"
+echo "(run() thread CPU ns/request, best of $reps calls; ratios: ours / reference in the same round;"
+echo " target: portable/ref <= 0.333)"

@@ -5,7 +5,10 @@
 // r_i ~ (i+1)^-0.5 totalling 40 r/s; Gamma arrivals with CV 2; SLO 5x single-device latency.
 //
 //   build/bin/bench_approx_simulator [num_requests=10000000] [repetitions=5] [--dump DIR]
+//                                    [--run-only]
 //
+// Each method runs under every kernel build the CPU has (portable, AVX-512), the builds taking
+// turns. --run-only times run() alone.
 // --dump DIR writes the case (arrivals.f64, model.i32, case.json with profiles, placement and our
 // outcome) for bench/reference_approx_speed.py, which times the reference's kernel on it
 // (bench/approx_vs_reference.sh runs both).
@@ -212,9 +215,12 @@ void dump_case(const std::string& dir, const std::vector<model_data>& models, co
 int main(int argc, char** argv) {
   std::vector<const char*> positional;
   std::string dump_dir;
+  bool run_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--dump" && i + 1 < argc)
       dump_dir = argv[++i];
+    else if (std::string(argv[i]) == "--run-only")
+      run_only = true;
     else
       positional.push_back(argv[i]);
   }
@@ -264,6 +270,17 @@ int main(int argc, char** argv) {
   const kernel_isa default_isa = active_kernel_isa();
   std::vector<sim_result> results(isas.size());
   report("run()", isas, time_runs(isas, reps, [&](size_t b) { results[b] = sim.run(p); }), n);
+  // The builds must agree bit for bit; a mismatch is a bug, not a benchmark figure.
+  for (size_t b = 1; b < isas.size(); ++b) {
+    if (results[b].good != results[0].good ||
+        std::memcmp(results[b].finish.data(), results[0].finish.data(), n * sizeof(double)) != 0) {
+      std::fprintf(stderr, "the %s and %s builds disagree\n", kernel_isa_name(isas[0]).c_str(),
+                   kernel_isa_name(isas[b]).c_str());
+      return 1;
+    }
+  }
+  if (!dump_dir.empty()) dump_case(dump_dir, models, p, w, results[0]);
+  if (run_only) return 0;
   std::vector<sim_result> reused(isas.size());
   report("run_into()", isas, time_runs(isas, reps, [&](size_t b) { sim.run_into(p, reused[b]); }),
          n);
@@ -291,16 +308,7 @@ int main(int argc, char** argv) {
   for (uint8_t g : batched.good) batched_good += g;
   std::printf("\nbatching attainment: %.6f\n",
               static_cast<double>(batched_good) / static_cast<double>(n));
-  if (!dump_dir.empty()) dump_case(dump_dir, models, p, w, result);
-  // The builds, run() and run_summary() must agree; a mismatch is a bug, not a benchmark figure.
-  for (size_t b = 1; b < isas.size(); ++b) {
-    if (results[b].good != result.good ||
-        std::memcmp(results[b].finish.data(), result.finish.data(), n * sizeof(double)) != 0) {
-      std::fprintf(stderr, "the %s and %s builds disagree\n", kernel_isa_name(isas[0]).c_str(),
-                   kernel_isa_name(isas[b]).c_str());
-      return 1;
-    }
-  }
+  // run() and run_summary() must agree; a mismatch is a bug, not a benchmark figure.
   int64_t good = 0;
   for (uint8_t g : result.good) good += g;
   if (good != summary.num_good) {
