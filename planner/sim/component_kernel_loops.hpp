@@ -191,7 +191,8 @@ template <int PP>
 // mix. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum adds
 // 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
 // W > 0: every host list has W entries (lane.width == W), so the dispatch loop unrolls fully.
-// Out: also write the outcome to lane.good[i] / lane.finish[i] (stream order).
+// Out: also write the outcome to lane.good[i] / lane.finish[i] (stream order), and leave the
+// latency sum alone (the outcomes carry it; one dependent add less per request).
 template <int PP, bool Record, int W = 0, bool Out = false>
 [[gnu::always_inline]] inline void step(component_lane& lane, size_t i, const int32_t* index,
                                         uint8_t* good_out, double* finish_out) {
@@ -229,13 +230,13 @@ template <int PP, bool Record, int W = 0, bool Out = false>
     store_if(clock + best->offset, t, k);
     const int64_t ok = static_cast<int64_t>(_cvtmask8_u32(k));
     lane.counts[lm] += ok;
-    lane.latency_sum = masked_add(lane.latency_sum, latency, k);
+    if constexpr (!Out) lane.latency_sum = masked_add(lane.latency_sum, latency, k);
 #else
     const accept_mask m = accepted(latency, slo);
     clock[best->offset] = commit(best_clock, t, m);
     const int64_t ok = one_if(m);
     lane.counts[lm] += ok;
-    lane.latency_sum += masked(latency, m);
+    if constexpr (!Out) lane.latency_sum += masked(latency, m);
 #endif
     if constexpr (Out) {
       lane.good[i] = static_cast<uint8_t>(ok);
@@ -268,7 +269,7 @@ template <int PP, bool Record, int W = 0, bool Out = false>
       for (int k = 0; k < pp; ++k) store_if(ck + k, se[k], km);
     }
     lane.counts[lm] += ok;
-    lane.latency_sum = masked_add(lane.latency_sum, latency, km);
+    if constexpr (!Out) lane.latency_sum = masked_add(lane.latency_sum, latency, km);
 #else
     const accept_mask m = accepted(latency, slo);
     const int64_t ok = one_if(m);
@@ -278,7 +279,7 @@ template <int PP, bool Record, int W = 0, bool Out = false>
       for (int k = 0; k < pp; ++k) ck[k] = commit(ck[k], se[k], m);
     }
     lane.counts[lm] += ok;
-    lane.latency_sum += masked(latency, m);
+    if constexpr (!Out) lane.latency_sum += masked(latency, m);
 #endif
     if constexpr (Record) {
       good_out[index[i]] = ok ? 1 : 0;
@@ -364,7 +365,7 @@ void run_lanes(component_lane* const* queue, size_t count) {
   }
 }
 
-constexpr int lanes_at_once = 4;
+constexpr int lanes_at_once = static_cast<int>(component_lanes_at_once);
 
 // Lanes of one stage count, by host-list width: 1 to 6 (96 % of mp-search-sep's requests) get a
 // fully unrolled dispatch, wider lists the loop.
