@@ -5,6 +5,9 @@
 #   bench/approx_vs_reference.sh --mms /path/to/alpa-projects/mms [--build build]
 #                                [--requests 10000000] [--rounds 3] [--reps 5]
 #
+# --mms defaults to $ALPASERVE_MMS. The reference's outcome (good count, per-group dispatch
+# counts) must equal ours, else exit 1; tests/CMakeLists.txt runs a tiny case as a smoke test.
+#
 # bench_approx_simulator dumps its case once; then each round runs, back to back, the reference
 # (bench/reference_approx_speed.py: fresh outputs, every request, numba) and
 # bench_approx_simulator, whose run() alternates the portable build and the AVX-512 one (where
@@ -13,7 +16,7 @@
 # the reference checkout or numpy/numba is missing.
 set -euo pipefail
 
-mms="" build="build" requests=10000000 rounds=3 reps=5
+mms="${ALPASERVE_MMS:-}" build="build" requests=10000000 rounds=3 reps=5
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --mms) mms="$2"; shift 2 ;;
@@ -28,7 +31,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bench="$build/bin/bench_approx_simulator"
 [[ -x "$bench" ]] || { echo "no $bench (build target bench_approx_simulator)" >&2; exit 2; }
 if [[ -z "$mms" || ! -f "$mms/alpa_serve/simulator/controller.py" ]]; then
-  echo "skipped: no reference checkout (--mms DIR, github.com/alpa-projects/mms)" >&2
+  echo "skipped: no reference checkout (--mms DIR or ALPASERVE_MMS, github.com/alpa-projects/mms)" >&2
   exit 77
 fi
 # The first python that has numpy and numba (a pyenv shim may shadow the system one).

@@ -9,8 +9,9 @@
 //
 // Each method runs under every kernel build the CPU has (portable, AVX-512), the builds taking
 // turns. --run-only times run() alone.
-// --dump DIR writes the case (arrivals.f64, model.i32, case.json with profiles, placement and our
-// outcome) for bench/reference_approx_speed.py, which times the reference's kernel on it
+// --dump DIR writes the case (arrivals.f64, model.i32, case.json with profiles and placement) and
+// our run()'s outcome (finish.f64, good.u8, counts in case.json) for
+// bench/reference_approx_speed.py, which times the reference's kernel on it
 // (bench/approx_vs_reference.sh runs both).
 //
 // The Gamma generator here is private to the benchmark (deterministic, std::mt19937_64); the
@@ -169,6 +170,8 @@ void dump_case(const std::string& dir, const std::vector<model_data>& models, co
                const workload& w, const sim_result& ours) {
   write_raw(dir + "/arrivals.f64", w.arrivals);
   write_raw(dir + "/model.i32", w.model);
+  write_raw(dir + "/finish.f64", ours.finish);
+  write_raw(dir + "/good.u8", ours.good);
   std::ofstream f(dir + "/case.json");
   f << "{\"models\": [";
   for (size_t m = 0; m < models.size(); ++m) {

@@ -103,13 +103,16 @@ def main():
                                                              model_ids, slos, arrivals)
 
     n = len(arrivals)
-    res = one_run()  # JIT compile, then check the outcome against ours
+    res = one_run()  # JIT compile, then check the outcome against ours, request by request
     good = int(res[2].sum())
     group_num_requests = [int(x) for x in res[5]]
     expected = case["expected"]
-    same = good == expected["num_good"] and group_num_requests == expected["group_num_requests"]
+    our_finish = np.fromfile(os.path.join(args.case, "finish.f64"), dtype=np.float64)
+    our_good = np.fromfile(os.path.join(args.case, "good.u8"), dtype=np.uint8).astype(bool)
+    same = (good == expected["num_good"] and group_num_requests == expected["group_num_requests"]
+            and np.array_equal(res[1], our_finish) and np.array_equal(res[2], our_good))
     print(f"reference: requests {n}, good {good}, group requests {group_num_requests} "
-          f"({'same as ours' if same else 'DIFFERENT from ours: ' + json.dumps(expected)})")
+          f"({'same as ours, every finish time bit for bit' if same else 'DIFFERENT from ours: ' + json.dumps(expected)})")
     del res
 
     cpu = []
