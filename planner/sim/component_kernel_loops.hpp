@@ -203,7 +203,20 @@ template <int PP, bool Record, int W = 0, bool Out = false>
   double* const clock = lane.clock;
   const host_entry* best = h;
   double best_clock = clock[h->last];
-  if constexpr (W > 0) {
+  if constexpr (W == 4) {
+    // A tree: the two pairs, then their winners. Two compares on the chain the next request
+    // waits on instead of three; each keeps the left (lower) entry on a tie, so the winner and
+    // its clock are the linear scan's.
+    const double c1 = clock[h[1].last];
+    const double c2 = clock[h[2].last];
+    const double c3 = clock[h[3].last];
+    const host_entry* const b01 = less(c1, best_clock, h + 1, h);
+    const double m01 = min_of(best_clock, c1);
+    const host_entry* const b23 = less(c3, c2, h + 3, h + 2);
+    const double m23 = min_of(c2, c3);
+    best = less(m23, m01, b23, b01);
+    best_clock = min_of(m01, m23);
+  } else if constexpr (W > 0) {
 #pragma GCC unroll 8
     for (int j = 1; j < W; ++j) {
       const double c = clock[h[j].last];
