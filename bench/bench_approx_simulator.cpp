@@ -4,7 +4,15 @@
 // [(1,1,4): all], [(1,1,2): all], [(1,1,1): m0-m4], [(1,1,1): m3-m7]; power-law rates
 // r_i ~ (i+1)^-0.5 totalling 40 r/s; Gamma arrivals with CV 2; SLO 5x single-device latency.
 //
-//   build/bin/bench_approx_simulator [num_requests=10000000] [repetitions=5]
+//   build/bin/bench_approx_simulator [num_requests=10000000] [repetitions=5] [--dump DIR]
+//                                    [--run-only]
+//
+// Each method runs under every kernel build the CPU has (portable, AVX-512), the builds taking
+// turns. --run-only times run() alone.
+// --dump DIR writes the case (arrivals.f64, model.i32, case.json with profiles and placement) and
+// our run()'s outcome (finish.f64, good.u8, counts in case.json) for
+// bench/reference_approx_speed.py, which times the reference's kernel on it
+// (bench/approx_vs_reference.sh runs both).
 //
 // The Gamma generator here is private to the benchmark (deterministic, std::mt19937_64); the
 // planner's workload generators are separate.
@@ -14,11 +22,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <random>
+#include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "planner/sim/approx_simulator.hpp"
+#include "planner/sim/component_kernel_variants.hpp"
 #include "planner/sim/sim_stats.hpp"
 
 using namespace alpaserve::planner;
@@ -74,39 +88,149 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Page faults of this thread so far: what fresh result arrays cost besides the simulation.
+long thread_page_faults() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  return ru.ru_minflt + ru.ru_majflt;
+}
+
 struct timings {
   std::vector<double> cpu;
   std::vector<double> wall;
+  long faults = 0;  // over all runs
 };
 
-template <class F>
-timings time_runs(int reps, F&& f) {
-  timings t;
-  for (int r = 0; r < reps; ++r) {
-    const auto w0 = std::chrono::steady_clock::now();
-    const double c0 = thread_cpu_seconds();
-    f();
-    t.cpu.push_back(thread_cpu_seconds() - c0);
-    t.wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
-  }
-  std::sort(t.cpu.begin(), t.cpu.end());
-  std::sort(t.wall.begin(), t.wall.end());
-  return t;
+// The kernel builds this CPU runs: portable always, AVX-512 where the CPU has it.
+std::vector<kernel_isa> kernel_builds() {
+  std::vector<kernel_isa> isas{kernel_isa::portable};
+  if (kernel_isa_supported(kernel_isa::avx512)) isas.push_back(kernel_isa::avx512);
+  return isas;
 }
 
-void report(const char* what, const timings& t, size_t n) {
+// f(b) timed reps times under each build b, the builds taking turns every repetition so that a
+// swing of the shared machine hits them alike. untimed(b) runs before each timed call.
+template <class F, class G = void (*)(size_t)>
+std::vector<timings> time_runs(
+    const std::vector<kernel_isa>& isas, int reps, F&& f, G&& untimed = [](size_t) {}) {
+  std::vector<timings> out(isas.size());
+  for (int r = 0; r < reps; ++r) {
+    for (size_t b = 0; b < isas.size(); ++b) {
+      force_kernel_isa(isas[b]);
+      untimed(b);
+      timings& t = out[b];
+      const auto w0 = std::chrono::steady_clock::now();
+      const double c0 = thread_cpu_seconds();
+      const long f0 = thread_page_faults();
+      f(b);
+      t.faults += thread_page_faults() - f0;
+      t.cpu.push_back(thread_cpu_seconds() - c0);
+      t.wall.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+    }
+  }
+  for (timings& t : out) {
+    std::sort(t.cpu.begin(), t.cpu.end());
+    std::sort(t.wall.begin(), t.wall.end());
+  }
+  return out;
+}
+
+void report(const char* what, const std::string& build, const timings& t, size_t n) {
   const double per = 1e9 / static_cast<double>(n);
   std::printf(
-      "%-14s cpu best %7.2f median %7.2f ns/request | wall best %7.2f median %7.2f (%zu runs)\n",
-      what, t.cpu.front() * per, t.cpu[t.cpu.size() / 2] * per, t.wall.front() * per,
-      t.wall[t.wall.size() / 2] * per, t.cpu.size());
+      "%-14s %-8s cpu best %7.2f median %7.2f ns/request | wall best %7.2f median %7.2f "
+      "(%zu runs, %ld page faults/run)\n",
+      what, build.c_str(), t.cpu.front() * per, t.cpu[t.cpu.size() / 2] * per, t.wall.front() * per,
+      t.wall[t.wall.size() / 2] * per, t.cpu.size(), t.faults / static_cast<long>(t.cpu.size()));
+}
+
+void report(const char* what, const std::vector<kernel_isa>& isas, const std::vector<timings>& t,
+            size_t n) {
+  for (size_t b = 0; b < isas.size(); ++b) report(what, kernel_isa_name(isas[b]), t[b], n);
+}
+
+template <class T>
+void write_raw(const std::string& path, const std::vector<T>& v) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(v.data()),
+          static_cast<std::streamsize>(v.size() * sizeof(T)));
+}
+
+std::string json_list(const std::vector<double>& v) {
+  std::string s = "[";
+  char buf[32];
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", v[i]);
+    s += buf;
+  }
+  return s + "]";
+}
+
+// The case as plain data: the reference rebuilds its profiles and placement from it.
+void dump_case(const std::string& dir, const std::vector<model_data>& models, const placement& p,
+               const workload& w, const sim_result& ours) {
+  write_raw(dir + "/arrivals.f64", w.arrivals);
+  write_raw(dir + "/model.i32", w.model);
+  write_raw(dir + "/finish.f64", ours.finish);
+  write_raw(dir + "/good.u8", ours.good);
+  std::ofstream f(dir + "/case.json");
+  f << "{\"models\": [";
+  for (size_t m = 0; m < models.size(); ++m) {
+    char slo[32];
+    std::snprintf(slo, sizeof slo, "%.17g", models[m].slo);
+    f << (m ? ", " : "") << "{\"name\": \"" << models[m].name << "\", \"slo\": " << slo
+      << ", \"configs\": [";
+    bool first = true;
+    for (const auto& [c, prof] : models[m].profile.configs) {
+      f << (first ? "" : ", ") << "{\"config\": [" << c.dp << ", " << c.op << ", " << c.pp
+        << "], \"weight\": " << json_list(prof.weight_mem) << ", \"latency\": {";
+      bool first_bs = true;
+      for (const auto& [bs, lat] : prof.latency) {
+        f << (first_bs ? "" : ", ") << "\"" << bs << "\": " << json_list(lat);
+        first_bs = false;
+      }
+      f << "}}";
+      first = false;
+    }
+    f << "]}";
+  }
+  f << "], \"placement\": {\"group_configs\": [";
+  for (size_t g = 0; g < p.group_configs.size(); ++g) {
+    const auto& c = p.group_configs[g];
+    f << (g ? ", " : "") << "[" << c.dp << ", " << c.op << ", " << c.pp << "]";
+  }
+  f << "], \"group_models\": [";
+  for (size_t g = 0; g < p.group_models.size(); ++g) {
+    f << (g ? ", " : "") << "[";
+    for (size_t i = 0; i < p.group_models[g].size(); ++i)
+      f << (i ? ", " : "") << p.group_models[g][i];
+    f << "]";
+  }
+  int64_t good = 0;
+  for (uint8_t g : ours.good) good += g;
+  f << "]}, \"expected\": {\"num_good\": " << good << ", \"group_num_requests\": [";
+  for (size_t g = 0; g < ours.group_num_requests.size(); ++g)
+    f << (g ? ", " : "") << ours.group_num_requests[g];
+  f << "]}}\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double total_requests = argc > 1 ? std::atof(argv[1]) : 1e7;
-  const int reps = argc > 2 ? std::atoi(argv[2]) : 5;
+  std::vector<const char*> positional;
+  std::string dump_dir;
+  bool run_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--dump" && i + 1 < argc)
+      dump_dir = argv[++i];
+    else if (std::string(argv[i]) == "--run-only")
+      run_only = true;
+    else
+      positional.push_back(argv[i]);
+  }
+  const double total_requests = !positional.empty() ? std::atof(positional[0]) : 1e7;
+  const int reps = positional.size() > 1 ? std::atoi(positional[1]) : 5;
   const int num_models = 8;
   const double total_rate = 40;
   const double cv = 2;
@@ -146,15 +270,41 @@ int main(int argc, char** argv) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count() * 1e9 /
                   static_cast<double>(n));
 
-  sim_result result;
-  report("run()", time_runs(reps, [&] { result = sim.run(p); }), n);
-  sim_result reused;
-  report("run_into()", time_runs(reps, [&] { sim.run_into(p, reused); }), n);
-  sim_summary summary;
-  report("run_summary()", time_runs(reps, [&] { summary = sim.run_summary(p); }), n);
-  sim_result batched;
-  report("run_batching()", time_runs(std::max(1, reps / 2), [&] { batched = sim.run_batching(p); }),
+  // The component kernel's builds take turns (run_batching does not use it: default build).
+  const std::vector<kernel_isa> isas = kernel_builds();
+  const kernel_isa default_isa = active_kernel_isa();
+  std::vector<sim_result> results(isas.size());
+  // The previous result is freed before the clock starts, as the reference's script does (its
+  // numpy arrays are dropped between calls): the time is allocation, first touch and the run.
+  report("run()", isas,
+         time_runs(
+             isas, reps, [&](size_t b) { results[b] = sim.run(p); },
+             [&](size_t b) { results[b] = sim_result{}; }),
          n);
+  // The builds must agree bit for bit; a mismatch is a bug, not a benchmark figure.
+  for (size_t b = 1; b < isas.size(); ++b) {
+    if (results[b].good != results[0].good ||
+        std::memcmp(results[b].finish.data(), results[0].finish.data(), n * sizeof(double)) != 0) {
+      std::fprintf(stderr, "the %s and %s builds disagree\n", kernel_isa_name(isas[0]).c_str(),
+                   kernel_isa_name(isas[b]).c_str());
+      return 1;
+    }
+  }
+  if (!dump_dir.empty()) dump_case(dump_dir, models, p, w, results[0]);
+  if (run_only) return 0;
+  std::vector<sim_result> reused(isas.size());
+  report("run_into()", isas, time_runs(isas, reps, [&](size_t b) { sim.run_into(p, reused[b]); }),
+         n);
+  std::vector<sim_summary> summaries(isas.size());
+  report("run_summary()", isas,
+         time_runs(isas, reps, [&](size_t b) { summaries[b] = sim.run_summary(p); }), n);
+  force_kernel_isa(default_isa);
+  sim_result batched;
+  const std::vector<kernel_isa> one{default_isa};
+  report("run_batching()", one,
+         time_runs(one, std::max(1, reps / 2), [&](size_t) { batched = sim.run_batching(p); }), n);
+  const sim_result& result = results.front();
+  const sim_summary& summary = summaries.front();
 
   const sim_stats full = compute_stats(w, result.finish, result.good);
   const sim_stats fast = fast_stats(summary, models);

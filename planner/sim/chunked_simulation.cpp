@@ -59,8 +59,11 @@ chunked_totals run_chunked(const component_lane& layout, size_t n,
   out.group_num_requests.assign(num_groups, 0);
   out.model_num_good.assign(num_models, 0);
   const size_t target = std::max<size_t>(options.chunk, 1);
-  const size_t count =
-      n < std::max(options.min_requests, size_t{2}) ? 1 : std::max<size_t>(n / target, 2);
+  // A multiple of the lanes the kernel interleaves: a remainder would run at half the width.
+  constexpr size_t width = component_lanes_at_once;
+  const size_t count = n < std::max(options.min_requests, size_t{2})
+                           ? 1
+                           : (std::max<size_t>(n / target, 2) + width - 1) / width * width;
   const size_t warmup = std::min(options.warmup, n / count);
 
   std::vector<chunk_run> chunks(count);

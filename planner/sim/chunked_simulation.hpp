@@ -35,9 +35,9 @@ struct chunked_totals {
   std::vector<int64_t> group_num_requests;  // num_groups entries
   std::vector<int64_t> model_num_good;      // num_models entries
   int64_t num_good = 0;
-  double latency_sum = 0;
-  int64_t chunks = 0;  // lanes the run was cut into (1: sequential)
-  int64_t fixups = 0;  // chunks whose guessed clocks were wrong and ran again
+  double latency_sum = 0;  // 0 when recording outcomes (they carry it)
+  int64_t chunks = 0;      // lanes the run was cut into (1: sequential)
+  int64_t fixups = 0;      // chunks whose guessed clocks were wrong and ran again
 };
 
 // Simulates `n` requests laid out as `layout` describes (arrival, local_model, hosts, width and

@@ -52,10 +52,14 @@ struct component_lane {
 void run_component(component_lane& lane, int pp, const int32_t* index = nullptr,
                    uint8_t* good = nullptr, double* finish = nullptr);
 
+// How many lanes run_components() interleaves (fewer only when fewer are left).
+inline constexpr size_t component_lanes_at_once = 4;
+
 // Runs `count` lanes whose groups all have `pp` stages (1, 2, 4 or 8), several at a time
 // interleaved. Same results as run_component() on each.
 void run_components(component_lane* const* lanes, size_t count, int pp);
-// The same, and every lane also writes each request's outcome to its good / finish arrays.
+// The same, and every lane also writes each request's outcome to its good / finish arrays;
+// latency_sum is then not accumulated (it follows from the outcomes).
 void run_components_recording(component_lane* const* lanes, size_t count, int pp);
 
 }  // namespace alpaserve::planner

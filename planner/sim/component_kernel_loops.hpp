@@ -191,7 +191,8 @@ template <int PP>
 // mix. Dispatch, stage recurrence and acceptance are branch-free selects; the latency sum adds
 // 0.0 for rejected requests, which leaves it bit-identical to adding only accepted ones.
 // W > 0: every host list has W entries (lane.width == W), so the dispatch loop unrolls fully.
-// Out: also write the outcome to lane.good[i] / lane.finish[i] (stream order).
+// Out: also write the outcome to lane.good[i] / lane.finish[i] (stream order), and leave the
+// latency sum alone (the outcomes carry it; one dependent add less per request).
 template <int PP, bool Record, int W = 0, bool Out = false>
 [[gnu::always_inline]] inline void step(component_lane& lane, size_t i, const int32_t* index,
                                         uint8_t* good_out, double* finish_out) {
@@ -202,7 +203,20 @@ template <int PP, bool Record, int W = 0, bool Out = false>
   double* const clock = lane.clock;
   const host_entry* best = h;
   double best_clock = clock[h->last];
-  if constexpr (W > 0) {
+  if constexpr (W == 4) {
+    // A tree: the two pairs, then their winners. Two compares on the chain the next request
+    // waits on instead of three; each keeps the left (lower) entry on a tie, so the winner and
+    // its clock are the linear scan's.
+    const double c1 = clock[h[1].last];
+    const double c2 = clock[h[2].last];
+    const double c3 = clock[h[3].last];
+    const host_entry* const b01 = less(c1, best_clock, h + 1, h);
+    const double m01 = min_of(best_clock, c1);
+    const host_entry* const b23 = less(c3, c2, h + 3, h + 2);
+    const double m23 = min_of(c2, c3);
+    best = less(m23, m01, b23, b01);
+    best_clock = min_of(m01, m23);
+  } else if constexpr (W > 0) {
 #pragma GCC unroll 8
     for (int j = 1; j < W; ++j) {
       const double c = clock[h[j].last];
@@ -229,13 +243,13 @@ template <int PP, bool Record, int W = 0, bool Out = false>
     store_if(clock + best->offset, t, k);
     const int64_t ok = static_cast<int64_t>(_cvtmask8_u32(k));
     lane.counts[lm] += ok;
-    lane.latency_sum = masked_add(lane.latency_sum, latency, k);
+    if constexpr (!Out) lane.latency_sum = masked_add(lane.latency_sum, latency, k);
 #else
     const accept_mask m = accepted(latency, slo);
     clock[best->offset] = commit(best_clock, t, m);
     const int64_t ok = one_if(m);
     lane.counts[lm] += ok;
-    lane.latency_sum += masked(latency, m);
+    if constexpr (!Out) lane.latency_sum += masked(latency, m);
 #endif
     if constexpr (Out) {
       lane.good[i] = static_cast<uint8_t>(ok);
@@ -268,7 +282,7 @@ template <int PP, bool Record, int W = 0, bool Out = false>
       for (int k = 0; k < pp; ++k) store_if(ck + k, se[k], km);
     }
     lane.counts[lm] += ok;
-    lane.latency_sum = masked_add(lane.latency_sum, latency, km);
+    if constexpr (!Out) lane.latency_sum = masked_add(lane.latency_sum, latency, km);
 #else
     const accept_mask m = accepted(latency, slo);
     const int64_t ok = one_if(m);
@@ -278,7 +292,7 @@ template <int PP, bool Record, int W = 0, bool Out = false>
       for (int k = 0; k < pp; ++k) ck[k] = commit(ck[k], se[k], m);
     }
     lane.counts[lm] += ok;
-    lane.latency_sum += masked(latency, m);
+    if constexpr (!Out) lane.latency_sum += masked(latency, m);
 #endif
     if constexpr (Record) {
       good_out[index[i]] = ok ? 1 : 0;
@@ -364,7 +378,7 @@ void run_lanes(component_lane* const* queue, size_t count) {
   }
 }
 
-constexpr int lanes_at_once = 4;
+constexpr int lanes_at_once = static_cast<int>(component_lanes_at_once);
 
 // Lanes of one stage count, by host-list width: 1 to 6 (96 % of mp-search-sep's requests) get a
 // fully unrolled dispatch, wider lists the loop.

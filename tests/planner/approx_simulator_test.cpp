@@ -502,3 +502,33 @@ TEST_CASE(
     CHECK(b.num_good > 0);
   }
 }
+
+TEST_CASE("a result large enough for huge pages equals the sequential run, fresh or reused") {
+  // 600 000 requests: 4.8 MB of finish times (advised for huge pages) and the default chunking.
+  std::mt19937_64 rng(5);
+  std::vector<model_data> models;
+  for (int m = 0; m < 4; ++m)
+    models.push_back(model("m" + std::to_string(m), 0.6, deep_profile(0.1)));
+  std::vector<std::string> names;
+  for (const auto& m : models) names.push_back(m.name);
+  std::exponential_distribution<double> gap(30.0);
+  std::uniform_int_distribution<int> pick(0, 3);
+  std::vector<request_spec> reqs;
+  double t = 0;
+  for (int i = 0; i < 600000; ++i) reqs.push_back({t += gap(rng), pick(rng)});
+  const workload w = make_workload(names, reqs);
+  approx_simulator sequential(models, w);
+  sequential.set_chunking({std::numeric_limits<size_t>::max(), 1, 0});
+  const approx_simulator chunked(models, w);
+  const placement p =
+      make_placement({{1, 1, 4}, {1, 1, 2}, {1, 1, 1}}, {{0, 1, 2, 3}, {0, 1}, {2, 3}});
+  const sim_result expected = sequential.run(p);
+  const sim_result fresh = chunked.run(p);
+  require_same_run(expected, fresh);
+  CHECK(std::count(fresh.good.begin(), fresh.good.end(), 1) > 500000);
+  sim_result reused = chunked.run(make_placement({{1, 1, 1}}, {{0}}));
+  const double* storage = reused.finish.data();
+  chunked.run_into(p, reused);
+  require_same_run(expected, reused);
+  CHECK(reused.finish.data() == storage);  // same size: the arrays were kept
+}
