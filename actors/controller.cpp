@@ -264,6 +264,50 @@ bool record_matches_models(const deployment_record& rec, const controller_settin
   return true;
 }
 
+// Stops the stage workers the nodes reported at registration whose groups are not in `keep`.
+void retire_reported(controller_self self, const std::set<int32_t>& keep) {
+  auto& st = self->state;
+  for (const auto& [name, stages] : st.reported) {
+    auto it = st.members.find(name);
+    if (it == st.members.end() || !it->second.alive) continue;
+    std::set<int32_t> sent;
+    for (const auto& rs : stages)
+      if (keep.count(rs.group) == 0 && sent.insert(rs.group).second)
+        self->send(it->second.agent, net::retire_group{rs.group, st.controller_epoch});
+  }
+  st.reported.clear();
+}
+
+// A registering node may know a newer epoch or record than this controller (it was started on
+// another candidate node, without the record file): take the epoch past it, and adopt its record
+// while still waiting for the nodes. Returns whether anything changed.
+bool learn_from_node(controller_self self, const net::register_node& r) {
+  auto& st = self->state;
+  bool changed = false;
+  if (r.epoch_seen >= st.controller_epoch) {
+    st.controller_epoch = r.epoch_seen + 1;
+    spdlog::info("{}: controller: node {} has heard epoch {}; this controller is epoch {}",
+                 st.node, r.name, r.epoch_seen, st.controller_epoch);
+    changed = true;
+  }
+  if (r.record.empty() || st.phase != controller_phase::waiting_for_nodes) return changed;
+  try {
+    deployment_record rec = parse_deployment_record(r.record, "the record copy of " + r.name);
+    if (rec.epoch <= st.record_epoch) return changed;
+    st.record_epoch = rec.epoch;
+    if (rec.epoch >= st.controller_epoch) st.controller_epoch = rec.epoch + 1;
+    if (rec.serving && record_matches_models(rec, st.settings)) {
+      spdlog::info("{}: controller: adopting the placement of node {}'s record copy (epoch {})",
+                   st.node, r.name, rec.epoch);
+      st.adopting = std::move(rec);
+    }
+    changed = true;
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: controller: {}", st.node, e.what());
+  }
+  return changed;
+}
+
 // The first placement waits for every worker node of the config and for the dispatcher.
 void maybe_start(controller_self self) {
   auto& st = self->state;
@@ -277,6 +321,7 @@ void maybe_start(controller_self self) {
     return;
   }
   on_event(self, controller_event::all_registered);
+  retire_reported(self, {});  // a fresh placement: what the nodes still ran goes
   realize_first(self);
 }
 
@@ -343,7 +388,6 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
     if (!broken.layout.empty()) retire_generation(self, std::move(broken));
   }
   if (adopted == 0) {
-    st.reported.clear();
     st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
     size_t live = 0;
     for (const auto& name : st.settings.expected_nodes) live += st.members.count(name);
@@ -355,6 +399,7 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
     spdlog::warn("{}: controller: nothing of the recorded placement is running; placing afresh "
                  "on the {} live workers", st.node, live);
     on_event(self, controller_event::all_registered);
+    retire_reported(self, {});
     return realize_first(self);
   }
   // A placed node counts as placed only under the registration it reported on, and only when
@@ -373,9 +418,12 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
         m.rate = t.rate;
         m.cv = t.cv;
       }
+  std::set<int32_t> kept;
+  for (size_t g = 0; g < n; ++g)
+    if (gen.failed_groups[g].empty()) kept.insert(gen.layout[g].group);
   st.current = std::move(gen);
   st.env = cluster_of(st.current.nodes);
-  st.reported.clear();
+  retire_reported(self, kept);  // stages of other groups a node still ran
   spdlog::info("{}: controller: adopted the running placement (epoch {}): {} of {} groups serve",
                st.node, st.controller_epoch, adopted, n);
   on_event(self, controller_event::adopted, fmt::format(" (adopted {} of {} groups)", adopted, n));
@@ -395,7 +443,6 @@ void adopt(controller_self self) {
               spdlog::error("{}: controller: the dispatcher did not report its groups ({}); "
                             "placing afresh",
                             self->state.node, self->system().render(e));
-              self->state.reported.clear();
               maybe_start(self);
             });
 }
@@ -421,9 +468,12 @@ net::register_answer on_register(controller_self self, net::register_node& r) {
   if (r.dispatcher) {
     st.dispatcher = r.dispatcher;
     st.dispatcher_node = r.name;
+    st.dispatcher_agent = r.agent;
     self->monitor(st.dispatcher);
     spdlog::info("{}: controller: the dispatcher on node {} registered", st.node, r.name);
   }
+  if (learn_from_node(self, r)) persist_record(self, st.adopting.has_value());
+  answer.epoch = st.controller_epoch;
   const auto& expected = st.settings.expected_nodes;
   const bool is_worker =
       r.worker && std::find(expected.begin(), expected.end(), r.name) != expected.end();
@@ -454,11 +504,17 @@ net::register_answer on_register(controller_self self, net::register_node& r) {
                         true,
                         ++st.incarnations};
   answer.accepted = true;
-  if (st.adopting) {  // keep what it runs of the recorded placement until adoption decides
+  if (st.phase == controller_phase::waiting_for_nodes) {
+    // Until adoption or a fresh placement decides, the node keeps what it runs.
     st.reported[r.name] = r.stages;
-    answer.keep_groups = reported_groups(st, r.name);
+    for (const auto& rs : r.stages)
+      if (std::find(answer.keep_groups.begin(), answer.keep_groups.end(), rs.group) ==
+          answer.keep_groups.end())
+        answer.keep_groups.push_back(rs.group);
+  }
+  if (st.adopting) {
     spdlog::info("{}: controller: node {} is back with stages of {} recorded groups", st.node,
-                 r.name, answer.keep_groups.size());
+                 r.name, reported_groups(st, r.name).size());
     adopt_when_ready(self);
     return answer;
   }
@@ -553,6 +609,7 @@ net::controller_actor::behavior_type controller(controller_self self, std::strin
   // One epoch more than the record's: the nodes obey this controller from now on.
   if (st.settings.record) {
     st.controller_epoch = st.settings.record->epoch + 1;
+    st.record_epoch = st.settings.record->epoch;
     if (st.settings.record->serving && record_matches_models(*st.settings.record, st.settings)) {
       st.adopting = *st.settings.record;
       st.detail = " (adopting the recorded placement)";
@@ -619,7 +676,6 @@ void schedule_replan(controller_self self) {
 
 void persist_record(controller_self self, bool serving) {
   auto& st = self->state;
-  if (st.settings.record_path.empty()) return;
   deployment_record r;
   if (st.adopting) {
     r = *st.adopting;
@@ -636,11 +692,19 @@ void persist_record(controller_self self, bool serving) {
   const auto& models = st.planned.size() == st.settings.models.size() ? st.planned : st.settings.models;
   for (const auto& m : models) r.planned.push_back({m.name, m.rate, m.cv});
   r.epoch = st.controller_epoch;
-  try {
-    write_deployment_record(st.settings.record_path, r);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: controller: cannot write the deployment record: {}", st.node, e.what());
+  if (!st.settings.record_path.empty()) {
+    try {
+      write_deployment_record(st.settings.record_path, r);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: controller: cannot write the deployment record: {}", st.node, e.what());
+    }
   }
+  // Every node keeps a copy: a controller started on another candidate node (without this
+  // file) adopts from what the nodes bring when they register.
+  const net::record_copy copy{r.epoch, deployment_record_json(r)};
+  for (const auto& [name, m] : st.members)
+    if (m.alive) self->send(m.agent, copy);
+  if (st.dispatcher_agent) self->send(st.dispatcher_agent, copy);
 }
 
 void recovery_abandoned(controller_self self) {

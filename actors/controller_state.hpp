@@ -52,6 +52,7 @@ struct controller_state {
   controller_settings settings;
   net::dispatcher_actor dispatcher;  // null until the dispatcher's node registered
   std::string dispatcher_node;       // where it runs (empty: this process)
+  net::node_agent_actor dispatcher_agent;  // its node's agent (gets the record copies)
   net::rendezvous_actor rendezvous;  // where tensor-parallel ranks meet (Gloo / NCCL)
   controller_phase phase = controller_phase::waiting_for_nodes;
   std::string detail;  // appended to the phase in logs and inspect ("(2/3)", a failure's reason)
@@ -78,6 +79,8 @@ struct controller_state {
   std::optional<deployment_record> adopting;
   std::map<std::string, std::vector<net::running_stage>> reported;
   bool adopt_timer = false;
+  // The epoch of the newest record read (its file at start, or a node's copy) but not written.
+  uint64_t record_epoch = 0;
   // Group ids are never reused, so a retired group's late messages cannot be mistaken for a
   // new group's.
   int next_group_id = 0;

@@ -99,6 +99,20 @@ deployment_record from_json(const json& j, const std::string& path) {
 
 }  // namespace
 
+std::string deployment_record_json(const deployment_record& record) {
+  return to_json(record).dump(2) + "\n";
+}
+
+deployment_record parse_deployment_record(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const std::exception& e) {
+    throw planner::input_error(source, "", e.what());
+  }
+  return from_json(j, source);
+}
+
 std::optional<deployment_record> read_deployment_record(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
@@ -107,18 +121,12 @@ std::optional<deployment_record> read_deployment_record(const std::string& path)
   }
   std::stringstream text;
   text << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const std::exception& e) {
-    throw planner::input_error(path, "", e.what());
-  }
-  return from_json(j, path);
+  return parse_deployment_record(text.str(), path);
 }
 
 void write_deployment_record(const std::string& path, const deployment_record& record) {
   const std::string tmp = path + ".tmp";
-  const std::string text = to_json(record).dump(2) + "\n";
+  const std::string text = deployment_record_json(record);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
     throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));

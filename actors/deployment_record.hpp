@@ -37,6 +37,11 @@ struct deployment_record {
 // The record's path for a config file: "<dir>/<stem>.deployment.json".
 [[nodiscard]] std::string deployment_record_path(const std::string& config_path);
 
+// The record as JSON text, and back (`source` names it in errors; throws planner::input_error).
+[[nodiscard]] std::string deployment_record_json(const deployment_record& record);
+[[nodiscard]] deployment_record parse_deployment_record(const std::string& text,
+                                                        const std::string& source);
+
 // Reads the record; nullopt when the file does not exist. Throws planner::input_error (file and
 // key) when it exists but cannot be read.
 [[nodiscard]] std::optional<deployment_record> read_deployment_record(const std::string& path);

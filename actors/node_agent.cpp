@@ -22,6 +22,9 @@ struct node_agent_state {
   std::vector<int32_t> worker_stages;  // -1: not a stage leader; else its stage index
   bool registered = false;
   bool controller_lost = false;  // serving on, looking the controller up again
+  // The newest deployment record the controller sent (JSON), for the next controller.
+  std::string record;
+  uint64_t record_epoch = 0;
   std::string not_registered = "registering with the controller";  // why, for readiness
   int loading = 0;  // stages whose ranks are loading their shards
   static inline const char* name = "node_agent";
@@ -188,6 +191,8 @@ void register_with_controller(agent_self self) {
     if (st.worker_stages[i] >= 0) r.stages.push_back({st.worker_groups[i], st.worker_stages[i], st.workers[i]});
   r.dispatcher = st.setup.dispatcher;
   r.worker = st.setup.worker;
+  r.epoch_seen = st.setup.epochs->newest();
+  r.record = st.record;
   std::vector<int32_t> reported;
   for (const auto& rs : r.stages)
     if (std::find(reported.begin(), reported.end(), rs.group) == reported.end())
@@ -252,6 +257,12 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
   });
   return {
       [=](net::spawn_stage& spec) { return start_stage(self, spec); },
+      [=](net::record_copy& c) {
+        auto& st = self->state;
+        if (c.epoch < st.record_epoch) return;
+        st.record_epoch = c.epoch;
+        st.record = std::move(c.record);
+      },
       [=](net::retire_group& r) {
         if (!stale(self, r.epoch, "retire_group")) stop_group(self, r.group);
       },

@@ -124,6 +124,30 @@ int run_node(const node_launch& launch) {
   caf::actor_system sys(cfg);
   // One epoch gate for every actor of this process (actors/epoch_gate.hpp).
   auto epochs = std::make_shared<epoch_gate>();
+  // Every controller candidate's endpoint, for logs.
+  std::string candidates;
+  for (const auto& [h, p] : launch.controllers)
+    candidates += (candidates.empty() ? "" : ", ") + h + ":" + std::to_string(p);
+  // A candidate runs the controller unless another candidate's already answers (one started on
+  // a second candidate after the first was lost; a later candidate gives the first 3 s at a
+  // cluster start). A candidate that does not run it is a plain node with its other roles.
+  bool run_controller = launch.is_controller;
+  if (run_controller && launch.controllers.size() > 1) {
+    if (launch.candidate_index > 0)
+      for (int i = 0; i < 30 && stop_signal.load() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (size_t i = 0; i < launch.controllers.size() && run_controller; ++i) {
+      if (static_cast<int>(i) == launch.candidate_index) continue;
+      const auto& [h, p] = launch.controllers[i];
+      if (!tcp_reachable(h, p, std::chrono::milliseconds(300))) continue;
+      if (net::lookup_remote(sys, h, p, net::registry_names::controller,
+                             std::chrono::milliseconds(300))) {
+        spdlog::info("{}: the controller already runs at {}:{}; this candidate does not start one",
+                     launch.name, h, p);
+        run_controller = false;
+      }
+    }
+  }
   net::dispatcher_actor dispatcher;
   net::controller_actor controller;
   std::vector<net::status_actor> local;
@@ -136,7 +160,7 @@ int run_node(const node_launch& launch) {
     sys.registry().put(net::registry_names::dispatcher, caf::actor_cast<caf::actor>(dispatcher));
     local.push_back(dispatcher);
   }
-  if (launch.is_controller) {
+  if (run_controller) {
     controller_settings cs = launch.controller;
     cs.metrics = metrics;
     cs.record = std::move(record);
@@ -153,9 +177,10 @@ int run_node(const node_launch& launch) {
     if (dispatcher) self->send_exit(dispatcher, caf::exit_reason::user_shutdown);
   };
   net::controller_actor controller_for_agent;
-  if (launch.is_worker && launch.is_controller) controller_for_agent = controller;
-  // Every other node registers (a dispatcher-only node too: it brings the dispatcher).
-  const bool registers = !launch.is_controller;
+  if (launch.is_worker && run_controller) controller_for_agent = controller;
+  // Every other node registers (a dispatcher-only node too: it brings the dispatcher); a
+  // candidate with no other role stands by.
+  const bool registers = !run_controller && (launch.is_worker || launch.is_dispatcher);
   // Looks the controller up, retrying (with a growing pause) for up to `patience_s`; stops early
   // on SIGINT / SIGTERM.
   // `probe`: first check the port is reachable at all (tcp_reachable), as after a partition.
@@ -166,18 +191,17 @@ int run_node(const node_launch& launch) {
     std::chrono::milliseconds pause{200};
     std::optional<net::controller_actor> found;
     while (stop_signal.load() == 0) {
-      if (probe && !tcp_reachable(launch.controller_host, launch.controller_port,
-                                  std::chrono::milliseconds(1000))) {
-        if (problem != nullptr)
-          *problem = "cannot connect to " + launch.controller_host + ":" +
-                     std::to_string(launch.controller_port);
-        if (std::chrono::steady_clock::now() >= give_up) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        continue;
+      // Every candidate in turn: the controller runs on one of them.
+      for (size_t i = 0; i < launch.controllers.size() && !found; ++i) {
+        if (static_cast<int>(i) == launch.candidate_index) continue;
+        const auto& [h, p] = launch.controllers[i];
+        if (probe && !tcp_reachable(h, p, std::chrono::milliseconds(1000))) {
+          if (problem != nullptr) *problem = "cannot connect to " + h + ":" + std::to_string(p);
+          continue;
+        }
+        found = net::lookup_remote_as<net::controller_actor>(
+            sys, h, p, net::registry_names::controller, std::chrono::milliseconds(500), problem);
       }
-      found = net::lookup_remote_as<net::controller_actor>(
-          sys, launch.controller_host, launch.controller_port, net::registry_names::controller,
-          std::chrono::milliseconds(500), problem);
       if (found || std::chrono::steady_clock::now() >= give_up) break;
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, max_pause);
@@ -193,9 +217,8 @@ int run_node(const node_launch& launch) {
         stop_all();
         return 0;
       }
-      spdlog::error("{}: cannot reach the controller at {}:{} within {} s: {}", launch.name,
-                    launch.controller_host, launch.controller_port, launch.startup_timeout_s,
-                    problem);
+      spdlog::error("{}: cannot reach the controller (candidates {}) within {} s: {}", launch.name,
+                    candidates, launch.startup_timeout_s, problem);
       stop_all();
       return 1;
     }
@@ -218,7 +241,7 @@ int run_node(const node_launch& launch) {
   setup.metrics = metrics;
   setup.epochs = epochs;
   setup.worker = launch.is_worker;
-  if (launch.is_dispatcher && !launch.is_controller) setup.dispatcher = dispatcher;
+  if (launch.is_dispatcher && !run_controller) setup.dispatcher = dispatcher;
   if (registers) setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
   agent = spawn_node_agent(sys, std::move(setup));
   sys.registry().put(net::registry_names::node_agent, caf::actor_cast<caf::actor>(agent));
@@ -235,8 +258,8 @@ int run_node(const node_launch& launch) {
     stop_all();
     return 1;
   }
-  const char* roles = launch.is_controller && launch.is_dispatcher ? " (controller, dispatcher)"
-                      : launch.is_controller                      ? " (controller)"
+  const char* roles = run_controller && launch.is_dispatcher ? " (controller, dispatcher)"
+                      : run_controller                      ? " (controller)"
                       : launch.is_dispatcher                      ? " (dispatcher)"
                                                                   : "";
   spdlog::info("{}: listening on {}:{}{}{}", launch.name, launch.host, *port, roles,
@@ -269,16 +292,15 @@ int run_node(const node_launch& launch) {
       if (controller_lost->exchange(false)) {
         // The node serves on without a controller and looks for it until it is back (a
         // restarted controller adopts what the node runs: docs/runtime.md "Controller loss").
-        spdlog::warn("{}: looking up the controller at {}:{} again (serving on meanwhile)",
-                     launch.name, launch.controller_host, launch.controller_port);
+        spdlog::warn("{}: looking up the controller again at {} (serving on meanwhile)",
+                     launch.name, candidates);
         std::string problem;
         std::optional<net::controller_actor> ctrl;
         while (!ctrl && stop_signal.load() == 0 && !node_stopping().load()) {
           ctrl = find_controller(launch.startup_timeout_s, std::chrono::milliseconds(1000), true,
                                  &problem);
           if (!ctrl)
-            spdlog::warn("{}: the controller at {}:{} is still unreachable after {} s: {}",
-                         launch.name, launch.controller_host, launch.controller_port,
+            spdlog::warn("{}: no controller at {} after {} s: {}", launch.name, candidates,
                          launch.startup_timeout_s, problem);
         }
         if (stop_signal.load() != 0 || node_stopping().load()) break;

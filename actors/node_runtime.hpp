@@ -19,7 +19,7 @@ struct node_launch {
   int num_devices = 0;
   double device_memory_bytes = 0;
   std::string device_kind = "emulated-v100";
-  bool is_controller = false;  // hosts the controller
+  bool is_controller = false;  // a controller candidate: hosts the controller (see controllers)
   bool is_dispatcher = false;  // hosts the dispatcher and the group managers
   bool is_worker = true;       // offers its devices to the controller
   std::string controller_host = "127.0.0.1";
@@ -28,6 +28,10 @@ struct node_launch {
   // no message between two nodes is relayed through a third (the controller's node, which may
   // be lost).
   std::vector<std::pair<std::string, int>> peers;
+  // Every controller candidate (host, port), config order, and this node's place among them
+  // (-1: not a candidate). A candidate runs the controller unless another one's already answers.
+  std::vector<std::pair<std::string, int>> controllers;
+  int candidate_index = -1;
   net::runtime_settings caf;
   controller_settings controller;  // used when is_controller (timeouts: by every node)
   dispatcher_settings dispatcher;  // used when is_dispatcher

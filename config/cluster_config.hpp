@@ -16,9 +16,11 @@ namespace alpaserve::config {
 // Device kinds a node may list (docs/config.md, "Device kinds").
 inline constexpr const char* device_kinds[] = {"emulated-v100", "emulated-a100", "emulated-h100",
                                                "cpu", "cuda"};
-// Roles a node may take. Exactly one node is the controller. At most one node is the
-// dispatcher (it also runs the group managers); without one, the controller's node hosts it, and
-// the cluster then cannot survive the loss of that node (docs/runtime.md "Controller loss").
+// Roles a node may take. Every node with the controller role is a controller candidate: the
+// controller runs on one of them at a time (the first, unless another's already answers:
+// docs/runtime.md "Controller loss"). At most one node is the dispatcher (it also runs the group
+// managers); without one, the first controller node hosts it, and the cluster then cannot
+// survive the loss of that node.
 inline constexpr const char* role_controller = "controller";
 inline constexpr const char* role_worker = "worker";
 inline constexpr const char* role_dispatcher = "dispatcher";
@@ -183,7 +185,7 @@ struct cluster_config {
 
   [[nodiscard]] const node_config* find_node(const std::string& name) const noexcept;
   [[nodiscard]] const model_config* find_model(const std::string& name) const noexcept;
-  // The one node with the controller role (present in every parsed config).
+  // The first node with the controller role (present in every parsed config).
   [[nodiscard]] const node_config& controller_node() const;
   // The node that hosts the dispatcher: the one with the dispatcher role, else the controller's.
   // Clients connect to it.

@@ -818,14 +818,7 @@ class config_builder {
     if (cfg.nodes.empty()) return;  // already reported (missing or empty)
     if (controllers.empty()) {
       sink_.error(node_positions_[0].table, "nodes",
-                  "no node has the role \"controller\"; exactly one node must have it");
-    }
-    for (size_t k = 1; k < controllers.size(); ++k) {
-      const size_t i = controllers[k];
-      sink_.error(node_positions_[i].table, "nodes[" + std::to_string(i) + "].roles",
-                  "a second controller node " + in_quotes(cfg.nodes[i].name) +
-                      "; exactly one node may have the role \"controller\" (first: " +
-                      in_quotes(cfg.nodes[controllers[0]].name) + ")");
+                  "no node has the role \"controller\"; at least one node must have it");
     }
     for (size_t k = 1; k < dispatchers.size(); ++k) {
       const size_t i = dispatchers[k];

@@ -56,6 +56,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<routing_table>("as_routing_table");
   cfg.add_message_type<register_node>("as_register_node");
   cfg.add_message_type<register_answer>("as_register_answer");
+  cfg.add_message_type<record_copy>("as_record_copy");
   cfg.add_message_type<group_batch_model>("as_group_batch_model");
   cfg.add_message_type<start_group>("as_start_group");
   cfg.add_message_type<group_started>("as_group_started");

@@ -234,6 +234,18 @@ struct register_node {
   std::vector<running_stage> stages;
   dispatcher_actor dispatcher;  // null unless the node hosts the dispatcher
   bool worker = true;  // offers its devices (false: a dispatcher-only node)
+  // The newest controller epoch the node has heard, and the newest deployment record it was
+  // given (JSON; empty: none). A controller started on another candidate node, without the
+  // record file, adopts from these (docs/runtime.md "Controller loss").
+  uint64_t epoch_seen = 0;
+  std::string record;
+};
+
+// controller -> every node agent, after each write of its deployment record: a copy (JSON) the
+// node keeps in memory and hands to the next controller it registers with.
+struct record_copy {
+  uint64_t epoch = 0;
+  std::string record;
 };
 
 // controller -> node agent, the answer to register_node: accepted or not, the controller's
@@ -413,7 +425,11 @@ typename Inspector::result_type inspect(Inspector& f, register_answer& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_node& x) {
   return f(caf::meta::type_name("register_node"), x.name, x.device_kind, x.num_devices,
-           x.device_memory_bytes, x.agent, x.stages, x.dispatcher, x.worker);
+           x.device_memory_bytes, x.agent, x.stages, x.dispatcher, x.worker, x.epoch_seen, x.record);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_copy& x) {
+  return f(caf::meta::type_name("record_copy"), x.epoch, x.record);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, controller_progress& x) {

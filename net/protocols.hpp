@@ -46,6 +46,7 @@ struct replan_done;
 struct spawn_stage;
 struct retire_group;
 struct rejoin_controller;
+struct record_copy;
 struct kv_put;
 struct kv_get;
 
@@ -107,7 +108,7 @@ using controller_actor = caf::typed_actor<caf::replies_to<register_node>::with<r
 // after it was lost; register with it.
 using node_agent_actor =
     caf::typed_actor<caf::replies_to<spawn_stage>::with<stage_ready>, caf::reacts_to<retire_group>,
-                     caf::reacts_to<rejoin_controller>,
+                     caf::reacts_to<rejoin_controller>, caf::reacts_to<record_copy>,
                      caf::replies_to<status_query>::with<cluster_status>>;
 
 // The key-value store where the ranks of a tensor-parallel stage meet (net/rendezvous_actor.hpp).

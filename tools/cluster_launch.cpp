@@ -214,8 +214,12 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   const auto& ctrl = cfg.controller_node();
   l.controller_host = ctrl.host;
   l.controller_port = ctrl.port;
-  for (const auto& n : cfg.nodes)
+  for (const auto& n : cfg.nodes) {
     if (n.name != node->name) l.peers.emplace_back(n.host, n.port);
+    if (!n.is_controller()) continue;
+    if (n.name == node->name) l.candidate_index = static_cast<int>(l.controllers.size());
+    l.controllers.emplace_back(n.host, n.port);
+  }
   l.caf = caf_settings(cfg, node->name);
   auto& cs = l.controller;
   // Every node's agent bounds its stage starts with these; the controller uses them all.

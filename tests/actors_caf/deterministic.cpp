@@ -153,6 +153,7 @@ fake_agent_actor::behavior_type fake_agent(fake_agent_actor::pointer self,
       },
       [log](net::retire_group& r) { log->retired.push_back(r.group); },
       [](net::rejoin_controller&) {},
+      [](net::record_copy&) {},
       [](net::status_query) { return net::cluster_status{}; },
       [](run_here& r) { r.fn(); },
   };

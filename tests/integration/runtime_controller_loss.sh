@@ -10,6 +10,9 @@
 #      new controller re-plans and re-shards.
 #   B) On a fresh cluster: the controller killed, then a worker killed while there is none; the
 #      controller started again adopts the groups left and re-places the lost worker's models.
+#   C) Two controller candidates (ctl, ctl2): ctl killed, the controller started on ctl2 from a
+#      copy of the config in another folder (as on another machine: no record file there). It
+#      adopts from the record copies the nodes bring, as epoch 2.
 # Checked for every request of each replay: exactly one reply (one CSV row per id, ids 0..n-1);
 # no failure except failed_node_lost from a group on the killed worker (B); attainment while
 # the controller was down within 2 points of before (A); `inspect` shows the controller epoch.
@@ -31,14 +34,14 @@ fail() {
   for f in "$WORK"/*.log; do echo "--- $f"; grep -v "loading group" "$f" | tail -25; done
   exit 1
 }
-NAMES=(ctl disp w1 w2)
+NAMES=(ctl disp w1 w2 ctl2)
 
 # start_cluster <tag>: a fresh cluster; waits until it serves. Pids in PIDS[0..3] (NAMES order).
 start_cluster() {
   local tag=$1 ports i
   read -r -a ports < <(python3 -c '
 import socket
-ss=[socket.socket() for _ in range(4)]
+ss=[socket.socket() for _ in range(5)]
 for s in ss: s.bind(("127.0.0.1",0))
 print(*[s.getsockname()[1] for s in ss])')
   CFG="$WORK/$tag.toml"
@@ -46,6 +49,7 @@ print(*[s.getsockname()[1] for s in ss])')
     printf 'name = "ctl-loss-%s"\n' "$tag"
     printf '[[nodes]]\nname = "ctl"\nhost = "127.0.0.1"\nport = %s\nroles = ["controller"]\n' "${ports[0]}"
     printf '[[nodes]]\nname = "disp"\nhost = "127.0.0.1"\nport = %s\nroles = ["dispatcher"]\n' "${ports[1]}"
+    [ "$tag" = c ] && printf '[[nodes]]\nname = "ctl2"\nhost = "127.0.0.1"\nport = %s\nroles = ["controller"]\n' "${ports[4]}"
     for i in 2 3; do
       printf '[[nodes]]\nname = "%s"\nhost = "127.0.0.1"\nport = %s\nroles = ["worker"]\n' "${NAMES[$i]}" "${ports[$i]}"
       printf 'devices = [{ kind = "emulated-v100", count = 2, memory_gib = 6 }]\n'
@@ -229,10 +233,39 @@ check_replies b "$w2_groups"
 [ -n "$w2_groups" ] || fail "b: no group on w2"
 # After the recovery one worker (2 devices of 6 GiB) holds two of the models: the others are
 # rejected as not placed, explicitly; nothing fails any more.
+for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+wait 2>/dev/null
+PIDS=()
 late=$(awk -F, 'NR>1 && $3 > 26' "$WORK/b.csv" | wc -l)
 late_ok=$(awk -F, 'NR>1 && $3 > 26 && $4 == "ok"' "$WORK/b.csv" | wc -l)
 late_failed=$(awk -F, 'NR>1 && $3 > 26 && $4 ~ /^failed/' "$WORK/b.csv" | wc -l)
 echo "b: after the recovery (26-34 s): $late_ok of $late ok, $late_failed failed"
 [ "$late_failed" = 0 ] || fail "b: requests still fail after the recovery"
 [ $((late_ok * 3)) -ge "$late" ] || fail "b: only $late_ok of $late served after the recovery"
+
+# ---- C: the controller started on another candidate, without the record file -----------------
+start_cluster c
+loads_before=$(loads c)
+timeout 150 "$BIN" bench --config "$CFG" --workload "$WORK/b-load.csv" --timeout 60 \
+  --csv "$WORK/c.csv" >"$WORK/c-bench.log" 2>&1 &
+bench=$!
+sleep 6
+kill -9 "${PIDS[0]}"
+wait "${PIDS[0]}" 2>/dev/null
+sleep 4
+mkdir -p "$WORK/other"
+cp "$CFG" "$WORK/other/c.toml"
+"$BIN" node --config "$WORK/other/c.toml" --name ctl2 >"$WORK/c-ctl2.log" 2>&1 &
+PIDS[4]=$!
+for _ in $(seq 1 150); do
+  grep -q "adopted the running placement" "$WORK/c-ctl2.log" && break
+  sleep 0.1
+done
+grep -q "adopting the placement of node .*'s record copy" "$WORK/c-ctl2.log" || fail "c: ctl2 did not take the nodes' record copy"
+grep -q "adopted the running placement (epoch 2)" "$WORK/c-ctl2.log" || fail "c: ctl2 did not adopt the cluster as epoch 2"
+echo "c: ctl2 $(grep -o 'adopted the running placement.*' "$WORK/c-ctl2.log")"
+[ "$(loads c)" = "$loads_before" ] || fail "c: shards were loaded again on adoption"
+grep -q '"epoch": 2' "$WORK/other/c.deployment.json" || fail "c: ctl2 did not write its record"
+wait $bench || fail "c: bench failed: $(tail -5 "$WORK/c-bench.log")"
+check_replies c ""
 echo PASS
