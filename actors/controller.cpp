@@ -386,6 +386,16 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
       broken.managers.push_back(gen.managers[g]);
     }
     if (!broken.layout.empty()) retire_generation(self, std::move(broken));
+    // Managers of groups the record does not name (a re-plan's old or not yet installed groups
+    // when the controller died): drained and stopped.
+    for (const auto& rg : groups.groups) {
+      bool recorded = false;
+      for (size_t g = 0; g < n; ++g) recorded = recorded || gen.layout[g].group == rg.group;
+      if (recorded) continue;
+      self->request(rg.manager, seconds_span(st.settings.timeouts.drain_timeout_s),
+                    net::group_retire{st.controller_epoch})
+          .then([](bool) {}, [](caf::error&) {});
+    }
   }
   if (adopted == 0) {
     st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
