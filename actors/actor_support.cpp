@@ -11,6 +11,10 @@ double monotonic_seconds() noexcept {
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
+caf::error stale_epoch_error() {
+  return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+}
+
 caf::timespan seconds_span(double s) {
   return std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(s));
 }

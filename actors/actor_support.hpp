@@ -20,6 +20,10 @@ namespace alpaserve::actors {
 
 [[nodiscard]] caf::timespan seconds_span(double s);
 
+// The error a request from an older controller than one already heard is answered with
+// (actors/epoch_gate.hpp).
+[[nodiscard]] caf::error stale_epoch_error();
+
 // A reply without a result: a rejection or a failure, saying why.
 [[nodiscard]] net::infer_reply make_reply(uint64_t id, net::reply_status status,
                                           std::string message, int group = -1);

@@ -242,20 +242,6 @@ void realize_first(controller_self self) {
   realize_placement(self, p);
 }
 
-// The groups of the record (their ids) that node `name` reports stage leaders of.
-std::vector<int32_t> reported_groups(const controller_state& st, const std::string& name) {
-  std::vector<int32_t> out;
-  auto it = st.reported.find(name);
-  if (it == st.reported.end() || !st.adopting) return out;
-  const int first = st.adopting->first_group;
-  const int last = first + static_cast<int>(st.adopting->placement.num_groups());
-  for (const auto& rs : it->second)
-    if (rs.group >= first && rs.group < last &&
-        std::find(out.begin(), out.end(), rs.group) == out.end())
-      out.push_back(rs.group);
-  return out;
-}
-
 // A record is adopted only for the same models, in the same order (its model ids index them).
 bool record_matches_models(const deployment_record& rec, const controller_settings& s) {
   if (rec.planned.size() != s.models.size()) return false;
@@ -286,8 +272,8 @@ bool learn_from_node(controller_self self, const net::register_node& r) {
   bool changed = false;
   if (r.epoch_seen >= st.controller_epoch) {
     st.controller_epoch = r.epoch_seen + 1;
-    spdlog::info("{}: controller: node {} has heard epoch {}; this controller is epoch {}",
-                 st.node, r.name, r.epoch_seen, st.controller_epoch);
+    spdlog::info("{}: controller: node {} has heard epoch {}; this controller is epoch {}", st.node,
+                 r.name, r.epoch_seen, st.controller_epoch);
     changed = true;
   }
   if (r.record.empty() || st.phase != controller_phase::waiting_for_nodes) return changed;
@@ -397,8 +383,8 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
           .then([](bool) {}, [](caf::error&) {});
     }
   }
+  st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
   if (adopted == 0) {
-    st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
     size_t live = 0;
     for (const auto& name : st.settings.expected_nodes) live += st.members.count(name);
     if (live == 0 || live == st.settings.expected_nodes.size()) {
@@ -406,8 +392,10 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
                    st.node);
       return maybe_start(self);
     }
-    spdlog::warn("{}: controller: nothing of the recorded placement is running; placing afresh "
-                 "on the {} live workers", st.node, live);
+    spdlog::warn(
+        "{}: controller: nothing of the recorded placement is running; placing afresh "
+        "on the {} live workers",
+        st.node, live);
     on_event(self, controller_event::all_registered);
     retire_reported(self, {});
     return realize_first(self);
@@ -419,7 +407,6 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
     const bool whole = it != st.members.end() && broken_nodes.count(node.name) == 0;
     gen.incarnations.push_back(whole ? it->second.incarnation : 0);
   }
-  st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
   st.replans = rec.replans;
   st.planned = st.settings.models;
   for (auto& m : st.planned)
@@ -450,9 +437,10 @@ void adopt(controller_self self) {
                 net::groups_query{})
       .then([=](net::groups_report& r) { adopt_with(self, rec, r); },
             [=](caf::error& e) {
-              spdlog::error("{}: controller: the dispatcher did not report its groups ({}); "
-                            "placing afresh",
-                            self->state.node, self->system().render(e));
+              spdlog::error(
+                  "{}: controller: the dispatcher did not report its groups ({}); "
+                  "placing afresh",
+                  self->state.node, self->system().render(e));
               maybe_start(self);
             });
 }
@@ -523,8 +511,8 @@ net::register_answer on_register(controller_self self, net::register_node& r) {
         answer.keep_groups.push_back(rs.group);
   }
   if (st.adopting) {
-    spdlog::info("{}: controller: node {} is back with stages of {} recorded groups", st.node,
-                 r.name, reported_groups(st, r.name).size());
+    spdlog::info("{}: controller: node {} is back with {} stage leaders", st.node, r.name,
+                 r.stages.size());
     adopt_when_ready(self);
     return answer;
   }
@@ -551,9 +539,10 @@ net::register_answer on_register(controller_self self, net::register_node& r) {
 void on_node_down(controller_self self, const caf::down_msg& dm) {
   auto& st = self->state;
   if (st.dispatcher && dm.source == st.dispatcher.address()) {
-    spdlog::error("{}: controller: the dispatcher on node {} is lost ({}); nothing is served "
-                  "until it is back",
-                  st.node, st.dispatcher_node, self->system().render(dm.reason));
+    spdlog::error(
+        "{}: controller: the dispatcher on node {} is lost ({}); nothing is served "
+        "until it is back",
+        st.node, st.dispatcher_node, self->system().render(dm.reason));
     st.dispatcher = nullptr;
     return;
   }
@@ -634,15 +623,15 @@ net::controller_actor::behavior_type controller(controller_self self, std::strin
     deployment_record stopped;
     stopped.epoch = st.controller_epoch;
     for (const auto& m : st.settings.models) stopped.planned.push_back({m.name, m.rate, m.cv});
-    self->attach_functor([path = st.settings.record_path, stopped, node = st.node](
-                             const caf::error& reason) {
-      if (reason != caf::exit_reason::user_shutdown) return;
-      try {
-        write_deployment_record(path, stopped);
-      } catch (const std::exception& e) {
-        spdlog::error("{}: controller: cannot write the deployment record: {}", node, e.what());
-      }
-    });
+    self->attach_functor(
+        [path = st.settings.record_path, stopped, node = st.node](const caf::error& reason) {
+          if (reason != caf::exit_reason::user_shutdown) return;
+          try {
+            write_deployment_record(path, stopped);
+          } catch (const std::exception& e) {
+            spdlog::error("{}: controller: cannot write the deployment record: {}", node, e.what());
+          }
+        });
   }
   self->set_down_handler([=](caf::down_msg& dm) { on_node_down(self, dm); });
   return {
@@ -699,7 +688,8 @@ void persist_record(controller_self self, bool serving) {
   }
   // The configured models, in order, with the traffic planned for (adoption checks the names).
   r.planned.clear();
-  const auto& models = st.planned.size() == st.settings.models.size() ? st.planned : st.settings.models;
+  const auto& models =
+      st.planned.size() == st.settings.models.size() ? st.planned : st.settings.models;
   for (const auto& m : models) r.planned.push_back({m.name, m.rate, m.cv});
   r.epoch = st.controller_epoch;
   if (!st.settings.record_path.empty()) {

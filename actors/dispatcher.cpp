@@ -24,7 +24,7 @@ struct dispatcher_state {
   std::string node;
   dispatcher_settings settings;
   dispatch_core core;
-  planner::traffic_meter traffic{monotonic_seconds()};  // arrivals, for re-planning
+  planner::traffic_meter traffic{monotonic_seconds()};         // arrivals, for re-planning
   std::unordered_map<int, net::group_manager_actor> managers;  // the routing table's
   // The managers this process started (start_group), until they stop: reported to a restarted
   // controller, and stopped with the dispatcher.
@@ -60,10 +60,7 @@ reply_status status_of(dispatch_outcome o) {
 
 // A command from an older controller than one already heard (actors/epoch_gate.hpp).
 bool stale(dispatcher_self self, uint64_t epoch, const char* what) {
-  if (self->state.settings.epochs->admit(epoch)) return false;
-  spdlog::warn("{}: dispatcher ignores {} from controller epoch {} (newest {})", self->state.node,
-               what, epoch, self->state.settings.epochs->newest());
-  return true;
+  return self->state.settings.epochs->refuses(epoch, self->state.node + ": dispatcher", what);
 }
 
 net::group_manager_actor start_manager(dispatcher_self self, net::start_group& sg) {
@@ -193,14 +190,12 @@ net::dispatcher_actor::behavior_type dispatcher(dispatcher_self self, std::strin
         self->state.core.on_group_down(gd.group);
       },
       [=](net::routing_table& table) -> caf::result<bool> {
-        if (stale(self, table.epoch, "a routing table"))
-          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+        if (stale(self, table.epoch, "a routing table")) return stale_epoch_error();
         install(self, table);
         return true;
       },
       [=](net::start_group& sg) -> caf::result<net::group_started> {
-        if (stale(self, sg.epoch, "start_group"))
-          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+        if (stale(self, sg.epoch, "start_group")) return stale_epoch_error();
         return net::group_started{start_manager(self, sg)};
       },
       [=](net::controller_progress& p) {  // before the first routing table

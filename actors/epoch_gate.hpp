@@ -8,6 +8,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+
+#include <spdlog/spdlog.h>
 
 namespace alpaserve::actors {
 
@@ -23,6 +26,13 @@ class epoch_gate {
     return epoch >= newest_.load(std::memory_order_relaxed);
   }
   [[nodiscard]] uint64_t newest() const noexcept { return newest_.load(std::memory_order_relaxed); }
+
+  // !admit(epoch), with the warning every refusing actor logs: "<who> ignores <what> ...".
+  bool refuses(uint64_t epoch, const std::string& who, const char* what) {
+    if (admit(epoch)) return false;
+    spdlog::warn("{} ignores {} from controller epoch {} (newest {})", who, what, epoch, newest());
+    return true;
+  }
 
  private:
   std::atomic<uint64_t> newest_{0};

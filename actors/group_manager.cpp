@@ -282,11 +282,11 @@ net::group_manager_actor::behavior_type group_manager(manager_self self,
       },
       [=](net::group_retire& r) -> caf::result<bool> {
         auto& st = self->state;
-        if (st.setup.epochs && !st.setup.epochs->admit(r.epoch)) {
-          spdlog::warn("{}: group {} ignores group_retire from controller epoch {} (newest {})",
-                       st.setup.node, st.setup.group, r.epoch, st.setup.epochs->newest());
-          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
-        }
+        if (st.setup.epochs &&
+            st.setup.epochs->refuses(r.epoch,
+                                     fmt::format("{}: group {}", st.setup.node, st.setup.group),
+                                     "group_retire"))
+          return stale_epoch_error();
         st.retiring = true;
         st.retired = self->make_response_promise<bool>();
         spdlog::info("{}: group {} retiring ({} requests in flight)", st.setup.node, st.setup.group,

@@ -74,26 +74,20 @@ void load_finished(agent_self self) {
 
 // A command from an older controller than one already heard.
 bool stale(agent_self self, uint64_t epoch, const char* what) {
-  auto& st = self->state;
-  if (st.setup.epochs->admit(epoch)) return false;
-  spdlog::warn("{}: ignoring {} from controller epoch {} (newest {})", st.setup.node, what, epoch,
-               st.setup.epochs->newest());
-  return true;
+  return self->state.setup.epochs->refuses(epoch, self->state.setup.node + ": node agent", what);
 }
 
 caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spec) {
   auto& st = self->state;
-  if (stale(self, spec.epoch, "spawn_stage"))
-    return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
+  if (stale(self, spec.epoch, "spawn_stage")) return stale_epoch_error();
   spdlog::info("{}: loading group {} stage {}/{} on {} devices {} ({} shards)", st.setup.node,
                spec.group, spec.stage, spec.num_stages, spec.backend, fmt::join(spec.devices, ","),
                spec.shards.size());
   std::vector<net::stage_actor> ranks;
   try {
-    ranks = spawn_stage_ranks(
-        self->system(), spec,
-        {st.setup.node, st.setup.device_memory_bytes, st.setup.host, st.setup.metrics,
-         st.setup.epochs});
+    ranks = spawn_stage_ranks(self->system(), spec,
+                              {st.setup.node, st.setup.device_memory_bytes, st.setup.host,
+                               st.setup.metrics, st.setup.epochs});
   } catch (const std::exception& e) {
     spdlog::error("{}: starting group {} stage {} failed: {}", st.setup.node, spec.group,
                   spec.stage, e.what());
@@ -146,20 +140,6 @@ void stop_group(agent_self self, int32_t group) {
     spdlog::info("{}: stopped {} stage workers of retired group {}", st.setup.node, stopped, group);
 }
 
-void stop_all_workers(agent_self self) {
-  auto& st = self->state;
-  for (auto& w : st.workers) {
-    self->unlink_from(w);
-    self->send_exit(w, caf::exit_reason::user_shutdown);
-  }
-  if (!st.workers.empty())
-    spdlog::info("{}: stopped {} stage workers of the old placement", st.setup.node,
-                 st.workers.size());
-  st.workers.clear();
-  st.worker_groups.clear();
-  st.worker_stages.clear();
-}
-
 // The controller is unreachable: keep serving what this node runs (the groups need no
 // controller) and have the process look the controller up again. Whether the stage workers stay
 // is the controller's answer when this node registers again.
@@ -186,9 +166,10 @@ void register_with_controller(agent_self self) {
   auto& st = self->state;
   self->monitor(st.setup.controller);
   net::register_node r{st.setup.node, st.setup.device_kind, st.setup.num_devices,
-                      st.setup.device_memory_bytes, caf::actor_cast<net::node_agent_actor>(self)};
+                       st.setup.device_memory_bytes, caf::actor_cast<net::node_agent_actor>(self)};
   for (size_t i = 0; i < st.workers.size(); ++i)
-    if (st.worker_stages[i] >= 0) r.stages.push_back({st.worker_groups[i], st.worker_stages[i], st.workers[i]});
+    if (st.worker_stages[i] >= 0)
+      r.stages.push_back({st.worker_groups[i], st.worker_stages[i], st.workers[i]});
   r.dispatcher = st.setup.dispatcher;
   r.worker = st.setup.worker;
   r.epoch_seen = st.setup.epochs->newest();
@@ -201,11 +182,7 @@ void register_with_controller(agent_self self) {
       .then(
           [=, reported = std::move(reported)](net::register_answer& a) {
             auto& st = self->state;
-            if (a.accepted && !st.setup.epochs->admit(a.epoch)) {
-              spdlog::warn("{}: the controller answering has epoch {}, older than {}; ignored",
-                           st.setup.node, a.epoch, st.setup.epochs->newest());
-              return;
-            }
+            if (a.accepted && stale(self, a.epoch, "a registration answer")) return;
             st.registered = a.accepted;
             st.controller_lost = false;
             st.not_registered = "the controller did not accept this node";
@@ -244,8 +221,8 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
     const bool orderly = node_stopping().load() || dm.reason == caf::exit_reason::user_shutdown;
     const std::string why = self->system().render(dm.reason);
     if (!orderly && st.setup.on_controller_lost) {
-      spdlog::warn("{}: controller lost ({}); serving on and looking it up again",
-                   st.setup.node, why);
+      spdlog::warn("{}: controller lost ({}); serving on and looking it up again", st.setup.node,
+                   why);
       return controller_unreachable(self, why);
     }
     if (orderly)

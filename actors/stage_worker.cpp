@@ -31,7 +31,8 @@ stage_spec to_stage_spec(const net::spawn_stage& s) {
   out.next_op = s.next_op;
   for (const auto& sh : s.shards)
     out.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                          sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s, sh.definition});
+                          sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s,
+                          sh.definition});
   return out;
 }
 
@@ -203,11 +204,8 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
       },
       [=](net::stage_wire& w) -> caf::result<bool> {
         const auto& gate = self->state.options.epochs;
-        if (gate && !gate->admit(w.epoch)) {
-          spdlog::warn("{}: stage ignores stage_wire from controller epoch {} (newest {})",
-                       self->state.options.node, w.epoch, gate->newest());
-          return caf::make_error(caf::sec::request_receiver_down, "stale controller epoch");
-        }
+        if (gate && gate->refuses(w.epoch, self->state.options.node + ": stage", "stage_wire"))
+          return stale_epoch_error();
         self->state.next = std::move(w.next);
         self->state.free_to = std::move(w.free_to);
         return true;
