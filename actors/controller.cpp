@@ -58,11 +58,12 @@ planner::cluster_env cluster_of(const std::vector<node_devices>& nodes) {
 
 namespace {
 
-// Drift re-planning is for policy-placed clusters on emulated devices: a placement file is the
-// user's starting point, and real backends would hold two generations' weights while switching.
-// Recovery (a node lost or (re)joined) needs only a solver: it runs on every cluster.
+// Drift re-planning needs a solver; a placement file is the user's choice, re-planned away from
+// only when they opt in. Recovery (a node lost or (re)joined) needs only a solver: it runs on
+// every cluster.
 bool replanning_enabled(const controller_settings& s) {
-  return s.replan_interval_s > 0 && !s.fixed_placement && s.solver && s.backend == "emulated";
+  return s.replan_interval_s > 0 && s.solver &&
+         (!s.fixed_placement || s.replan_with_placement_file);
 }
 
 // Runs the policy for `job` on a background thread (the policies take seconds); replan_done
@@ -211,7 +212,7 @@ void on_replan_done(controller_self self) {
     st.current.incarnations = job->target_incarnations;
   }
   st.env = cluster_of(st.current.nodes);
-  realize_placement(self, *job->placement);
+  reshard_to(self, *job->placement);
 }
 
 // Every configured worker registered: place the models and realize the placement.

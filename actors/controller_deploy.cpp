@@ -12,6 +12,7 @@
 #include "actors/group_manager.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/real_stage.hpp"
+#include "actors/reshard_plan.hpp"
 #include "planner/policy/placement_evaluator.hpp"
 
 namespace alpaserve::actors {
@@ -81,8 +82,7 @@ void start_managers(controller_self self) {
       for (const auto& stage : gen.layout[g].stages) {
         auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
         if (it != st.members.end() && it->second.alive)
-          self->send(it->second.agent,
-                     net::retire_group{gen.layout[g].group, st.controller_epoch});
+          self->send(it->second.agent, net::retire_group{gen.layout[g].group, st.controller_epoch});
       }
       continue;
     }
@@ -110,9 +110,9 @@ void start_managers(controller_self self) {
             [=](caf::error& e) {
               if (self->state.epoch != epoch) return;
               ++self->state.epoch;  // the other answers no longer matter
-              step_failed(self, controller_event::wiring_failed,
-                          fmt::format("starting the manager of group {}: {}", g,
-                                      self->system().render(e)));
+              step_failed(
+                  self, controller_event::wiring_failed,
+                  fmt::format("starting the manager of group {}: {}", g, self->system().render(e)));
             });
   }
   if (st.pending == 0) wire_stages(self);
@@ -156,12 +156,17 @@ void wire_stages(controller_self self) {
   }
 }
 
-net::routing_table routing_of(const controller_state& st) {
-  const auto& gen = st.current;
+net::routing_table routing_of(const controller_state& st, const generation& gen) {
   net::routing_table table;
   std::map<std::string, std::vector<std::string>> why_not;  // model -> load errors
   std::map<std::string, int> served;                        // model -> healthy groups
+  std::map<std::string, std::vector<int>> switching;        // model -> its drained groups
   for (size_t g = 0; g < gen.layout.size(); ++g) {
+    if (gen.withdrawn.count(g) > 0) {
+      for (int m : gen.layout[g].models)
+        switching[st.settings.models[m].name].push_back(gen.layout[g].group);
+      continue;
+    }
     if (!gen.failed_groups[g].empty()) {
       for (int m : gen.layout[g].models)
         why_not[st.settings.models[m].name].push_back(gen.failed_groups[g]);
@@ -199,6 +204,10 @@ net::routing_table routing_of(const controller_state& st) {
     auto w = why_not.find(m.name);
     if (w != why_not.end() && served[m.name] == 0)
       info.unavailable = fmt::format("{}", fmt::join(w->second, "; "));
+    auto sw = switching.find(m.name);
+    if (sw != switching.end() && served[m.name] == 0)
+      info.switching = fmt::format("group{} {} drained to make room for the new placement",
+                                   sw->second.size() > 1 ? "s" : "", fmt::join(sw->second, ", "));
     table.models.push_back(std::move(info));
   }
   return table;
@@ -217,9 +226,10 @@ void install_routing(controller_self self) {
   const uint64_t epoch = st.epoch;
   if (!st.dispatcher)
     return step_failed(self, controller_event::routing_failed, "the dispatcher is lost");
-  auto table = routing_of(st);
+  auto table = routing_of(st, st.current);
   table.epoch = st.controller_epoch;
-  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s), std::move(table))
+  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
+                std::move(table))
       .then(
           [=](bool) {
             auto& st = self->state;
@@ -231,6 +241,16 @@ void install_routing(controller_self self) {
               ++st.replans;
               spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
                            st.node, st.current.layout.size(), old.layout.size());
+              // One line per switch, for operators and tests (docs/runtime.md "Re-sharding
+              // real models").
+              spdlog::info(
+                  "{}: controller: switch {} took {:.2f} s ({}); models without a serving group "
+                  "during it: {}",
+                  st.node, st.replans, monotonic_seconds() - st.switch_started_s,
+                  st.switch_mode.empty() ? "make before break" : st.switch_mode,
+                  st.switch_unavailable.empty()
+                      ? std::string("none")
+                      : fmt::format("{}", fmt::join(st.switch_unavailable, ", ")));
               retire_generation(self, std::move(old));
             }
             if (st.recovering) {
@@ -275,7 +295,8 @@ net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
   spec.epoch = st.controller_epoch;
   for (const auto& sh : s.shards)
     spec.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
-                           sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s, sh.definition});
+                           sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s,
+                           sh.definition});
   return spec;
 }
 
@@ -344,35 +365,128 @@ void realize_placement(controller_self self, const planner::placement& p) {
   }
 }
 
-void retire_generation(controller_self self, generation gen) {
+namespace {
+
+// Drains group g of `gen` (its manager answers what it accepted), then has its nodes stop the
+// stage workers; `done` runs once the stop went out (a node agent handles the controller's
+// messages in order, so a spawn_stage sent after it finds the memory free).
+void retire_group_of(controller_self self, const generation& gen, size_t g,
+                     std::function<void()> done = {}) {
   auto& st = self->state;
-  for (size_t g = 0; g < gen.layout.size(); ++g) {
-    const int id = gen.layout[g].group;
-    std::vector<net::node_agent_actor> agents;
-    for (const auto& stage : gen.layout[g].stages) {
-      const auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
-      if (it != st.members.end() && it->second.alive) agents.push_back(it->second.agent);
-    }
-    const uint64_t ce = st.controller_epoch;
-    auto stop_workers = [=] {
-      for (const auto& a : agents) self->send(a, net::retire_group{id, ce});
-    };
-    const net::group_manager_actor manager =
-        g < gen.managers.size() ? gen.managers[g] : net::group_manager_actor{};
-    if (!manager) {
-      stop_workers();
-      continue;
-    }
-    self->request(manager, seconds_span(st.settings.timeouts.drain_timeout_s),
-                  net::group_retire{st.controller_epoch})
-        .then([=](bool) { stop_workers(); },
-              [=](caf::error& e) {
-                spdlog::warn("{}: controller: group {} did not drain ({}); stopping it",
-                             self->state.node, id, self->system().render(e));
-                self->send_exit(manager, caf::exit_reason::user_shutdown);
-                stop_workers();
-              });
+  const int id = gen.layout[g].group;
+  std::vector<net::node_agent_actor> agents;
+  for (const auto& stage : gen.layout[g].stages) {
+    const auto it = st.members.find(gen.nodes.at(static_cast<size_t>(stage.node)).name);
+    if (it != st.members.end() && it->second.alive) agents.push_back(it->second.agent);
   }
+  const uint64_t ce = st.controller_epoch;
+  auto stop_workers = [=] {
+    for (const auto& a : agents) self->send(a, net::retire_group{id, ce});
+    if (done) done();
+  };
+  const net::group_manager_actor manager =
+      g < gen.managers.size() ? gen.managers[g] : net::group_manager_actor{};
+  if (!manager) return stop_workers();
+  self->request(manager, seconds_span(st.settings.timeouts.drain_timeout_s),
+                net::group_retire{st.controller_epoch})
+      .then([=](bool) { stop_workers(); },
+            [=](caf::error& e) {
+              spdlog::warn("{}: controller: group {} did not drain ({}); stopping it",
+                           self->state.node, id, self->system().render(e));
+              self->send_exit(manager, caf::exit_reason::user_shutdown);
+              stop_workers();
+            });
+}
+
+}  // namespace
+
+void retire_generation(controller_self self, generation gen) {
+  for (size_t g = 0; g < gen.layout.size(); ++g) retire_group_of(self, gen, g);
+}
+
+void reshard_to(controller_self self, const planner::placement& p) {
+  auto& st = self->state;
+  st.switch_started_s = monotonic_seconds();
+  st.switch_mode.clear();
+  st.switch_unavailable.clear();
+  if (st.settings.backend == "emulated" || !st.previous) return realize_placement(self, p);
+  // Real weights: do both generations fit on every device?
+  auto& old = *st.previous;
+  room_plan room;
+  try {
+    const auto backend = backend_of(st.settings);
+    const deployment_plan running =
+        plan_deployment(old.layout, old.nodes, st.settings.models, backend);
+    const deployment_plan next = plan_deployment(layout_groups(p, st.current.nodes),
+                                                 st.current.nodes, st.settings.models, backend);
+    std::map<std::string, double> memory;
+    for (const auto& n : old.nodes) memory[n.name] = n.memory_bytes;
+    for (const auto& n : st.current.nodes) memory[n.name] = n.memory_bytes;
+    room = make_room(running, next, memory);
+  } catch (const std::exception& e) {
+    // realize_placement reports the same problem through the phase table.
+    spdlog::warn("{}: controller: cannot plan the re-shard's memory: {}", st.node, e.what());
+    return realize_placement(self, p);
+  }
+  if (room.withdraw.empty()) {
+    spdlog::info(
+        "{}: controller: the new placement's weights fit beside the running ones: "
+        "make before break",
+        st.node);
+    return realize_placement(self, p);
+  }
+  // Make room: these groups stop taking requests, drain, unload; then the new placement loads
+  // beside the groups that stay. A model only they served is answered failed_model_unavailable
+  // until the switch (never queued past its SLO, never lost).
+  std::vector<int> ids;
+  for (size_t g : room.withdraw) {
+    ids.push_back(old.layout[g].group);
+    old.withdrawn.insert(g);
+  }
+  const net::routing_table probe = routing_of(st, old);
+  for (const auto& m : probe.models)
+    if (!m.switching.empty()) st.switch_unavailable.push_back(m.name);
+  st.switch_mode =
+      fmt::format("drained and unloaded group{} {} first: {}", ids.size() > 1 ? "s" : "",
+                  fmt::join(ids, ", "), fmt::join(room.overfull, "; "));
+  spdlog::info(
+      "{}: controller: the new placement does not fit beside the running one ({}); "
+      "draining group{} {} first",
+      st.node, fmt::join(room.overfull, "; "), ids.size() > 1 ? "s" : "", fmt::join(ids, ", "));
+  const uint64_t epoch = ++st.epoch;
+  if (!st.dispatcher)
+    return abort_replan(self, controller_event::stage_failed, "the dispatcher is lost");
+  auto table = routing_of(st, old);
+  table.epoch = st.controller_epoch;
+  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
+                std::move(table))
+      .then(
+          [=](bool) {
+            auto& st = self->state;
+            if (st.epoch != epoch || !st.previous) return;
+            auto left = std::make_shared<size_t>(room.withdraw.size());
+            for (size_t g : room.withdraw) {
+              retire_group_of(self, *st.previous, g, [=] {
+                auto& st = self->state;
+                if (--*left > 0 || st.epoch != epoch || !st.previous) return;
+                // Retired: nothing of them is left to stop when the generation retires.
+                for (size_t w : room.withdraw)
+                  st.previous->managers[w] = net::group_manager_actor{};
+                spdlog::info(
+                    "{}: controller: group{} {} drained and unloaded after {:.2f} s; "
+                    "loading the new placement",
+                    st.node, room.withdraw.size() > 1 ? "s" : "", fmt::join(ids, ", "),
+                    monotonic_seconds() - st.switch_started_s);
+                realize_placement(self, p);
+              });
+            }
+          },
+          [=](caf::error& e) {
+            if (self->state.epoch != epoch) return;
+            abort_replan(self, controller_event::stage_failed,
+                         "routing table without the drained groups not installed: " +
+                             self->system().render(e));
+          });
 }
 
 }  // namespace alpaserve::actors

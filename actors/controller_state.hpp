@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -40,20 +41,23 @@ struct generation {
   std::vector<node_devices> nodes;     // what layout's node indices refer to
   std::vector<uint64_t> incarnations;  // [node] the registration each node was realized on
   planner::placement placement;
-  int first_group = 0;  // layout[g].group == first_group + g
+  int first_group = 0;                                // layout[g].group == first_group + g
   std::vector<std::vector<net::stage_actor>> stages;  // [group][stage] leaders
   std::vector<net::group_manager_actor> managers;     // [group]; null: the group does not serve
   std::vector<std::string> failed_groups;             // [group] why it does not serve, "" = fine
+  // Groups drained and unloaded to make room for a re-shard (not routed to, their models are
+  // "being re-sharded" until the new generation serves).
+  std::set<size_t> withdrawn;
   std::vector<std::map<std::string, std::string>> failed_models;  // [group] model -> load error
 };
 
 struct controller_state {
   std::string node;
   controller_settings settings;
-  net::dispatcher_actor dispatcher;  // null until the dispatcher's node registered
-  std::string dispatcher_node;       // where it runs (empty: this process)
+  net::dispatcher_actor dispatcher;        // null until the dispatcher's node registered
+  std::string dispatcher_node;             // where it runs (empty: this process)
   net::node_agent_actor dispatcher_agent;  // its node's agent (gets the record copies)
-  net::rendezvous_actor rendezvous;  // where tensor-parallel ranks meet (Gloo / NCCL)
+  net::rendezvous_actor rendezvous;        // where tensor-parallel ranks meet (Gloo / NCCL)
   controller_phase phase = controller_phase::waiting_for_nodes;
   std::string detail;  // appended to the phase in logs and inspect ("(2/3)", a failure's reason)
 
@@ -93,6 +97,11 @@ struct controller_state {
   bool recovering = false;        // the generation being realized is a recovery's
   std::shared_ptr<replan_job> job;
   uint64_t replans = 0, replans_kept = 0;
+  // The switch under way (docs/runtime.md "Re-sharding real models"): when it began (steady
+  // seconds), how room was made, and the models no group served while it ran.
+  double switch_started_s = 0;
+  std::string switch_mode;
+  std::vector<std::string> switch_unavailable;
   static inline const char* name = "controller";
 };
 
@@ -108,6 +117,10 @@ bool on_event(controller_self self, controller_event event, std::string detail =
 // controller_deploy.cpp: realizes `p` as the current generation (the previous one, when set,
 // keeps serving until the new routing table is installed).
 void realize_placement(controller_self self, const planner::placement& p);
+// controller_deploy.cpp: switches from `previous` to `p` (current holds only the nodes). Real
+// backends load beside the running groups when the devices hold both; otherwise the running
+// groups in the way are drained and unloaded first (actors/reshard_plan.hpp).
+void reshard_to(controller_self self, const planner::placement& p);
 // Stops a generation's groups once each drained (accepted requests are never dropped).
 void retire_generation(controller_self self, generation gen);
 // controller.cpp: called whenever the phase is back to serving: starts a recovery when a node

@@ -115,7 +115,10 @@ dispatch_result dispatch_core::decide(std::string_view model, std::string_view p
   if (entry.candidates.empty()) {  // a re-plan with more room may place it later
     ++rejected_not_placed;
     r.outcome = dispatch_outcome::not_placed;
-    r.message = fmt::format("model '{}' is not placed on any group", model);
+    r.message = entry.switching.empty()
+                    ? fmt::format("model '{}' is not placed on any group", model)
+                    : fmt::format("model '{}' is being re-sharded ({}); retry shortly", model,
+                                  entry.switching);
     return r;
   }
   live_.clear();
@@ -231,6 +234,11 @@ void dispatch_core::push_back_queue(int slot, size_t index) {
   }
   for (size_t k = 0; k < prev.size() && k < clock.free_at.size(); ++k)
     clock.free_at[k] = std::max(clock.free_at[k], prev[k]);
+}
+
+void dispatch_core::set_switching(const std::string& model, std::string reason) {
+  auto it = models_.find(model);
+  if (it != models_.end()) it->second.switching = std::move(reason);
 }
 
 void dispatch_core::set_unavailable(const std::string& model, std::string reason) {

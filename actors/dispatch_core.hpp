@@ -85,6 +85,8 @@ class dispatch_core {
   // The model is served nowhere because its shards failed to load; requests for it are answered
   // model_unavailable with `reason`.
   void set_unavailable(const std::string& model, std::string reason);
+  // The model's groups are drained for a re-shard: requests are rejected not_placed, saying so.
+  void set_switching(const std::string& model, std::string reason);
 
   [[nodiscard]] bool knows_model(std::string_view model) const;
   [[nodiscard]] double model_slo(std::string_view model) const;  // 0 when unknown
@@ -104,7 +106,8 @@ class dispatch_core {
   struct model_entry {
     double slo_s = 0;
     std::vector<planner::dispatch_candidate> candidates;  // every group hosting it
-    std::string unavailable;                              // why it failed to load, if it did
+    std::string switching;    // why no group serves it during a re-shard, if so
+    std::string unavailable;  // why it failed to load, if it did
   };
   [[nodiscard]] int slot_of(int group) const;
   // Re-predicts the requests queued behind `flights_[slot][index]` after its stage ends moved.

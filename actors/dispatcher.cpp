@@ -99,8 +99,10 @@ void install(dispatcher_self self, net::routing_table& table) {
   dispatch_core next(std::move(groups), std::move(slos), st.settings.core);
   next.carry_counters_from(st.core);
   st.core = std::move(next);
-  for (const auto& m : table.models)
+  for (const auto& m : table.models) {
     if (!m.unavailable.empty()) st.core.set_unavailable(m.name, m.unavailable);
+    if (!m.switching.empty()) st.core.set_switching(m.name, m.switching);
+  }
   st.info.models = table.models;
   st.info.ready = true;
   st.info.state = "serving";

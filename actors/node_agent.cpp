@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/actor_support.hpp"
+#include "actors/device_ledger.hpp"
 #include "actors/epoch_gate.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/stage_worker.hpp"
@@ -27,6 +28,9 @@ struct node_agent_state {
   uint64_t record_epoch = 0;
   std::string not_registered = "registering with the controller";  // why, for readiness
   int loading = 0;  // stages whose ranks are loading their shards
+  // Real backends: the weight bytes each local device holds (a stage that does not fit is
+  // refused). Emulated devices hold nothing real and are not counted.
+  device_ledger ledger;
   static inline const char* name = "node_agent";
 };
 
@@ -83,12 +87,23 @@ caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spe
   spdlog::info("{}: loading group {} stage {}/{} on {} devices {} ({} shards)", st.setup.node,
                spec.group, spec.stage, spec.num_stages, spec.backend, fmt::join(spec.devices, ","),
                spec.shards.size());
+  if (spec.backend != "emulated") {
+    double bytes = 0;
+    for (const auto& sh : spec.shards) bytes += sh.weight_bytes;
+    if (auto why = st.ledger.reserve(spec.group, spec.devices, bytes)) {
+      const std::string msg = fmt::format("{}: group {} stage {} does not fit: {}", st.setup.node,
+                                          spec.group, spec.stage, *why);
+      spdlog::error("{}", msg);
+      return caf::make_error(caf::sec::runtime_error, msg);
+    }
+  }
   std::vector<net::stage_actor> ranks;
   try {
     ranks = spawn_stage_ranks(self->system(), spec,
                               {st.setup.node, st.setup.device_memory_bytes, st.setup.host,
                                st.setup.metrics, st.setup.epochs});
   } catch (const std::exception& e) {
+    st.ledger.release(spec.group);
     spdlog::error("{}: starting group {} stage {} failed: {}", st.setup.node, spec.group,
                   spec.stage, e.what());
     return caf::make_error(caf::sec::runtime_error, std::string(e.what()));
@@ -126,6 +141,7 @@ caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spe
 void stop_group(agent_self self, int32_t group) {
   // Unlinked first: a linked worker's exit would take the agent down with it.
   auto& st = self->state;
+  st.ledger.release(group);
   size_t stopped = 0;
   for (size_t i = st.workers.size(); i-- > 0;) {
     if (st.worker_groups[i] != group) continue;
@@ -212,6 +228,7 @@ void register_with_controller(agent_self self) {
 net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
+  st.ledger = device_ledger(st.setup.device_memory_bytes);
   if (!st.setup.epochs) st.setup.epochs = std::make_shared<epoch_gate>();
   if (st.setup.controller) register_with_controller(self);
   publish_readiness(self);

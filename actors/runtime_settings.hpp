@@ -57,9 +57,11 @@ struct controller_settings {
   // backend cpu / cuda: what each model computes, by model name (every placed model needs one).
   std::map<std::string, real_model_source> real_models;
   // Re-planning on traffic drift (docs/runtime.md "Re-planning"): every replan_interval_s the
-  // observed traffic is compared with the plan; 0 = plan once. Only for policy-placed clusters
-  // on emulated devices (ignored with a fixed placement or a real backend).
+  // observed traffic is compared with the plan; 0 = plan once. On every backend (real ones
+  // re-shard their weights, docs/runtime.md "Re-sharding real models"); with a fixed placement
+  // only when replan_with_placement_file is set.
   double replan_interval_s = 0;
+  bool replan_with_placement_file = false;
   planner::replan_thresholds replan;
   runtime_timeouts timeouts;
   // Batching (docs/runtime.md "Batching"): the largest batch a group forms for any model (1 = no

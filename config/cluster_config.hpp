@@ -91,6 +91,10 @@ struct planner_config {
   // Non-empty: the controller realizes this placement (JSON, docs/placement-format.md) instead
   // of running `policy`. Resolved against the config's folder; checked to exist.
   std::string placement_file;
+  // With a placement file: also re-plan on traffic drift (the file is then only the starting
+  // point). Off by default: a placement file is the user's choice. Recovery after a node is lost
+  // re-places either way.
+  bool replan_with_placement_file = false;
 };
 
 struct caf_config {

@@ -557,6 +557,7 @@ class config_builder {
     }
     if (auto v = r.get_number("replan_interval_s", false, non_negative, ">= 0"))
       p.replan_interval_s = *v;
+    if (auto v = r.get_bool("replan_with_placement_file")) p.replan_with_placement_file = *v;
     if (auto preset = r.get_string("device_preset", false)) {
       if (*preset != "" && *preset != "v100" && *preset != "a100" && *preset != "h100")
         r.error("device_preset",

@@ -47,6 +47,9 @@ struct model_route_info {
   std::string name;
   double slo_s = 0;
   std::string unavailable;  // non-empty: its shards failed to load everywhere; why
+  // Non-empty: every group that served it is drained for a re-shard under way (why); requests
+  // are rejected_not_placed with this reason until the new placement serves.
+  std::string switching;
 };
 
 // client -> dispatcher: is the cluster serving, and what?

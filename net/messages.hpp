@@ -233,7 +233,7 @@ struct register_node {
   // controller adopts them (and asks the dispatcher for its group managers: groups_query).
   std::vector<running_stage> stages;
   dispatcher_actor dispatcher;  // null unless the node hosts the dispatcher
-  bool worker = true;  // offers its devices (false: a dispatcher-only node)
+  bool worker = true;           // offers its devices (false: a dispatcher-only node)
   // The newest controller epoch the node has heard, and the newest deployment record it was
   // given (JSON; empty: none). A controller started on another candidate node, without the
   // record file, adopts from these (docs/runtime.md "Controller loss").
@@ -383,7 +383,7 @@ typename Inspector::result_type inspect(Inspector& f, route_group& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_route_info& x) {
-  return f(caf::meta::type_name("model_route_info"), x.name, x.slo_s, x.unavailable);
+  return f(caf::meta::type_name("model_route_info"), x.name, x.slo_s, x.unavailable, x.switching);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routing_table& x) {
@@ -425,7 +425,8 @@ typename Inspector::result_type inspect(Inspector& f, register_answer& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_node& x) {
   return f(caf::meta::type_name("register_node"), x.name, x.device_kind, x.num_devices,
-           x.device_memory_bytes, x.agent, x.stages, x.dispatcher, x.worker, x.epoch_seen, x.record);
+           x.device_memory_bytes, x.agent, x.stages, x.dispatcher, x.worker, x.epoch_seen,
+           x.record);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, record_copy& x) {

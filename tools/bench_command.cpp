@@ -21,6 +21,7 @@
 #include "tools/cluster_launch.hpp"
 #include "tools/command_registry.hpp"
 #include "tools/endpoint_options.hpp"
+#include "tools/expected_outputs.hpp"
 
 namespace alpaserve::tools {
 namespace {
@@ -38,6 +39,8 @@ struct bench_args {
   std::string png;
   std::string write_workload;
   std::vector<int64_t> shape = {1, 16};
+  std::vector<std::string> expect;  // MODEL=FILE: every ok reply's output must equal FILE's
+  double expect_tolerance = 2e-5;
   int overhead = 0;
   int admission = 0;
   int window = 256;
@@ -187,6 +190,10 @@ int run_bench(const bench_args& a) {
                                   : planner::read_workload_csv(a.workload_file);
   if (!a.write_workload.empty()) planner::write_workload_csv(w, a.write_workload);
   const schedule s = to_schedule(w);
+  expected_outputs expected;
+  expected.tolerance = a.expect_tolerance;
+  for (const auto& e : a.expect) expected.add(e);  // bad files fail before any request goes out
+  output_check outputs;
   std::map<std::string, double> slo;
   for (const auto& m : info.models) slo[m.name] = m.slo_s;
   std::cerr << fmt::format("replaying {} requests over {:.1f} s against {}:{}\n", s.offsets.size(),
@@ -230,6 +237,7 @@ int run_bench(const bench_args& a) {
     ++pm.total;
     pm.good += is_good;
     if (ok) served_latency.push_back(r.e2e_s);
+    if (ok) outputs.check(expected, s.models[i], i, r.reply.result);
     double stages = 0, queued = 0, nominal = 0;
     for (double x : r.reply.stage_run_s) stages += x;
     for (double x : r.reply.stage_queue_s) queued += x;
@@ -255,6 +263,12 @@ int run_bench(const bench_args& a) {
   for (const auto& [name, pm] : models)
     std::cout << fmt::format("  {:<20} {:>6} requests  attainment {:.2f}%\n", name, pm.total,
                              pm.total ? 100.0 * static_cast<double>(pm.good) / pm.total : 0.0);
+  if (!expected.empty())
+    std::cout << fmt::format(
+        "outputs checked: {} ok replies of {} models; {} differ (max |served - expected| = {:.3g} "
+        "x max(1, |expected|), tolerance {:g}){}\n",
+        outputs.checked, expected.by_model.size(), outputs.differing, outputs.max_error,
+        expected.tolerance, outputs.differing ? "; first: " + outputs.first_problem : "");
   if (!csv_path.empty()) std::cout << "per-request CSV: " << csv_path << "\n";
   if (!a.png.empty()) {
     const std::string script_path = a.png + ".gp";
@@ -270,6 +284,10 @@ int run_bench(const bench_args& a) {
     if (std::system(cmd.c_str()) != 0)
       throw std::runtime_error("plot " + a.png + ": gnuplot failed (is gnuplot installed?)");
     std::cout << "plot: " << a.png << "\n";
+  }
+  if (outputs.differing > 0) {
+    std::cerr << "error: " << outputs.differing << " replies differ from the expected output\n";
+    return 1;
   }
   return 0;
 }
@@ -309,6 +327,13 @@ void add_bench(CLI::App& app, run_fn& run) {
                   "also write the replayed arrivals as 'arrival_s,model' CSV");
   sub->add_option("--shape", args->shape, "input tensor shape")
       ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--expect", args->expect,
+                  "MODEL=FILE: check every ok reply of MODEL against the output in FILE (JSON "
+                  "array, e.g. a NumPy reference); exit 1 when one differs (repeatable)");
+  sub->add_option("--expect-tol", args->expect_tolerance,
+                  "tolerance of --expect, relative to max(1, max |expected|)")
+      ->check(finite_positive)
       ->capture_default_str();
   sub->add_option("--overhead", args->overhead,
                   "measure added latency over N sequential requests of --model instead")

@@ -242,6 +242,7 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   cs.models = resolve_models(cfg);
   cs.backend = cluster_backend(cfg);
   cs.replan_interval_s = cfg.planner.replan_interval_s;
+  cs.replan_with_placement_file = cfg.planner.replan_with_placement_file;
   cs.max_batch_size = cfg.planner.max_batch_size;
   for (const auto& m : cfg.models)
     if (m.max_batch_size > 0) cs.model_max_batch_size[m.name] = m.max_batch_size;
