@@ -1,8 +1,12 @@
-# Enables CUDA when nvcc is present. Sets ALPASERVE_HAVE_CUDA, and ALPASERVE_HAVE_NCCL when NCCL's
-# library and header are found next to the toolkit (net/nccl_group.cpp).
+# Enables CUDA when nvcc is present. Sets ALPASERVE_HAVE_CUDA, ALPASERVE_HAVE_NCCL when NCCL's
+# library and header are found next to the toolkit (net/nccl_group.cpp), and ALPASERVE_HAVE_CUDNN
+# when cuDNN's library and header are (the CUDA backend's attention softmax, kernels/cuda/
+# cudnn_softmax.cpp; -DALPASERVE_CUDNN=OFF builds without it).
 # Architectures must be fixed before enable_language: 'native' fails on machines without a GPU.
 set(ALPASERVE_HAVE_CUDA OFF)
 set(ALPASERVE_HAVE_NCCL OFF)
+set(ALPASERVE_HAVE_CUDNN OFF)
+option(ALPASERVE_CUDNN "Use cuDNN in the CUDA backend when it is found" ON)
 if(ALPASERVE_CUDA)
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
@@ -19,6 +23,7 @@ if(ALPASERVE_CUDA)
     find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
     find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
     find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+    find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
     set(ALPASERVE_HAVE_CUDA ON)
     message(STATUS "alpaserve: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION})")
     if(NCCL_LIBRARY AND NCCL_INCLUDE_DIR)
@@ -26,6 +31,12 @@ if(ALPASERVE_CUDA)
       message(STATUS "alpaserve: NCCL all-reduce enabled (${NCCL_LIBRARY})")
     else()
       message(STATUS "alpaserve: NCCL not found, cuda stages all-reduce over Gloo")
+    endif()
+    if(ALPASERVE_CUDNN AND CUDNN_LIBRARY AND CUDNN_INCLUDE_DIR)
+      set(ALPASERVE_HAVE_CUDNN ON)
+      message(STATUS "alpaserve: cuDNN attention softmax enabled (${CUDNN_LIBRARY})")
+    else()
+      message(STATUS "alpaserve: cuDNN not used, the cuda backend's attention is its own kernel")
     endif()
   else()
     message(STATUS "alpaserve: nvcc not found, CUDA backend disabled")

@@ -2,6 +2,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +13,7 @@
 
 #include "kernels/cpu/ops.hpp"
 #include "kernels/cuda/cuda_ops.hpp"
+#include "kernels/cuda/cudnn_softmax.hpp"
 #include "kernels/cuda_device.hpp"
 #include "kernels/safetensors.hpp"
 #include "kernels/weights.hpp"
@@ -55,6 +57,27 @@ cudaDataType_t blas_type(storage s) {
 // GEMM weights are stored as `dtype`; embeddings, biases and norms stay fp32.
 bool is_gemm_weight(const weight_desc& d) {
   return d.full_shape.size() == 2 && d.name.rfind("embed.", 0) != 0;
+}
+
+// The unfused (cuDNN) attention keeps the scores and their softmax of `chunk` batch items at a
+// time, [chunk * heads, seq, seq] each: chunk is as many items as fit in this many bytes for both
+// buffers (at least one) ...
+constexpr size_t attention_scratch_target = size_t{64} << 20;
+// ... and a run whose single batch item needs more than this for both takes the fused kernel.
+constexpr size_t attention_scratch_limit = size_t{512} << 20;
+
+// Bytes of scores + probabilities for one batch item.
+size_t attention_item_bytes(int heads, int seq) {
+  return size_t{2} * static_cast<size_t>(heads) * static_cast<size_t>(seq) *
+         static_cast<size_t>(seq) * sizeof(float);
+}
+
+// Batch items per cuDNN softmax call; 0 when one item is over the limit (use the fused kernel).
+int attention_chunk(int batch, int heads, int seq) {
+  const size_t item = attention_item_bytes(heads, seq);
+  if (item > attention_scratch_limit) return 0;
+  const size_t fit = std::max<size_t>(1, attention_scratch_target / item);
+  return static_cast<int>(std::min<size_t>(fit, static_cast<size_t>(batch)));
 }
 
 struct dev_ffn {
@@ -103,8 +126,11 @@ struct cuda_backend::impl {
   size_t weight_bytes = 0;
   std::map<std::string, std::pair<device_buffer, size_t>> scratch;  // grown on demand
   std::vector<float> host_stage;                                    // all-reduce staging
+  attention_path attention = attention_path::kernel;
+  std::unique_ptr<cudnn_softmax> softmax;  // on `stream`; set when attention is cudnn
 
   ~impl() {
+    softmax.reset();  // its handle is bound to the stream
     scratch.clear();
     owned.clear();
     if (blas) cublasDestroy(blas);
@@ -152,6 +178,44 @@ struct cuda_backend::impl {
                             b, blas_type(dtype), k, &beta, y, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
                             CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx");
+  }
+
+  // Multi-head attention, unfused: per batch item, scores[h, i, j] = scale * q_i . k_j for every
+  // head by one strided-batched SGEMM (fp32), the row softmax of `chunk` items' scores by cuDNN,
+  // then ctx[i, h * dh + d] = sum_j p[h, i, j] v_j[d] by another. qkv [batch * seq, 3 * width]
+  // with column blocks q | k | v as attention() in cuda_ops.hpp; scores and probs hold
+  // chunk * heads * seq * seq floats each.
+  void attention_cudnn(const float* qkv, float* ctx, int batch, int seq, int heads, int dh,
+                       float scale, int chunk, float* scores, float* probs) {
+    const int width = heads * dh, ld = 3 * width;
+    const long long square = static_cast<long long>(seq) * seq;
+    const size_t item_qkv = static_cast<size_t>(seq) * ld,
+                 item_ctx = static_cast<size_t>(seq) * width;
+    const float one = 1.0f, zero = 0.0f;
+    for (int b0 = 0; b0 < batch; b0 += chunk) {
+      const int n = std::min(chunk, batch - b0);
+      for (int b = 0; b < n; ++b) {
+        // Row-major S = Q K^T is column-major S^T = K Q^T: A = K (stored dh x seq col-major,
+        // transposed), B = Q^T (dh x seq col-major), C = S^T (seq x seq, ld seq). Heads are
+        // dh columns apart in qkv and seq * seq apart in scores.
+        const float* base = qkv + (b0 + b) * item_qkv;
+        blas_check(cublasSgemmStridedBatched(blas, CUBLAS_OP_T, CUBLAS_OP_N, seq, seq, dh, &scale,
+                                             base + width, ld, dh, base, ld, dh, &zero,
+                                             scores + b * heads * square, seq, square, heads),
+                   "cublasSgemmStridedBatched (attention scores)");
+      }
+      softmax->forward(scores, probs, n * heads * seq, seq);
+      for (int b = 0; b < n; ++b) {
+        // Row-major C = P V is column-major C^T = V^T P^T: A = V^T (dh x seq, ld 3 * width),
+        // B = P^T (seq x seq, ld seq), C^T (dh x seq, ld width) at column h * dh.
+        const float* base = qkv + (b0 + b) * item_qkv;
+        blas_check(
+            cublasSgemmStridedBatched(blas, CUBLAS_OP_N, CUBLAS_OP_N, dh, seq, seq, &one,
+                                      base + 2 * width, ld, dh, probs + b * heads * square, seq,
+                                      square, &zero, ctx + (b0 + b) * item_ctx, width, dh, heads),
+            "cublasSgemmStridedBatched (attention context)");
+      }
+    }
   }
 
   void reduce(float* data, size_t count, const collective& c) {
@@ -205,6 +269,9 @@ size_t cuda_backend::weight_bytes() const {
 bool cuda_backend::loaded() const {
   return impl_ != nullptr;
 }
+std::string cuda_backend::attention_impl() const {
+  return impl_ ? to_string(impl_->attention) : std::string();
+}
 void cuda_backend::unload() {
   impl_.reset();
 }
@@ -212,6 +279,7 @@ void cuda_backend::unload() {
 void cuda_backend::load(const shard_spec& shard, const load_options& options) {
   unload();
   shard.validate();
+  const attention_choice choice = attention_choice_from_env();  // a bad value fails first
   const int devices = cuda_device_count();
   if (options.device < 0 || options.device >= devices)
     throw std::runtime_error("cuda backend: device " + std::to_string(options.device) +
@@ -229,8 +297,12 @@ void cuda_backend::load(const shard_spec& shard, const load_options& options) {
     wb += shape_numel(d.local_shape()) * (is_gemm_weight(d) ? storage_bytes(st->dtype) : 4);
   for (int l = shard.layer_begin; l < shard.layer_end; ++l)
     if (m.is_moe_layer(l)) wb += static_cast<size_t>(m.num_experts) * m.hidden * 4;
-  const size_t act = activation_bytes(shard, options.max_batch, 4) +
-                     activation_bytes(shard, options.max_batch, storage_bytes(st->dtype)) / 4;
+  size_t act = activation_bytes(shard, options.max_batch, 4) +
+               activation_bytes(shard, options.max_batch, storage_bytes(st->dtype)) / 4;
+  const int local_heads = m.heads / shard.op_size;
+  const int chunk = attention_chunk(std::max(1, options.max_batch), local_heads, m.seq_len);
+  if (choice.path == attention_path::cudnn && chunk > 0)
+    act += static_cast<size_t>(chunk) * attention_item_bytes(local_heads, m.seq_len);
   const std::string device_name = "cuda device " + std::to_string(options.device);
   check_memory_budget(shard, wb, act, options.memory_budget_bytes, device_name);
   size_t free_bytes = 0, total_bytes = 0;
@@ -240,6 +312,15 @@ void cuda_backend::load(const shard_spec& shard, const load_options& options) {
   cuda_check(cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking), "cudaStreamCreate");
   blas_check(cublasCreate(&st->blas), "cublasCreate");
   blas_check(cublasSetStream(st->blas, st->stream), "cublasSetStream");
+  if (choice.path == attention_path::cudnn) {
+    try {
+      st->softmax = std::make_unique<cudnn_softmax>(st->stream);
+      st->attention = attention_path::cudnn;
+    } catch (const std::exception& e) {
+      if (choice.required) throw;  // ALPASERVE_CUDA_SOFTMAX=cudnn: no silent fallback
+      spdlog::warn("{}; attention uses the fused kernel", e.what());
+    }
+  }
 
   auto source = make_weight_source(m, options.weights_path);
   std::vector<uint16_t> packed;
@@ -388,6 +469,16 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
         static_cast<float*>(s.scratch_get("out_logits", static_cast<size_t>(batch) * m.vocab * 4));
     cls_rows = static_cast<int*>(s.scratch_get("cls_rows", static_cast<size_t>(batch) * 4));
   }
+  // Attention: cuDNN's softmax between two cuBLAS GEMMs, or the fused kernel (also when one batch
+  // item's scores would be over attention_scratch_limit).
+  const int heads = m.heads / shard.op_size;
+  const int chunk = s.attention == attention_path::cudnn ? attention_chunk(batch, heads, seq) : 0;
+  float *scores = nullptr, *probs = nullptr;
+  if (chunk > 0) {
+    const size_t bytes = static_cast<size_t>(chunk) * attention_item_bytes(heads, seq) / 2;
+    scores = static_cast<float*>(s.scratch_get("scores", bytes));
+    probs = static_cast<float*>(s.scratch_get("probs", bytes));
+  }
   cudaStream_t st = s.stream;
 
   if (shard.has_embedding) {
@@ -417,7 +508,10 @@ tensor cuda_backend::run_with(const tensor& input, const collective& c) {
   for (const dev_layer& l : s.layers) {
     s.gemm(x, tokens, h, l.qkv_w, 3 * width, qkv, cast);
     add_bias(qkv, l.qkv_b, tokens, 3 * width, st);
-    attention(qkv, ctx, batch, seq, m.heads / shard.op_size, m.head_dim(), scale, st);
+    if (chunk > 0)
+      s.attention_cudnn(qkv, ctx, batch, seq, heads, m.head_dim(), scale, chunk, scores, probs);
+    else
+      attention(qkv, ctx, batch, seq, heads, m.head_dim(), scale, st);
     s.gemm(ctx, tokens, width, l.out_w, h, proj, cast);
     s.reduce(proj, T * h, c);
     layer_norm(x, proj, l.out_b, l.norm1_g, l.norm1_b, x, tokens, h, static_cast<float>(m.norm_eps),

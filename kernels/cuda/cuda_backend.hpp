@@ -1,9 +1,12 @@
 #pragma once
 // The CUDA backend: weights in fp16 / bf16 (or fp32) on the device, GEMMs by cuBLAS
-// (cublasGemmEx, fp32 accumulate and fp32 output), everything else by own kernels
-// (cuda_ops.cu) in fp32. Compiled only when CMake finds nvcc (docs/backends.md).
+// (cublasGemmEx, fp32 accumulate and fp32 output), the attention softmax by cuDNN when the build
+// has it (cudnn_softmax.hpp; ALPASERVE_CUDA_SOFTMAX=kernel selects the fused kernel instead),
+// everything else by own kernels (cuda_ops.cu) in fp32. Compiled only when CMake finds nvcc
+// (docs/backends.md).
 
 #include <memory>
+#include <string>
 
 #include "kernels/device_backend.hpp"
 
@@ -30,6 +33,10 @@ class cuda_backend final : public stage_backend {
   [[nodiscard]] std::string kind() const override { return "cuda"; }
   [[nodiscard]] size_t weight_bytes() const override;
   [[nodiscard]] bool loaded() const override;
+  // How this load computes attention: "cudnn" (cuBLAS scores, cuDNN softmax, cuBLAS context) or
+  // "kernel" (the fused kernel); "" when nothing is loaded. Chosen at load from
+  // ALPASERVE_CUDA_SOFTMAX (cudnn_softmax.hpp).
+  [[nodiscard]] std::string attention_impl() const;
 
  private:
   struct collective;  // the all-reduce of one run (host-staged or device) and its device link
