@@ -120,7 +120,7 @@ TEST_CASE("weights over CAF: chunked fetches equal a local read bit for bit, sli
   caf::anon_send_exit(donor, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("weights over CAF: errors name the tensor, file and donor; other files are refused") {
+TEST_CASE("weights over CAF: errors name the tensor, file and donor, and other files are refused") {
   threaded_system ts;
   const auto m = tiny_model();
   const std::string dir = temp_dir();
