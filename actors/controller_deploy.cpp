@@ -280,6 +280,23 @@ deployment_backend backend_of(const controller_settings& s) {
   return b;
 }
 
+// Where a node that cannot read a shard's weights file fetches it: every other live node,
+// by name (docs/real-execution.md "Weights over CAF").
+void add_weight_donors(net::spawn_stage& spec, const std::string& node,
+                       const controller_state& st) {
+  if (std::none_of(spec.shards.begin(), spec.shards.end(),
+                   [](const net::shard_spec& sh) { return !sh.weights_path.empty(); }))
+    return;
+  std::vector<std::string> names;
+  for (const auto& [name, m] : st.members)
+    if (name != node && m.alive && m.agent) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    spec.weight_donors.push_back(st.members.at(name).agent);
+    spec.weight_donor_names.push_back(name);
+  }
+}
+
 net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
                                const controller_state& st) {
   net::spawn_stage spec;
@@ -297,6 +314,7 @@ net::spawn_stage spawn_message(const planned_group& g, const planned_stage& s,
     spec.shards.push_back({sh.model, sh.latency_s, sh.weight_bytes, sh.architecture, sh.seed,
                            sh.weights_path, sh.layer_begin, sh.layer_end, sh.batch_latency_s,
                            sh.definition});
+  add_weight_donors(spec, s.node_name, st);
   return spec;
 }
 

@@ -12,6 +12,7 @@
 #include "actors/epoch_gate.hpp"
 #include "actors/node_metrics.hpp"
 #include "actors/stage_worker.hpp"
+#include "actors/weights_donor.hpp"
 
 namespace alpaserve::actors {
 namespace {
@@ -31,6 +32,8 @@ struct node_agent_state {
   // Real backends: the weight bytes each local device holds (a stage that does not fit is
   // refused). Emulated devices hold nothing real and are not counted.
   device_ledger ledger;
+  // Serves weights_fetch (actors/weights_donor.hpp); started at the first one.
+  net::weights_donor_actor donor;
   static inline const char* name = "node_agent";
 };
 
@@ -81,9 +84,29 @@ bool stale(agent_self self, uint64_t epoch, const char* what) {
   return self->state.setup.epochs->refuses(epoch, self->state.setup.node + ": node agent", what);
 }
 
+// Weights files other nodes may fetch from this one: the config's and every spawn_stage's.
+void allow_weights(agent_self self, const std::vector<std::string>& paths) {
+  auto& st = self->state;
+  st.setup.weights_files.insert(st.setup.weights_files.end(), paths.begin(), paths.end());
+  if (st.donor) self->send(st.donor, net::weights_allow{paths});
+}
+
+caf::result<net::weights_chunk> serve_weights(agent_self self, net::weights_fetch& f) {
+  auto& st = self->state;
+  if (!st.donor) {
+    st.donor = spawn_weights_donor(self->system(), st.setup.node, st.setup.weights_files);
+    self->link_to(st.donor);
+  }
+  return self->delegate(st.donor, std::move(f));
+}
+
 caf::result<net::stage_ready> start_stage(agent_self self, net::spawn_stage& spec) {
   auto& st = self->state;
   if (stale(self, spec.epoch, "spawn_stage")) return stale_epoch_error();
+  std::vector<std::string> files;
+  for (const auto& s : spec.shards)
+    if (!s.weights_path.empty()) files.push_back(s.weights_path);
+  if (!files.empty()) allow_weights(self, files);
   spdlog::info("{}: loading group {} stage {}/{} on {} devices {} ({} shards)", st.setup.node,
                spec.group, spec.stage, spec.num_stages, spec.backend, fmt::join(spec.devices, ","),
                spec.shards.size());
@@ -251,6 +274,7 @@ net::node_agent_actor::behavior_type node_agent(agent_self self, node_agent_setu
   });
   return {
       [=](net::spawn_stage& spec) { return start_stage(self, spec); },
+      [=](net::weights_fetch& f) { return serve_weights(self, f); },
       [=](net::record_copy& c) {
         auto& st = self->state;
         if (c.epoch < st.record_epoch) return;

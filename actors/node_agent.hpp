@@ -43,6 +43,9 @@ struct node_agent_setup {
   std::shared_ptr<epoch_gate> epochs;
   net::dispatcher_actor dispatcher;  // reported at registration when this node hosts it
   bool worker = true;                // offers its devices (false: a dispatcher-only node)
+  // Weights files this node may send to other nodes' loading ranks (weights_fetch): the
+  // config's model weights files; the shards' files of each spawn_stage are added.
+  std::vector<std::string> weights_files;
 };
 
 [[nodiscard]] net::node_agent_actor spawn_node_agent(caf::actor_system& sys,

@@ -241,6 +241,7 @@ int run_node(const node_launch& launch) {
   setup.metrics = metrics;
   setup.epochs = epochs;
   setup.worker = launch.is_worker;
+  setup.weights_files = launch.weights_files;
   if (launch.is_dispatcher && !run_controller) setup.dispatcher = dispatcher;
   if (registers) setup.on_controller_lost = [controller_lost] { controller_lost->store(true); };
   agent = spawn_node_agent(sys, std::move(setup));

@@ -44,6 +44,9 @@ struct node_launch {
   // Where the node port listens: "" = the host when it is a loopback address, else every
   // interface ([caf] bind_address, [[nodes]] bind_address).
   std::string bind_address;
+  // The weights files of the config's models (`weights`, `folder`/model.safetensors): what this
+  // node may send to a node that cannot read them (docs/real-execution.md "Weights over CAF").
+  std::vector<std::string> weights_files;
 };
 
 // Runs the node until a signal arrives. Returns the process exit code: 0 after SIGINT/SIGTERM

@@ -211,6 +211,13 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
       auto backend = kernels::make_backend(plan.backend);
       kernels::load_options opts;
       opts.weights_path = s.weights_path;
+      // A weights file this node cannot read comes over CAF from a node that can.
+      std::shared_ptr<remote_weight_source> remote;
+      if (!s.weights_path.empty() && plan.remote_weights &&
+          !weights_file_readable(s.weights_path)) {
+        remote = plan.remote_weights(s.weights_path);
+        opts.weights = remote;
+      }
       opts.memory_budget_bytes = plan.memory_budget_bytes;
       opts.max_batch = std::max(1, plan.max_batch);
       opts.device = plan.device;
@@ -218,6 +225,13 @@ std::vector<shard_failure> real_stage::load(const real_stage_plan& plan,
           kernels::make_shard(s.spec, s.layer_begin, s.layer_end, plan.op_rank, plan.op_size),
           opts);
       backends_[s.model] = std::move(backend);
+      if (remote)
+        spdlog::info(
+            "{}: {} op rank {}/{}: weights of model {} fetched over CAF from {} ({} tensors, "
+            "{:.2f} MiB in {} chunks, {:.2f} s; '{}' is not readable here)",
+            plan.node, plan.label, plan.op_rank, plan.op_size, s.model, remote->donor(),
+            remote->tensors(), static_cast<double>(remote->bytes()) / (1024.0 * 1024.0),
+            remote->chunks(), remote->seconds(), s.weights_path);
     } catch (const std::exception& e) {
       failed.push_back({s.model, shard_name(s) + ": " + e.what()});
     }

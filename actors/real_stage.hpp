@@ -5,6 +5,7 @@
 // stage executor (actors/stage_executor.hpp) calls these on its dedicated job_thread.
 // docs/real-execution.md.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/remote_weights.hpp"
 #include "kernels/device_backend.hpp"
 #include "net/gloo_group.hpp"
 #include "planner/profile/profile.hpp"
@@ -69,6 +71,11 @@ struct real_stage_plan {
   std::string recv_link_prefix;
   std::string send_link_prefix;
   int next_op_size = 0;
+  std::string node;  // this rank's node, for logs
+  // Set: a shard whose weights_path this node cannot read (weights_file_readable) loads from
+  // the source it returns for that path (weights fetched from another node,
+  // actors/remote_weights.hpp); called on the loading thread. Empty: only local files.
+  std::function<std::shared_ptr<remote_weight_source>(const std::string& path)> remote_weights;
 };
 
 struct shard_failure {

@@ -119,6 +119,8 @@ real_stage_plan make_real_stage_plan(const stage_spec& spec, const real_rank_opt
   plan.label = fmt::format("group {} stage {}", spec.group, spec.stage);
   plan.gloo_host = options.host;
   plan.gloo_prefix = fmt::format("alpaserve/g{}/s{}", spec.group, spec.stage);
+  plan.node = options.node;
+  plan.remote_weights = options.remote_weights;
   // Link b<k> joins stage k's leader with stage k + 1's ranks.
   if (spec.recv_over_nccl)
     plan.recv_link_prefix = fmt::format("alpaserve/g{}/b{}", spec.group, spec.stage - 1);

@@ -136,6 +136,9 @@ struct real_rank_options {
   // Rendezvous of the stage's ranks (op > 1 or a device link); must stay usable from the job
   // thread (the actor's store blocks on a CAF request there).
   std::optional<net::rendezvous_store> store;
+  std::string node;  // for logs
+  // Weights this node cannot read come from here (real_stage_plan::remote_weights).
+  std::function<std::shared_ptr<remote_weight_source>(const std::string& path)> remote_weights;
 };
 
 // The real_stage_plan of op rank `options.rank` of `spec` (backend, devices, Gloo prefix

@@ -14,6 +14,7 @@
 #include "actors/node_metrics.hpp"
 #include "actors/stage_executor.hpp"
 #include "actors/stage_queue.hpp"
+#include "actors/weights_donor.hpp"
 #include "net/rendezvous_actor.hpp"
 
 namespace alpaserve::actors {
@@ -157,6 +158,12 @@ net::stage_actor::behavior_type stage_worker(stage_self self, stage_rank_options
   const bool linked = st.spec.recv_over_nccl || st.spec.send_over_nccl;
   if ((st.spec.devices.size() > 1 || linked) && st.spec.rendezvous)
     ro.store = net::actor_rendezvous_store(&self->system(), st.spec.rendezvous);
+  ro.node = st.options.node;
+  if (!st.spec.weight_donors.empty())
+    ro.remote_weights = [sys = &self->system(), donors = st.spec.weight_donors,
+                         names = st.spec.weight_donor_names](const std::string& path) {
+      return make_actor_weight_source(sys, path, donors, names);
+    };
   st.executor = make_stage_executor(st.spec.backend, *st.timer, std::move(ro));
   // The emulated executor calls back on this actor's thread (its timer is this actor's); a real
   // one on its job thread, so the outcome comes back as a message.

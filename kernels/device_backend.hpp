@@ -23,9 +23,14 @@
 
 namespace alpaserve::kernels {
 
+class weight_source;  // kernels/weights.hpp
+
 struct load_options {
   // safetensors file with the whole model's tensors; empty = seeded weights (model.seed).
   std::string weights_path;
+  // When set, the weights come from here instead of weights_path / the seed (e.g. fetched from
+  // another node, actors/remote_weights.hpp); cpu and cuda only.
+  std::shared_ptr<weight_source> weights;
   // Bytes this shard may use on its device (weights + activations for max_batch); 0 = no limit.
   size_t memory_budget_bytes = 0;
   // Largest batch the worker will run (sizes the activation estimate of the budget check).

@@ -45,6 +45,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<infer_reply>("as_infer_reply");
   cfg.add_message_type<shard_spec>("as_shard_spec");
   cfg.add_message_type<spawn_stage>("as_spawn_stage");
+  cfg.add_message_type<weights_fetch>("as_weights_fetch");
+  cfg.add_message_type<weights_chunk>("as_weights_chunk");
+  cfg.add_message_type<weights_allow>("as_weights_allow");
   cfg.add_message_type<stage_wire>("as_stage_wire");
   cfg.add_message_type<stage_task>("as_stage_task");
   cfg.add_message_type<stage_free>("as_stage_free");

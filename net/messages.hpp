@@ -71,6 +71,10 @@ struct spawn_stage {
   bool send_over_nccl = false;
   int32_t next_op = 0;
   uint64_t epoch = 0;  // the sending controller's (docs/runtime.md "Controller loss")
+  // Where a rank that cannot read a shard's weights_path fetches the weights (weights_fetch),
+  // tried in order: the node agents of the cluster's other live nodes, and their names.
+  std::vector<node_agent_actor> weight_donors;
+  std::vector<std::string> weight_donor_names;
 };
 
 // node agent -> controller, the answer to spawn_stage: the stage's (leader) worker once every
@@ -80,6 +84,29 @@ struct stage_ready {
   stage_actor worker;
   std::vector<std::string> failed_models;
   std::vector<std::string> errors;  // same order: "model 'm' stage layers [a, b) ...: why"
+};
+
+// A stage rank loading on a node that cannot read a shard's weights file -> a donor node agent
+// (spawn_stage.weight_donors): bytes [offset, offset + max_bytes) of the msgpack tensor-wire
+// encoding (net/tensor_wire.hpp, f32) of tensor `tensor` of the safetensors file `path`. The
+// donor answers with at most min(max_bytes, its chunk size) bytes (actors/remote_weights.hpp:
+// min(4 MiB, max_message_bytes / 4)) and the encoding's total length; error non-empty when it
+// refuses (a file that is not a weights file of the cluster's models) or cannot read it.
+struct weights_fetch {
+  std::string path;
+  std::string tensor;
+  uint64_t offset = 0;
+  uint64_t max_bytes = 0;
+};
+struct weights_chunk {
+  uint64_t total_bytes = 0;
+  std::string bytes;
+  std::string error;
+};
+// node agent -> its weights donor actor: files it may send from now on (the shards' weights
+// files of a spawn_stage it was sent, and the config's model weights files at start).
+struct weights_allow {
+  std::vector<std::string> paths;
 };
 
 // node agent -> stage worker (each op rank): load your shards; answered with stage_ready once
@@ -326,7 +353,19 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_stage& x) {
   return f(caf::meta::type_name("spawn_stage"), x.group, x.stage, x.num_stages, x.devices,
            x.backend, x.shards, x.rendezvous, x.recv_over_nccl, x.send_over_nccl, x.next_op,
-           x.epoch);
+           x.epoch, x.weight_donors, x.weight_donor_names);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, weights_fetch& x) {
+  return f(caf::meta::type_name("weights_fetch"), x.path, x.tensor, x.offset, x.max_bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, weights_chunk& x) {
+  return f(caf::meta::type_name("weights_chunk"), x.total_bytes, x.bytes, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, weights_allow& x) {
+  return f(caf::meta::type_name("weights_allow"), x.paths);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_wire& x) {

@@ -49,6 +49,8 @@ struct rejoin_controller;
 struct record_copy;
 struct kv_put;
 struct kv_get;
+struct weights_fetch;
+struct weights_chunk;
 
 // Anything that describes itself for `inspect` (every role below is one).
 using status_actor = caf::typed_actor<caf::replies_to<status_query>::with<cluster_status>>;
@@ -105,11 +107,19 @@ using controller_actor = caf::typed_actor<caf::replies_to<register_node>::with<r
 // A node agent: starts the stage workers of a group on its devices (spawn_stage -> the stage's
 // leader once its shards are loaded) and stops a retired group's. Answers status for its node.
 // rejoin_controller comes from its own process (node_runtime): the controller was found again
-// after it was lost; register with it.
+// after it was lost; register with it. weights_fetch: another node's loading stage rank asks it
+// for a chunk of a weights file this node can read (actors/weights_donor.hpp).
 using node_agent_actor =
     caf::typed_actor<caf::replies_to<spawn_stage>::with<stage_ready>, caf::reacts_to<retire_group>,
                      caf::reacts_to<rejoin_controller>, caf::reacts_to<record_copy>,
+                     caf::replies_to<weights_fetch>::with<weights_chunk>,
                      caf::replies_to<status_query>::with<cluster_status>>;
+
+// The actor that reads and sends weights chunks for its node agent (on its own thread, so file
+// reads never block a scheduler thread); allowed files arrive as weights_allow.
+struct weights_allow;
+using weights_donor_actor = caf::typed_actor<caf::replies_to<weights_fetch>::with<weights_chunk>,
+                                             caf::reacts_to<weights_allow>>;
 
 // The key-value store where the ranks of a tensor-parallel stage meet (net/rendezvous_actor.hpp).
 using rendezvous_actor =

@@ -1,6 +1,7 @@
 #include "tools/cluster_launch.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
@@ -232,6 +233,13 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
   // The metrics endpoint listens like the node port unless [metrics] bind_address says where.
   l.metrics_bind_address =
       !cfg.metrics.bind_address.empty() ? cfg.metrics.bind_address : l.bind_address;
+  for (const auto& m : cfg.models) {
+    if (!m.folder.empty())
+      l.weights_files.push_back(
+          (std::filesystem::path(m.folder) / kernels::model_weights_file).string());
+    else if (!m.weights.empty())
+      l.weights_files.push_back(m.weights);
+  }
   if (!l.is_controller && !l.is_dispatcher) return l;
   // The deployment record lives next to the config (docs/runtime.md "Controller loss").
   if (l.is_controller && !cfg.source_file.empty() && cfg.source_file[0] != '<')

@@ -40,7 +40,8 @@ void cpu_backend::load(const shard_spec& shard, const load_options& options) {
   const size_t wb = shard_parameter_count(shard) * sizeof(float);
   check_memory_budget(shard, wb, activation_bytes(shard, options.max_batch, sizeof(float)),
                       options.memory_budget_bytes, "cpu");
-  auto source = make_weight_source(shard.model, options.weights_path);
+  const std::shared_ptr<weight_source> source =
+      options.weights ? options.weights : make_weight_source(shard.model, options.weights_path);
   weights_ = load_shard_weights(shard, *source);
   shard_ = shard;
   for (int l = shard.layer_begin; l < shard.layer_end; ++l)

@@ -322,7 +322,8 @@ void cuda_backend::load(const shard_spec& shard, const load_options& options) {
     }
   }
 
-  auto source = make_weight_source(m, options.weights_path);
+  const std::shared_ptr<weight_source> source =
+      options.weights ? options.weights : make_weight_source(m, options.weights_path);
   std::vector<uint16_t> packed;
   std::map<std::string, tensor> moe_biases;  // layer prefix -> [experts, hidden]
   for (const auto& d : descs) {

@@ -154,6 +154,9 @@ fake_agent_actor::behavior_type fake_agent(fake_agent_actor::pointer self,
       [log](net::retire_group& r) { log->retired.push_back(r.group); },
       [](net::rejoin_controller&) {},
       [](net::record_copy&) {},
+      [](net::weights_fetch&) {
+        return net::weights_chunk{0, {}, "fake agent: no weights"};
+      },
       [](net::status_query) { return net::cluster_status{}; },
       [](run_here& r) { r.fn(); },
   };
