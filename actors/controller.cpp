@@ -324,13 +324,21 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
   gen.placement = rec.placement;
   gen.first_group = rec.first_group;
   try {
-    gen.layout = layout_groups(rec.placement, gen.nodes);
+    if (!rec.layout.empty()) {
+      gen.layout = rec.layout;
+      for (const auto& g : gen.layout)
+        for (const auto& s : g.stages)
+          if (s.node < 0 || static_cast<size_t>(s.node) >= gen.nodes.size())
+            throw std::invalid_argument(fmt::format("group {} names node {}", g.group, s.node));
+    } else {
+      gen.layout = layout_groups(rec.placement, gen.nodes);
+      for (auto& g : gen.layout) g.group += rec.first_group;
+    }
   } catch (const std::exception& e) {
     spdlog::error("{}: controller: the recorded placement does not fit its nodes ({})", st.node,
                   e.what());
     gen.layout.clear();
   }
-  for (auto& g : gen.layout) g.group += rec.first_group;
   const size_t n = gen.layout.size();
   gen.stages.assign(n, {});
   gen.managers.assign(n, net::group_manager_actor{});
@@ -385,6 +393,7 @@ void adopt_with(controller_self self, deployment_record rec, const net::groups_r
     }
   }
   st.next_group_id = std::max(rec.next_group_id, gen.first_group + static_cast<int>(n));
+  for (const auto& g : gen.layout) st.next_group_id = std::max(st.next_group_id, g.group + 1);
   if (adopted == 0) {
     size_t live = 0;
     for (const auto& name : st.settings.expected_nodes) live += st.members.count(name);
@@ -684,6 +693,7 @@ void persist_record(controller_self self, bool serving) {
     r.placement = st.current.placement;
     r.nodes = st.current.nodes;
     r.first_group = st.current.first_group;
+    r.layout = st.current.layout;
     r.next_group_id = st.next_group_id;
     r.replans = st.replans;
   }

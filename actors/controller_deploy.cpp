@@ -19,6 +19,47 @@ namespace alpaserve::actors {
 namespace {
 
 void install_routing(controller_self self);
+
+// `gen` without the groups in `drop` (indices), for retiring the rest.
+generation without(generation gen, const std::set<size_t>& drop) {
+  generation out;
+  out.nodes = gen.nodes;
+  for (size_t g = 0; g < gen.layout.size(); ++g) {
+    if (drop.count(g) > 0) continue;
+    out.layout.push_back(gen.layout[g]);
+    if (g < gen.managers.size()) out.managers.push_back(gen.managers[g]);
+  }
+  return out;
+}
+
+// The previous generation without the groups the new one kept running (`kept`: the new
+// generation's [group] -> previous index).
+generation without_kept(generation previous, const std::vector<int>& kept) {
+  std::set<size_t> drop;
+  for (int r : kept)
+    if (r >= 0) drop.insert(static_cast<size_t>(r));
+  return without(std::move(previous), drop);
+}
+
+// The layout a placement gets: during a re-shard, the previous generation's serving groups that
+// the new placement repeats stay where they run (sticky_layout); else layout_groups, kept none.
+// Group ids of new groups are their placement index (the caller offsets them).
+sticky_layout_result next_layout(const controller_state& st, const planner::placement& p) {
+  if (!st.previous)
+    return {layout_groups(p, st.current.nodes), std::vector<int>(p.num_groups(), -1)};
+  const generation& prev = *st.previous;
+  std::vector<bool> usable(prev.layout.size(), false);
+  for (size_t r = 0; r < prev.layout.size(); ++r) {
+    bool ok = r < prev.failed_groups.size() && prev.failed_groups[r].empty() &&
+              prev.withdrawn.count(r) == 0 && r < prev.managers.size() && prev.managers[r] &&
+              r < prev.failed_models.size() && prev.failed_models[r].empty() &&
+              r < prev.stages.size() && prev.stages[r].size() == prev.layout[r].stages.size();
+    if (ok)
+      for (const auto& s : prev.stages[r]) ok = ok && static_cast<bool>(s);
+    usable[r] = ok;
+  }
+  return sticky_layout(p, st.current.nodes, prev.layout, prev.nodes, usable);
+}
 void start_managers(controller_self self);
 void wire_stages(controller_self self);
 
@@ -28,7 +69,14 @@ void abort_replan(controller_self self, controller_event event, const std::strin
   auto& st = self->state;
   spdlog::error("{}: controller: re-plan abandoned, keeping the running placement: {}", st.node,
                 why);
+  // The new groups go; the ones it kept running stay with the restored generation.
   generation failed = std::move(st.current);
+  {
+    std::set<size_t> kept;
+    for (size_t g = 0; g < failed.kept.size(); ++g)
+      if (failed.kept[g] >= 0) kept.insert(g);
+    failed = without(std::move(failed), kept);
+  }
   st.current = std::move(*st.previous);
   st.previous.reset();
   st.env = cluster_of(st.current.nodes);
@@ -86,6 +134,10 @@ void start_managers(controller_self self) {
       }
       continue;
     }
+    if (g < gen.kept.size() && gen.kept[g] >= 0 && st.previous) {
+      gen.managers[g] = st.previous->managers[static_cast<size_t>(gen.kept[g])];
+      continue;
+    }
     net::start_group sg;
     sg.epoch = st.controller_epoch;
     sg.group = gen.layout[g].group;
@@ -122,8 +174,9 @@ void wire_stages(controller_self self) {
   auto& st = self->state;
   auto& gen = st.current;
   st.pending = 0;
+  auto kept = [&](size_t g) { return g < gen.kept.size() && gen.kept[g] >= 0; };
   for (size_t g = 0; g < gen.layout.size(); ++g)
-    if (gen.failed_groups[g].empty()) st.pending += gen.stages[g].size();
+    if (gen.failed_groups[g].empty() && !kept(g)) st.pending += gen.stages[g].size();
   if (st.pending == 0) {
     on_event(self, controller_event::wired);
     return install_routing(self);
@@ -131,7 +184,7 @@ void wire_stages(controller_self self) {
   const uint64_t epoch = st.epoch;
   const auto timeout = seconds_span(st.settings.timeouts.control_timeout_s);
   for (size_t g = 0; g < gen.layout.size(); ++g) {
-    if (!gen.failed_groups[g].empty()) continue;
+    if (!gen.failed_groups[g].empty() || kept(g)) continue;  // a kept group is wired already
     const auto& stages = gen.stages[g];
     for (size_t k = 0; k < stages.size(); ++k) {
       net::stage_sink_actor next = k + 1 < stages.size() ? net::stage_sink_actor{stages[k + 1]}
@@ -236,7 +289,7 @@ void install_routing(controller_self self) {
             if (st.epoch != epoch) return;
             const bool replanned = st.previous.has_value();
             if (st.previous) {  // the new groups serve from now on; the old ones drain
-              generation old = std::move(*st.previous);
+              generation old = without_kept(std::move(*st.previous), st.current.kept);
               st.previous.reset();
               ++st.replans;
               spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
@@ -328,8 +381,11 @@ void realize_placement(controller_self self, const planner::placement& p) {
     auto problems = planner::placement_problems(p, st.settings.models, st.env);
     if (!problems.empty())
       throw std::invalid_argument(fmt::format("{}", fmt::join(problems, "; ")));
-    gen.layout = layout_groups(p, gen.nodes);
-    for (auto& g : gen.layout) g.group += st.next_group_id;
+    const sticky_layout_result sl = next_layout(st, p);
+    gen.layout = sl.layout;
+    gen.kept = sl.kept;
+    for (size_t g = 0; g < gen.layout.size(); ++g)
+      if (gen.kept[g] < 0) gen.layout[g].group += st.next_group_id;
     plan = plan_deployment(gen.layout, gen.nodes, st.settings.models, backend_of(st.settings));
   } catch (const std::exception& e) {
     return step_failed(self, controller_event::placement_invalid,
@@ -339,10 +395,12 @@ void realize_placement(controller_self self, const planner::placement& p) {
   st.next_group_id += static_cast<int>(gen.layout.size());
   gen.placement = p;
   const uint64_t epoch = ++st.epoch;
-  for (const auto& g : plan.groups) {
+  for (size_t i = 0; i < plan.groups.size(); ++i) {
+    const auto& g = plan.groups[i];
     std::vector<std::string> names;
     for (int m : g.models) names.push_back(st.settings.models[m].name);
-    spdlog::info("{}: group {} {}: {}", st.node, g.group, g.description, fmt::join(names, ", "));
+    spdlog::info("{}: group {} {}: {}{}", st.node, g.group, g.description, fmt::join(names, ", "),
+                 gen.kept[i] >= 0 ? " (kept running)" : "");
   }
   if (!st.previous) on_event(self, controller_event::placement_ready);
   gen.failed_groups.assign(gen.layout.size(), std::string());
@@ -350,6 +408,12 @@ void realize_placement(controller_self self, const planner::placement& p) {
   gen.stages.assign(gen.layout.size(), {});
   st.pending = 0;
   for (size_t g = 0; g < plan.groups.size(); ++g) {
+    if (gen.kept[g] >= 0) {  // runs on: its stage workers are the previous generation's
+      const auto r = static_cast<size_t>(gen.kept[g]);
+      gen.stages[g] = st.previous->stages[r];
+      gen.failed_models[g] = st.previous->failed_models[r];
+      continue;
+    }
     gen.failed_models[g] = plan.groups[g].failed_models;
     gen.stages[g].resize(plan.groups[g].stages.size());
     st.pending += plan.groups[g].stages.size();
@@ -357,6 +421,7 @@ void realize_placement(controller_self self, const planner::placement& p) {
   if (st.pending == 0) return wire_pipelines(self);
   const auto timeout = seconds_span(st.settings.timeouts.stage_start_timeout_s + 5);
   for (size_t g = 0; g < plan.groups.size(); ++g) {
+    if (gen.kept[g] >= 0) continue;
     for (size_t k = 0; k < plan.groups[g].stages.size(); ++k) {
       const planned_stage& ps = plan.groups[g].stages[k];
       const auto& agent = st.members[ps.node_name].agent;
@@ -431,16 +496,25 @@ void reshard_to(controller_self self, const planner::placement& p) {
   // Real weights: do both generations fit on every device?
   auto& old = *st.previous;
   room_plan room;
+  std::set<size_t> keep;
   try {
     const auto backend = backend_of(st.settings);
     const deployment_plan running =
         plan_deployment(old.layout, old.nodes, st.settings.models, backend);
-    const deployment_plan next = plan_deployment(layout_groups(p, st.current.nodes),
-                                                 st.current.nodes, st.settings.models, backend);
+    // Groups the new placement keeps running are counted once, in `running`, never withdrawn.
+    const sticky_layout_result sl = next_layout(st, p);
+    std::vector<group_layout> fresh;
+    for (size_t g = 0; g < sl.layout.size(); ++g)
+      if (sl.kept[g] < 0)
+        fresh.push_back(sl.layout[g]);
+      else
+        keep.insert(static_cast<size_t>(sl.kept[g]));
+    const deployment_plan next =
+        plan_deployment(fresh, st.current.nodes, st.settings.models, backend);
     std::map<std::string, double> memory;
     for (const auto& n : old.nodes) memory[n.name] = n.memory_bytes;
     for (const auto& n : st.current.nodes) memory[n.name] = n.memory_bytes;
-    room = make_room(running, next, memory);
+    room = make_room(running, next, memory, keep);
   } catch (const std::exception& e) {
     // realize_placement reports the same problem through the phase table.
     spdlog::warn("{}: controller: cannot plan the re-shard's memory: {}", st.node, e.what());

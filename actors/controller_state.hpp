@@ -48,6 +48,8 @@ struct generation {
   // Groups drained and unloaded to make room for a re-shard (not routed to, their models are
   // "being re-sharded" until the new generation serves).
   std::set<size_t> withdrawn;
+  // [group] the previous generation's group index it keeps running (no reload), -1: new.
+  std::vector<int> kept;
   std::vector<std::map<std::string, std::string>> failed_models;  // [group] model -> load error
 };
 

@@ -119,6 +119,79 @@ std::vector<group_layout> layout_groups(const planner::placement& p,
   return packed_layout(p, nodes);
 }
 
+sticky_layout_result sticky_layout(const planner::placement& p,
+                                   const std::vector<node_devices>& nodes,
+                                   const std::vector<group_layout>& running,
+                                   const std::vector<node_devices>& running_nodes,
+                                   const std::vector<bool>& usable) {
+  sticky_layout_result out;
+  out.layout.resize(p.num_groups());
+  out.kept.assign(p.num_groups(), -1);
+  std::vector<std::vector<bool>> taken(nodes.size());
+  for (size_t n = 0; n < nodes.size(); ++n)
+    taken[n].assign(static_cast<size_t>(std::max(0, nodes[n].num_devices)), false);
+  auto node_index = [&](const std::string& name) {
+    for (size_t n = 0; n < nodes.size(); ++n)
+      if (nodes[n].name == name) return static_cast<int>(n);
+    return -1;
+  };
+  auto sorted = [](std::vector<int> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  std::vector<bool> used(running.size(), false);
+  for (size_t g = 0; g < p.num_groups(); ++g) {
+    const auto models = sorted(p.group_models[g]);
+    for (size_t r = 0; r < running.size(); ++r) {
+      if (used[r] || r >= usable.size() || !usable[r]) continue;
+      if (!(running[r].config == p.group_configs[g]) || sorted(running[r].models) != models)
+        continue;
+      group_layout moved = running[r];  // node indices into `nodes` from here on
+      bool fits = true;
+      for (auto& stage : moved.stages) {
+        const int n = node_index(running_nodes.at(static_cast<size_t>(stage.node)).name);
+        fits = fits && n >= 0;
+        if (!fits) break;
+        stage.node = n;
+        for (int d : stage.local_devices)
+          fits = fits && d >= 0 && d < nodes[static_cast<size_t>(n)].num_devices &&
+                 !taken[static_cast<size_t>(n)][static_cast<size_t>(d)];
+      }
+      if (!fits) continue;
+      for (const auto& stage : moved.stages)
+        for (int d : stage.local_devices)
+          taken[static_cast<size_t>(stage.node)][static_cast<size_t>(d)] = true;
+      moved.models = p.group_models[g];
+      out.layout[g] = std::move(moved);
+      out.kept[g] = static_cast<int>(r);
+      used[r] = true;
+      break;
+    }
+  }
+  // The new groups, in placement order, on the devices left in node order.
+  planner::placement rest;
+  std::vector<size_t> rest_of;
+  for (size_t g = 0; g < p.num_groups(); ++g)
+    if (out.kept[g] < 0) {
+      rest.group_configs.push_back(p.group_configs[g]);
+      rest.group_models.push_back(p.group_models[g]);
+      rest_of.push_back(g);
+    }
+  std::vector<device_slot> free;
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (size_t d = 0; d < taken[n].size(); ++d)
+      if (!taken[n][d]) free.push_back({static_cast<int>(n), static_cast<int>(d)});
+  std::optional<std::vector<group_layout>> placed;
+  if (static_cast<size_t>(rest.num_devices()) <= free.size())
+    placed = sequential_layout(rest, free);
+  if (!placed) return {layout_groups(p, nodes), std::vector<int>(p.num_groups(), -1)};
+  for (size_t i = 0; i < rest_of.size(); ++i) {
+    (*placed)[i].group = static_cast<int>(rest_of[i]);
+    out.layout[rest_of[i]] = std::move((*placed)[i]);
+  }
+  return out;
+}
+
 std::string describe_group(const group_layout& g, const std::vector<node_devices>& nodes) {
   std::string s = g.config.to_string() + " on ";
   for (size_t k = 0; k < g.stages.size(); ++k) {

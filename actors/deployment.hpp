@@ -46,6 +46,22 @@ struct group_layout {
 [[nodiscard]] std::vector<group_layout> layout_groups(const planner::placement& p,
                                                       const std::vector<node_devices>& nodes);
 
+// A re-shard's layout (docs/runtime.md "Re-sharding real models"): each group of `p` equal to a
+// usable group of the running generation (same parallel config, same models) stays on the
+// devices it runs on, so it keeps serving untouched; the other groups are laid out on the
+// devices left, as layout_groups would. kept[g] is the index into `running` that group g keeps
+// (its layout, id included), or -1 for a new group (id g, to be offset by the caller). When the
+// new groups do not fit the devices left, nothing is kept: layout_groups(p, nodes).
+struct sticky_layout_result {
+  std::vector<group_layout> layout;
+  std::vector<int> kept;
+};
+[[nodiscard]] sticky_layout_result sticky_layout(const planner::placement& p,
+                                                 const std::vector<node_devices>& nodes,
+                                                 const std::vector<group_layout>& running,
+                                                 const std::vector<node_devices>& running_nodes,
+                                                 const std::vector<bool>& usable);
+
 // "(1,1,2) on n0:0 | n1:0" for logs, inspect and the routing table.
 [[nodiscard]] std::string describe_group(const group_layout& g,
                                          const std::vector<node_devices>& nodes);

@@ -37,8 +37,15 @@ json to_json(const deployment_record& r) {
   json groups = json::array();
   for (size_t g = 0; g < r.placement.group_configs.size(); ++g) {
     const auto& c = r.placement.group_configs[g];
-    groups.push_back({{"dp", c.dp}, {"op", c.op}, {"pp", c.pp},
-                      {"models", r.placement.group_models.at(g)}});
+    json jg = {{"dp", c.dp}, {"op", c.op}, {"pp", c.pp}, {"models", r.placement.group_models.at(g)}};
+    if (g < r.layout.size()) {  // where the group runs (a re-shard keeps groups in place)
+      jg["id"] = r.layout[g].group;
+      json stages = json::array();
+      for (const auto& s : r.layout[g].stages)
+        stages.push_back({{"node", s.node}, {"devices", s.local_devices}});
+      jg["stages"] = stages;
+    }
+    groups.push_back(jg);
   }
   j["groups"] = groups;
   json nodes = json::array();
@@ -74,7 +81,18 @@ deployment_record from_json(const json& j, const std::string& path) {
       r.placement.group_configs.push_back(
           {g.at("dp").get<int>(), g.at("op").get<int>(), g.at("pp").get<int>()});
       r.placement.group_models.push_back(g.at("models").get<std::vector<int>>());
+      if (g.contains("stages")) {
+        group_layout l;
+        l.group = g.at("id").get<int>();
+        l.config = r.placement.group_configs.back();
+        l.models = r.placement.group_models.back();
+        for (const auto& s : g.at("stages"))
+          l.stages.push_back({s.at("node").get<int>(), s.at("devices").get<std::vector<int>>()});
+        r.layout.push_back(std::move(l));
+      }
     }
+    if (!r.layout.empty() && r.layout.size() != r.placement.group_configs.size())
+      throw std::invalid_argument("every group or none has its stages");
     key = "nodes";
     for (const auto& n : j.at(key))
       r.nodes.push_back({n.at("name").get<std::string>(), n.at("num_devices").get<int>(),

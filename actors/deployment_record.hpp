@@ -29,6 +29,9 @@ struct deployment_record {
   planner::placement placement;      // the installed generation's
   std::vector<node_devices> nodes;   // what its layout's node indices refer to
   int first_group = 0;               // its groups' ids are first_group, first_group + 1, ...
+  // Where each group runs, with its id (node indices into `nodes`); empty (older records):
+  // layout_groups(placement, nodes) with ids first_group + g.
+  std::vector<group_layout> layout;
   int next_group_id = 0;             // ids are never reused
   std::vector<recorded_traffic> planned;  // the traffic it was planned for, by model
   uint64_t replans = 0;

@@ -24,7 +24,8 @@ std::map<device_key, std::map<size_t, double>> device_weight_bytes(const deploym
 }
 
 room_plan make_room(const deployment_plan& running, const deployment_plan& next,
-                    const std::map<std::string, double>& memory_by_node) {
+                    const std::map<std::string, double>& memory_by_node,
+                    const std::set<size_t>& keep) {
   room_plan out;
   const auto held = device_weight_bytes(running);
   std::map<device_key, double> needed;
@@ -58,7 +59,7 @@ room_plan make_room(const deployment_plan& running, const deployment_plan& next,
       size_t best = 0;
       double most = -1;
       for (const auto& [g, b] : it->second)
-        if (withdrawn.count(g) == 0 && b > most) {
+        if (withdrawn.count(g) == 0 && keep.count(g) == 0 && b > most) {
           best = g;
           most = b;
         }

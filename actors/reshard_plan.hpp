@@ -5,6 +5,7 @@
 // then does the new generation load beside the rest. No CAF.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ struct room_plan {
 // Chooses the running groups to withdraw so that, per device, what stays plus what the new
 // plan loads fits in the node's device memory (`memory_by_node`: bytes per device; absent or 0 =
 // unlimited). Greedy: while a device is over, withdraw the running group holding the most on it.
+// Running groups in `keep` (the new placement keeps them running) are never withdrawn.
 [[nodiscard]] room_plan make_room(const deployment_plan& running, const deployment_plan& next,
-                                  const std::map<std::string, double>& memory_by_node);
+                                  const std::map<std::string, double>& memory_by_node,
+                                  const std::set<size_t>& keep = {});
 
 }  // namespace alpaserve::actors

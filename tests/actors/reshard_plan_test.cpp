@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/device_ledger.hpp"
+#include "actors/deployment.hpp"
 #include "actors/reshard_plan.hpp"
 
 using namespace alpaserve::actors;
@@ -87,4 +88,36 @@ TEST_CASE("device_ledger: refuses a stage over a device's memory, names what it 
   CHECK_FALSE(ledger.reserve(5, {0, 1}, 0.5 * gib));
   device_ledger unlimited(0);
   CHECK_FALSE(unlimited.reserve(1, {0}, 1e15));
+}
+
+TEST_CASE("sticky_layout: groups the new placement repeats stay where they run") {
+  using alpaserve::planner::parallel_config;
+  using alpaserve::planner::placement;
+  const std::vector<node_devices> nodes = {{"n0", 1, 1, "cpu"}, {"n1", 1, 1, "cpu"},
+                                           {"n2", 1, 1, "cpu"}};
+  placement old_p;
+  old_p.group_configs = {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}};
+  old_p.group_models = {{0}, {1}, {2}};  // a on n0, b on n1, c on n2
+  auto running = layout_groups(old_p, nodes);
+  for (auto& g : running) g.group += 10;
+  placement next;  // b, c, d: b and c keep n1 and n2, d takes n0 (freed by a)
+  next.group_configs = {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}};
+  next.group_models = {{1}, {2}, {3}};
+  auto r = sticky_layout(next, nodes, running, nodes, {true, true, true});
+  CHECK(r.kept == std::vector<int>{1, 2, -1});
+  CHECK(r.layout[0].group == 11);
+  CHECK(r.layout[0].stages[0].node == 1);
+  CHECK(r.layout[2].group == 2);  // a new group: its placement index, offset by the caller
+  CHECK(r.layout[2].stages[0].node == 0);
+  // An unusable group (failed, drained) is not kept: everything is laid out afresh.
+  r = sticky_layout(next, nodes, running, nodes, {true, false, true});
+  CHECK(r.kept == std::vector<int>{-1, 2, -1});
+  CHECK(r.layout[1].stages[0].node == 2);
+  // Another config for the same models is a new group.
+  next.group_configs[0] = {1, 1, 2};
+  next.group_models = {{1}, {2}};
+  next.group_configs.resize(2);
+  r = sticky_layout(next, nodes, running, nodes, {true, true, true});
+  CHECK(r.kept[0] == -1);
+  CHECK(r.kept[1] == 2);
 }
