@@ -4,6 +4,7 @@
 // placement through the path re-plans use (realize_placement: make before break; the old
 // generation drains). The plain decisions are actors/window_schedule.hpp.
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -79,11 +80,19 @@ std::optional<planner::placement> plan_windows(controller_self self) {
   if (schedule->placements.size() < 2) return schedule->placements.front();
   window_schedule w;
   w.schedule = std::move(*schedule);
+  // The first windows in the log (a policy's schedule over its whole train workload can have
+  // hundreds); inspect and the schedule file have the rest.
+  constexpr size_t logged = 8;
+  const size_t shown = std::min(logged, w.num_windows());
+  const std::vector<double> first_starts(
+      w.schedule.start_times.begin(),
+      w.schedule.start_times.begin() + static_cast<std::ptrdiff_t>(shown));
   spdlog::info(
-      "{}: controller: time windows: {} windows starting at {:.3f} s on the window clock (zero: "
-      "when the first placement serves); drift re-planning is off",
-      st.node, w.num_windows(), fmt::join(w.schedule.start_times, ", "));
-  for (size_t k = 0; k < w.num_windows(); ++k)
+      "{}: controller: time windows: {} windows starting at {:.3f}{} s on the window clock "
+      "(zero: when the first placement serves); drift re-planning is off",
+      st.node, w.num_windows(), fmt::join(first_starts, ", "),
+      shown < w.num_windows() ? ", ..." : "");
+  for (size_t k = 0; k < shown; ++k)
     spdlog::info("{}: controller: window {} from {:.3f} s: {}", st.node, k,
                  w.schedule.start_times[k],
                  describe_placement(w.schedule.placements[k], st.settings.models));

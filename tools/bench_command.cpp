@@ -283,7 +283,11 @@ int run_bench(const bench_args& a) {
     std::cout << fmt::format(
         "per window (starts on the window clock; the replay's time 0 is at {:.3f} s on it):\n",
         clock_shift);
-    for (size_t k = 0; k < windows.size(); ++k) {
+    // Up to the last window with a request (a policy's schedule may run far past the replay).
+    size_t shown = 1;
+    for (size_t k = 0; k < windows.size(); ++k)
+      if (windows[k].total > 0) shown = k + 1;
+    for (size_t k = 0; k < shown; ++k) {
       const auto& pw = windows[k];
       const std::string to =
           k + 1 < a.windows.size() ? fmt::format("{:.3f}", a.windows[k + 1]) : std::string("-");
@@ -292,6 +296,8 @@ int run_bench(const bench_args& a) {
           a.windows[k], to, pw.total, pw.ok, pw.good,
           pw.total ? 100.0 * static_cast<double>(pw.good) / static_cast<double>(pw.total) : 0.0);
     }
+    if (shown < windows.size())
+      std::cout << fmt::format("  (windows {} to {} had no request)\n", shown, windows.size() - 1);
   }
   if (!csv_path.empty()) std::cout << "per-request CSV: " << csv_path << "\n";
   if (!a.png.empty()) {

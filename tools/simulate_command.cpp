@@ -97,6 +97,7 @@ nlohmann::json latency_json(const latency_summary& l) {
 struct group_report {
   std::vector<std::string> configs;
   std::vector<size_t> requests;
+  bool segmented = false;  // the table leaves out groups no request reached
 };
 
 void print_json(const simulate_args& a, const counted_requests& counted, const group_report& gr,
@@ -148,13 +149,20 @@ void print_json(const simulate_args& a, const counted_requests& counted, const g
 // Per-window attainment of a time-segmented placement (its window starts on the workload's clock).
 void print_windows(const std::vector<window_summary>& windows) {
   if (windows.empty()) return;
+  // Up to the last window with a request (a policy's schedule may run past the workload).
+  size_t shown = 1;
+  for (size_t k = 0; k < windows.size(); ++k)
+    if (windows[k].total > 0) shown = k + 1;
   fmt::print("\nwindow  from (s)  to (s)    requests  attainment  good  late  rejected\n");
-  for (const window_summary& ws : windows) {
+  for (size_t k = 0; k < shown; ++k) {
+    const window_summary& ws = windows[k];
     const std::string from = std::isfinite(ws.from) ? fmt::format("{:.3f}", ws.from) : "-";
     const std::string to = std::isfinite(ws.to) ? fmt::format("{:.3f}", ws.to) : "-";
     fmt::print("{:>6}  {:>8}  {:>8}  {:>8}  {:>9.2f}%  {:>4}  {:>4}  {:>8}\n", ws.window, from, to,
                ws.total, 100 * ws.attainment, ws.good, ws.late, ws.rejected);
   }
+  if (shown < windows.size())
+    fmt::print("(windows {} to {} have no request)\n", shown, windows.size() - 1);
 }
 
 void print_table(const simulate_args& a, const event_sim_options& o,
@@ -201,13 +209,19 @@ void print_table(const simulate_args& a, const event_sim_options& o,
     fmt::print("\ngroup  config   requests  stage utilization (busy / {:.1f} s)\n", s.makespan);
   else
     fmt::print("\ngroup  config   requests\n");
+  size_t idle = 0;
   for (size_t g = 0; g < gr.requests.size(); ++g) {
+    if (gr.segmented && gr.requests[g] == 0) {
+      ++idle;
+      continue;
+    }
     std::string stages;
     if (a.mode == "event")
       for (double u : s.utilization[g]) stages += fmt::format(" {:5.1f}%", 100 * u);
     fmt::print("{:>5}  {:<7} {:>9}{}\n", g, gr.configs[g].empty() ? "-" : gr.configs[g],
                gr.requests[g], stages);
   }
+  if (idle > 0) fmt::print("({} groups of windows no request reached left out)\n", idle);
 }
 
 int run_simulate(const simulate_args& a) {
@@ -281,6 +295,7 @@ int run_simulate(const simulate_args& a) {
     groups.requests.assign(ar.group_num_requests.begin(), ar.group_num_requests.end());
     groups.configs.resize(groups.requests.size());
   }
+  groups.segmented = a.mode == "event" && pf.segmented();
   const event_sim_summary s = summarize(pf.models, w, r, counted);
   if (a.mode == "event") groups.requests = s.group_requests;
   if (a.mode == "event" && pf.segmented())

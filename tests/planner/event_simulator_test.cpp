@@ -372,7 +372,7 @@ TEST_CASE("window_at: the first start is not used, a start belongs to its window
   CHECK(schedule_problems(bad).empty());
 }
 
-TEST_CASE("a segmented placement switches groups at each window start; old groups drain") {
+TEST_CASE("a segmented placement switches groups at each window start, old groups drain") {
   // Window 0 hosts only a, window 1 only b (each on a fresh group), window 2 both on one group.
   const std::vector<model_data> models = {make_model("a", 10.0, {1, 1, 1}, {1.0}),
                                           make_model("b", 10.0, {1, 1, 1}, {1.0})};
