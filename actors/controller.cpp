@@ -132,6 +132,7 @@ void adopt(controller_self self);
 
 void check_traffic(controller_self self) {
   auto& st = self->state;
+  if (window_tick(self)) return;  // a time window's tick (controller_windows.cpp)
   if (st.adopt_timer) {  // the adoption timer (one tick, swallowed here): adopt what is back
     st.adopt_timer = false;
     if (st.adopting) adopt(self);
@@ -234,8 +235,11 @@ void realize_first(controller_self self) {
   planner::placement p;
   try {
     if (!all && !st.settings.solver) throw std::runtime_error("no solver for the nodes left");
-    p = st.settings.fixed_placement && all ? *st.settings.fixed_placement
-                                           : st.settings.solver(st.settings.models, st.env);
+    // A time-window schedule (controller_windows.cpp) gives window 0's placement.
+    std::optional<planner::placement> windowed = all ? plan_windows(self) : std::nullopt;
+    p = windowed                               ? *windowed
+        : st.settings.fixed_placement && all ? *st.settings.fixed_placement
+                                             : st.settings.solver(st.settings.models, st.env);
   } catch (const std::exception& e) {
     on_event(self, controller_event::placement_invalid, std::string(": placement: ") + e.what());
     return;
@@ -598,6 +602,7 @@ net::actor_status describe(controller_self self) {
                 {"replans", static_cast<double>(st.replans)},
                 {"epoch", static_cast<double>(st.controller_epoch)},
                 {"replans_kept", static_cast<double>(st.replans_kept)}};
+  describe_windows(st, a);
   return a;
 }
 
@@ -679,6 +684,7 @@ void schedule_replan(controller_self self) {
       return;
     }
   }
+  windows_on_serving(self);  // a time window due, or the next one's tick
   const double interval = st.settings.replan_interval_s;
   if (interval > 0) self->delayed_send(self, seconds_span(interval), net::replan_tick{});
 }

@@ -45,7 +45,7 @@ generation without_kept(generation previous, const std::vector<int>& kept) {
 // the new placement repeats stay where they run (sticky_layout); else layout_groups, kept none.
 // Group ids of new groups are their placement index (the caller offsets them).
 sticky_layout_result next_layout(const controller_state& st, const planner::placement& p) {
-  if (!st.previous)
+  if (!st.previous || st.fresh_groups)
     return {layout_groups(p, st.current.nodes), std::vector<int>(p.num_groups(), -1)};
   const generation& prev = *st.previous;
   std::vector<bool> usable(prev.layout.size(), false);
@@ -78,6 +78,7 @@ void abort_replan(controller_self self, controller_event event, const std::strin
     failed = without(std::move(failed), kept);
   }
   st.current = std::move(*st.previous);
+  st.fresh_groups = false;
   st.previous.reset();
   st.env = cluster_of(st.current.nodes);
   retire_generation(self, std::move(failed));
@@ -291,6 +292,7 @@ void install_routing(controller_self self) {
             if (st.previous) {  // the new groups serve from now on; the old ones drain
               generation old = without_kept(std::move(*st.previous), st.current.kept);
               st.previous.reset();
+              st.fresh_groups = false;
               ++st.replans;
               spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
                            st.node, st.current.layout.size(), old.layout.size());

@@ -42,6 +42,7 @@ constexpr controller_transition table[] = {
     {P::serving, E::node_lost, P::replanning},
     {P::serving, E::node_joined, P::replanning},  // re-place onto the enlarged set of nodes
     {P::serving, E::all_nodes_lost, P::failed},
+    {P::serving, E::window_started, P::resharding_loading},  // the window's placement
 
     {P::replanning, E::replan_computed_keep, P::serving},
     {P::replanning, E::replan_computed_switch, P::resharding_loading},
@@ -177,6 +178,8 @@ std::string_view to_string(controller_event e) noexcept {
       return "node_joined";
     case E::adopted:
       return "adopted";
+    case E::window_started:
+      return "window_started";
   }
   return "unknown event";
 }

@@ -59,11 +59,14 @@ enum class controller_event {
   // names and adopted it (docs/runtime.md "Controller loss"); lost groups are re-placed once
   // serving, like a node loss.
   adopted,
+  // A time window of the running schedule starts (docs/runtime.md "Time windows (Clockwork++)"):
+  // its placement is realized as a new generation, as a re-plan's is (make before break).
+  window_started,
 };
 
 inline constexpr size_t num_controller_phases = static_cast<size_t>(controller_phase::failed) + 1;
 inline constexpr size_t num_controller_events =
-    static_cast<size_t>(controller_event::adopted) + 1;
+    static_cast<size_t>(controller_event::window_started) + 1;
 
 // One row of the transition table.
 struct controller_transition {

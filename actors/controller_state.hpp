@@ -16,6 +16,7 @@
 #include "actors/controller_phase.hpp"
 #include "actors/deployment_plan.hpp"
 #include "actors/runtime_settings.hpp"
+#include "actors/window_schedule.hpp"
 #include "net/messages.hpp"
 
 namespace alpaserve::actors {
@@ -104,6 +105,10 @@ struct controller_state {
   double switch_started_s = 0;
   std::string switch_mode;
   std::vector<std::string> switch_unavailable;
+  // This switch starts every group afresh (a time window), keeping none of the previous ones.
+  bool fresh_groups = false;
+  // The running time-window schedule (actors/controller_windows.cpp); none for one placement.
+  std::optional<window_schedule> windows;
   static inline const char* name = "controller";
 };
 
@@ -133,5 +138,20 @@ void schedule_replan(controller_self self);
 void persist_record(controller_self self, bool serving);
 // controller_deploy.cpp tells it a recovery's new generation was abandoned (back off).
 void recovery_abandoned(controller_self self);
+
+// controller_windows.cpp (docs/runtime.md "Time windows (Clockwork++)").
+// The first placement when a schedule decides it (a segmented placement file, or the policy's
+// whole result): window 0's, and st.windows is set when there are two or more windows. None:
+// the caller places as before. Throws what the solver throws.
+[[nodiscard]] std::optional<planner::placement> plan_windows(controller_self self);
+// Called whenever the phase is back to serving with no recovery to start: starts the window
+// clock (the first time), notes a switch that completed or was abandoned, switches when a
+// window is due, else schedules the tick of the next window start.
+void windows_on_serving(controller_self self);
+// A tick arrived: true when it was a window's (a schedule runs and it is not the adoption or
+// recovery timer's), after switching if a window is due.
+bool window_tick(controller_self self);
+// inspect: the window serving, the number of windows, the window clock.
+void describe_windows(const controller_state& st, net::actor_status& a);
 
 }  // namespace alpaserve::actors

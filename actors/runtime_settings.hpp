@@ -3,6 +3,7 @@
 // runtime's timeouts, all from the cluster config (docs/config.md `[runtime]`, `[dispatcher]`,
 // `[planner]`); nothing here is a literal the actors pick themselves. No CAF here.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,11 +48,22 @@ struct real_model_source {
   std::string definition;  // non-empty: a model folder's model, `architecture` is ignored
 };
 
+// A policy's whole result for a cluster: one window, or a Clockwork++ schedule of several.
+using schedule_solver = std::function<planner::placement_with_replacement(
+    const std::vector<planner::model_data>&, const planner::cluster_env&)>;
+
 struct controller_settings {
   std::vector<std::string> expected_nodes;  // worker nodes, config order: wait for all of them
   std::vector<planner::model_data> models;  // every configured model with its profile and SLO
   placement_solver solver;                  // used when `fixed_placement` is empty
   std::optional<planner::placement> fixed_placement;
+  // Time windows (Clockwork++, docs/runtime.md "Time windows (Clockwork++)"): a time-segmented
+  // placement file's schedule (`fixed_placement` is then its first window), or, without a file,
+  // `first_solver`: the policy's whole result for the first placement (`solver` stays what
+  // recovery uses). A schedule of two or more windows switches placement at each window start,
+  // measured from when the first generation started serving; drift re-planning is off then.
+  std::optional<planner::placement_with_replacement> windows;
+  schedule_solver first_solver;
   std::string policy_name = "builtin";  // for logs / inspect
   std::string backend = "emulated";     // device backend the stage workers use
   // backend cpu / cuda: what each model computes, by model name (every placed model needs one).

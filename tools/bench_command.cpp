@@ -3,6 +3,7 @@
 // per-request CSV and a PNG (gnuplot). --overhead and --admission measure the runtime itself.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,7 @@
 
 #include "net/tensor_wire.hpp"
 #include "planner/core/input_error.hpp"
+#include "planner/policy/placement.hpp"
 #include "planner/workload/arrival_process.hpp"
 #include "planner/workload/workload_gen.hpp"
 #include "planner/workload/workload_io.hpp"
@@ -45,6 +47,11 @@ struct bench_args {
   int admission = 0;
   int window = 256;
   std::string model;
+  // Per-window attainment (docs/runtime.md "Time windows (Clockwork++)"): window starts in
+  // seconds on the cluster's window clock, and that clock's zero as a unix time (the controller
+  // logs it); without a zero the starts are in seconds of the replay.
+  std::vector<double> windows;
+  double window_clock_zero = -1;
 };
 
 struct schedule {
@@ -201,6 +208,9 @@ int run_bench(const bench_args& a) {
   const size_t total = s.offsets.size();
   const bool tty = ::isatty(2) != 0;
   size_t last_printed = 0;
+  const double replay_start_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::cerr << fmt::format("replay started at unix {:.3f}\n", replay_start_unix);
   const auto replies =
       c.replay(s.offsets, s.models, make_payload(a.shape), [&](size_t sent, size_t answered) {
         if (tty || answered >= last_printed + total / 10 + 1 || answered == total) {
@@ -217,6 +227,14 @@ int run_bench(const bench_args& a) {
   std::map<std::string, per_model> models;
   std::vector<double> served_latency;
   size_t good = 0;
+  // Per window: a request counts in the window in force at its scheduled send time on the
+  // window clock (planner::window_at, the rule of the controller and the event simulator).
+  const double clock_shift =
+      a.window_clock_zero >= 0 ? replay_start_unix - a.window_clock_zero : 0.0;
+  struct per_window {
+    size_t total = 0, good = 0, ok = 0;
+  };
+  std::vector<per_window> windows(std::max<size_t>(a.windows.size(), 1));
   // The PNG is plotted from the CSV: without --csv it goes next to the PNG.
   const std::string csv_path = !a.csv.empty() ? a.csv : (a.png.empty() ? "" : a.png + ".csv");
   std::ofstream csv;
@@ -236,6 +254,12 @@ int run_bench(const bench_args& a) {
     auto& pm = models[s.models[i]];
     ++pm.total;
     pm.good += is_good;
+    if (!a.windows.empty()) {
+      auto& pw = windows[planner::window_at(a.windows, s.offsets[i] + clock_shift)];
+      ++pw.total;
+      pw.good += is_good;
+      pw.ok += ok;
+    }
     if (ok) served_latency.push_back(r.e2e_s);
     if (ok) outputs.check(expected, s.models[i], i, r.reply.result);
     double stages = 0, queued = 0, nominal = 0;
@@ -269,6 +293,26 @@ int run_bench(const bench_args& a) {
         "x max(1, |expected|), tolerance {:g}){}\n",
         outputs.checked, expected.by_model.size(), outputs.differing, outputs.max_error,
         expected.tolerance, outputs.differing ? "; first: " + outputs.first_problem : "");
+  if (!a.windows.empty()) {
+    std::cout << fmt::format(
+        "per window (starts on the window clock; the replay's time 0 is at {:.3f} s on it):\n",
+        clock_shift);
+    // Up to the last window with a request (a policy's schedule may run far past the replay).
+    size_t shown = 1;
+    for (size_t k = 0; k < windows.size(); ++k)
+      if (windows[k].total > 0) shown = k + 1;
+    for (size_t k = 0; k < shown; ++k) {
+      const auto& pw = windows[k];
+      const std::string to =
+          k + 1 < a.windows.size() ? fmt::format("{:.3f}", a.windows[k + 1]) : std::string("-");
+      std::cout << fmt::format(
+          "  window {} from {:.3f} to {}: {} requests, {} served, {} good, attainment {:.2f}%\n", k,
+          a.windows[k], to, pw.total, pw.ok, pw.good,
+          pw.total ? 100.0 * static_cast<double>(pw.good) / static_cast<double>(pw.total) : 0.0);
+    }
+    if (shown < windows.size())
+      std::cout << fmt::format("  (windows {} to {} had no request)\n", shown, windows.size() - 1);
+  }
   if (!csv_path.empty()) std::cout << "per-request CSV: " << csv_path << "\n";
   if (!a.png.empty()) {
     const std::string script_path = a.png + ".gp";
@@ -345,7 +389,22 @@ void add_bench(CLI::App& app, run_fn& run) {
       ->check(at_least_one)
       ->capture_default_str();
   sub->add_option("--model", args->model, "model for --overhead / --admission (default: first)");
-  sub->callback([&run, args] { run = [args] { return run_bench(*args); }; });
+  sub->add_option("--windows", args->windows,
+                  "report attainment per time window: window starts in seconds, increasing "
+                  "(e.g. 0,15,30; the first start is not used), on the cluster's window clock "
+                  "with --window-clock-zero, else on the replay's")
+      ->delimiter(',');
+  sub->add_option("--window-clock-zero", args->window_clock_zero,
+                  "unix time of the cluster's window clock zero (the controller logs \"window "
+                  "clock zero at unix T\")")
+      ->check(CLI::NonNegativeNumber);
+  sub->callback([&run, args] {
+    for (size_t i = 1; i < args->windows.size(); ++i)
+      if (!(args->windows[i] > args->windows[i - 1]))
+        throw planner::input_error("--windows", std::to_string(args->windows[i]),
+                                   "window starts must increase");
+    run = [args] { return run_bench(*args); };
+  });
 }
 
 const command_registration registration{"bench", 70, &add_bench};

@@ -148,6 +148,28 @@ planner::placement solve_placement(const std::string& policy_name,
   return policy->solve(models, cluster, &train, {}).first_placement();
 }
 
+planner::placement_with_replacement solve_schedule(const std::string& policy_name,
+                                                   const std::vector<planner::model_data>& models,
+                                                   const planner::cluster_env& cluster) {
+  const auto policy = planner::make_policy(policy_name);
+  const planner::workload train = planner::gen_train_workload(models);
+  planner::policy_result r = policy->solve(models, cluster, &train, {});
+  if (r.has_replacement()) return std::get<planner::placement_with_replacement>(r.solution);
+  planner::placement_with_replacement one;
+  one.start_times.push_back(0.0);
+  one.placements.push_back(std::get<planner::placement>(r.solution));
+  return one;
+}
+
+std::string windows_file_path(const std::string& config_path) {
+  const auto slash = config_path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : config_path.substr(0, slash + 1);
+  std::string stem = slash == std::string::npos ? config_path : config_path.substr(slash + 1);
+  const auto dot = stem.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) stem = stem.substr(0, dot);
+  return dir + stem + ".windows.json";
+}
+
 namespace {
 
 net::tls_files to_tls_files(const net::tls::material& m) {
@@ -295,14 +317,47 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
                        const planner::cluster_env& env) {
     return solve_placement(policy, models, env);
   };
+  // The first placement takes the policy's whole result: a time-segmented policy's windows run
+  // in turn (docs/runtime.md "Time windows (Clockwork++)"). Their schedule is written next to
+  // the config, as a placement file `simulate` reads (profiles named by model type).
+  std::map<std::string, std::string> profile_names;
+  for (const auto& m : cfg.models)
+    if (!m.type.empty()) profile_names[m.name] = m.type;
+  const std::string schedule_path = !cfg.source_file.empty() && cfg.source_file[0] != '<'
+                                        ? windows_file_path(cfg.source_file)
+                                        : std::string();
+  cs.first_solver = [policy, profile_names, schedule_path](
+                        const std::vector<planner::model_data>& models,
+                        const planner::cluster_env& env) {
+    planner::placement_with_replacement schedule = solve_schedule(policy, models, env);
+    if (schedule.placements.size() > 1 && !schedule_path.empty()) {
+      planner::placement_file f;
+      f.cluster = env;
+      f.models = models;
+      for (auto& m : f.models) {
+        auto it = profile_names.find(m.name);
+        if (it != profile_names.end()) m.profile.name = it->second;
+      }
+      f.layout = schedule;
+      try {
+        planner::write_placement_file(schedule_path, f);
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "cannot write the schedule to {}: {}\n", schedule_path, e.what());
+      }
+    }
+    return schedule;
+  };
   if (!file.empty()) {
     // The file's models name profiles by model name or by type (e.g. "bert-1.3b").
     planner::profile_db db = type_profiles(cfg);
     for (const auto& m : cs.models) db.add(m.profile);
     planner::placement_file pf = planner::read_placement_file(file, db);
-    if (pf.segmented())
-      throw planner::input_error(
-          file, "segments", "the runtime serves one placement; time segments are not supported");
+    // A time-segmented file runs its windows in turn (docs/runtime.md "Time windows").
+    if (pf.segmented()) {
+      const auto& schedule = std::get<planner::placement_with_replacement>(pf.layout);
+      if (const auto problems = planner::schedule_problems(schedule); !problems.empty())
+        throw planner::input_error(file, "segments", problems.front());
+    }
     // Serve exactly the file's models (their SLOs and profiles), then the config's other models
     // (known, but placed nowhere). A model the file gives no rate takes the config's rate and
     // CV: recovery re-places for that traffic.
@@ -319,7 +374,12 @@ actors::node_launch make_node_launch(const config::cluster_config& cfg, const st
       if (!present) models.push_back(m);
     }
     cs.models = std::move(models);
-    cs.fixed_placement = std::get<planner::placement>(pf.layout);
+    if (pf.segmented()) {
+      cs.windows = std::get<planner::placement_with_replacement>(pf.layout);
+      cs.fixed_placement = cs.windows->placements.front();
+    } else {
+      cs.fixed_placement = std::get<planner::placement>(pf.layout);
+    }
     cs.policy_name = "placement file " + file + "; recovery: " + policy_label;
   } else {
     cs.policy_name = policy_label;

@@ -31,10 +31,20 @@ namespace alpaserve::tools {
 [[nodiscard]] std::vector<planner::model_data> resolve_models(const config::cluster_config& cfg);
 
 // `policy_name`'s placement of `models` on `cluster`, tuned on gen_train_workload(models)
-// (the models' configured rates and CVs). Throws input_error.
+// (the models' configured rates and CVs). Throws input_error. For a time-segmented policy
+// (sr-replace-<s>) this is the first window's: what recovery re-places with.
 [[nodiscard]] planner::placement solve_placement(const std::string& policy_name,
                                                  const std::vector<planner::model_data>& models,
                                                  const planner::cluster_env& cluster);
+// The policy's whole result: its windows (sr-replace-<s>, Clockwork++) or one window starting at
+// 0. The controller's first placement comes from here (docs/runtime.md "Time windows").
+[[nodiscard]] planner::placement_with_replacement solve_schedule(
+    const std::string& policy_name, const std::vector<planner::model_data>& models,
+    const planner::cluster_env& cluster);
+// Where the controller of the config at `config_path` writes the schedule a time-segmented
+// policy computed (a placement file with segments, for `simulate`): <stem>.windows.json next to
+// the config.
+[[nodiscard]] std::string windows_file_path(const std::string& config_path);
 
 // Everything node `name` needs to run. `placement_file` (the --placement flag) overrides
 // the config's planner.placement_file; both may be empty. Throws input_error.

@@ -2,6 +2,7 @@
 // the event simulator of our runtime (default) or the reference's approximate simulator.
 // Usage and output: docs/cli.md; simulators: docs/event-simulator.md, docs/simulators.md.
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -41,6 +42,7 @@ struct simulate_args {
   std::string strategy = "min_predicted_finish";
   bool no_feedback = false;
   bool batch1_admission = false;
+  double window_offset = 0;  // time-segmented placements: workload time + this = schedule time
 };
 
 // The approximate simulator's outcome in the event simulator's terms, so both modes print and
@@ -95,10 +97,11 @@ nlohmann::json latency_json(const latency_summary& l) {
 struct group_report {
   std::vector<std::string> configs;
   std::vector<size_t> requests;
+  bool segmented = false;  // the table leaves out groups no request reached
 };
 
 void print_json(const simulate_args& a, const counted_requests& counted, const group_report& gr,
-                const event_sim_summary& s) {
+                const event_sim_summary& s, const std::vector<window_summary>& windows) {
   nlohmann::json j;
   j["mode"] = a.mode;
   j["warmup_rule"] = a.warmup_rule;
@@ -128,7 +131,38 @@ void print_json(const simulate_args& a, const counted_requests& counted, const g
     if (a.mode == "event") jg["stage_utilization"] = s.utilization[g];
     j["groups"].push_back(jg);
   }
+  if (!windows.empty()) {
+    j["window_offset_s"] = a.window_offset;
+    j["windows"] = nlohmann::json::array();
+    for (const window_summary& ws : windows) {
+      nlohmann::json jw = {{"window", ws.window},     {"requests", ws.total},
+                           {"good", ws.good},         {"late", ws.late},
+                           {"rejected", ws.rejected}, {"attainment", ws.attainment}};
+      jw["from_s"] = std::isfinite(ws.from) ? nlohmann::json(ws.from) : nlohmann::json(nullptr);
+      jw["to_s"] = std::isfinite(ws.to) ? nlohmann::json(ws.to) : nlohmann::json(nullptr);
+      j["windows"].push_back(jw);
+    }
+  }
   std::cout << j.dump(2) << "\n";
+}
+
+// Per-window attainment of a time-segmented placement (its window starts on the workload's clock).
+void print_windows(const std::vector<window_summary>& windows) {
+  if (windows.empty()) return;
+  // Up to the last window with a request (a policy's schedule may run past the workload).
+  size_t shown = 1;
+  for (size_t k = 0; k < windows.size(); ++k)
+    if (windows[k].total > 0) shown = k + 1;
+  fmt::print("\nwindow  from (s)  to (s)    requests  attainment  good  late  rejected\n");
+  for (size_t k = 0; k < shown; ++k) {
+    const window_summary& ws = windows[k];
+    const std::string from = std::isfinite(ws.from) ? fmt::format("{:.3f}", ws.from) : "-";
+    const std::string to = std::isfinite(ws.to) ? fmt::format("{:.3f}", ws.to) : "-";
+    fmt::print("{:>6}  {:>8}  {:>8}  {:>8}  {:>9.2f}%  {:>4}  {:>4}  {:>8}\n", ws.window, from, to,
+               ws.total, 100 * ws.attainment, ws.good, ws.late, ws.rejected);
+  }
+  if (shown < windows.size())
+    fmt::print("(windows {} to {} have no request)\n", shown, windows.size() - 1);
 }
 
 void print_table(const simulate_args& a, const event_sim_options& o,
@@ -175,13 +209,19 @@ void print_table(const simulate_args& a, const event_sim_options& o,
     fmt::print("\ngroup  config   requests  stage utilization (busy / {:.1f} s)\n", s.makespan);
   else
     fmt::print("\ngroup  config   requests\n");
+  size_t idle = 0;
   for (size_t g = 0; g < gr.requests.size(); ++g) {
+    if (gr.segmented && gr.requests[g] == 0) {
+      ++idle;
+      continue;
+    }
     std::string stages;
     if (a.mode == "event")
       for (double u : s.utilization[g]) stages += fmt::format(" {:5.1f}%", 100 * u);
     fmt::print("{:>5}  {:<7} {:>9}{}\n", g, gr.configs[g].empty() ? "-" : gr.configs[g],
                gr.requests[g], stages);
   }
+  if (idle > 0) fmt::print("({} groups of windows no request reached left out)\n", idle);
 }
 
 int run_simulate(const simulate_args& a) {
@@ -215,15 +255,20 @@ int run_simulate(const simulate_args& a) {
   auto name_configs = [&groups](const placement& p) {
     for (const parallel_config& c : p.group_configs) groups.configs.push_back(c.to_string());
   };
+  o.window_clock_offset_s = a.window_offset;
+  std::vector<window_summary> windows;
   if (a.mode == "event") {
-    if (pf.segmented())
-      throw input_error(a.placement_path, "segments",
-                        "the event simulator takes one placement (\"groups\"); use --mode approx "
-                        "for a time-segmented one");
-    const placement& shown = std::get<placement>(pf.layout);
-    name_configs(shown);
     try {
-      r = simulate_events(pf.models, shown, w, o);
+      if (pf.segmented()) {
+        // Every window's groups are new groups (docs/event-simulator.md "Time windows").
+        const auto& schedule = std::get<placement_with_replacement>(pf.layout);
+        for (const placement& p : schedule.placements) name_configs(p);
+        r = simulate_events(pf.models, schedule, w, o);
+      } else {
+        const placement& shown = std::get<placement>(pf.layout);
+        name_configs(shown);
+        r = simulate_events(pf.models, shown, w, o);
+      }
     } catch (const std::invalid_argument& e) {
       throw input_error(a.placement_path, "", e.what());
     }
@@ -250,13 +295,19 @@ int run_simulate(const simulate_args& a) {
     groups.requests.assign(ar.group_num_requests.begin(), ar.group_num_requests.end());
     groups.configs.resize(groups.requests.size());
   }
+  groups.segmented = a.mode == "event" && pf.segmented();
   const event_sim_summary s = summarize(pf.models, w, r, counted);
   if (a.mode == "event") groups.requests = s.group_requests;
+  if (a.mode == "event" && pf.segmented())
+    windows = summarize_windows(std::get<placement_with_replacement>(pf.layout).start_times, w, r,
+                                counted, a.window_offset);
   if (!a.per_request.empty()) write_per_request(a.per_request, w, r);
-  if (a.json)
-    print_json(a, counted, groups, s);
-  else
+  if (a.json) {
+    print_json(a, counted, groups, s, windows);
+  } else {
     print_table(a, o, counted, groups, s);
+    print_windows(windows);
+  }
   return 0;
 }
 
@@ -312,6 +363,10 @@ void add_simulate(CLI::App& app, run_fn& run) {
   sub->add_flag("--batch1-admission", args->batch1_admission,
                 "with --max-batch-size > 1: admission predicts batch-1 service for every request "
                 "instead of the batch it will join (event mode)");
+  sub->add_option("--window-offset", args->window_offset,
+                  "event mode, time-segmented placement: seconds to add to the workload's times "
+                  "to get the schedule's (a request arriving at t is dispatched in the window in "
+                  "force at t + offset; docs/runtime.md \"Time windows (Clockwork++)\")");
   sub->add_flag("--no-feedback", args->no_feedback,
                 "event mode: measured stage times do not correct the dispatcher's predictions");
   sub->callback([&run, args, warmup] {

@@ -2,9 +2,39 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
+#include <string>
 
 namespace alpaserve::planner {
+
+size_t window_at(const std::vector<double>& starts, double t) noexcept {
+  // The first start with starts[s] > t, over starts[1..]; the window before it is in force.
+  if (starts.size() < 2) return 0;
+  const auto it = std::upper_bound(starts.begin() + 1, starts.end(), t);
+  return static_cast<size_t>(it - starts.begin()) - 1;
+}
+
+double next_window_start(const std::vector<double>& starts, double t) noexcept {
+  const size_t s = window_at(starts, t);
+  return s + 1 < starts.size() ? starts[s + 1] : std::numeric_limits<double>::infinity();
+}
+
+std::vector<std::string> schedule_problems(const placement_with_replacement& s) {
+  std::vector<std::string> out;
+  if (s.placements.empty()) out.emplace_back("a schedule needs at least one window");
+  if (s.start_times.size() != s.placements.size())
+    out.push_back("the schedule has " + std::to_string(s.start_times.size()) + " starts for " +
+                  std::to_string(s.placements.size()) + " placements");
+  for (size_t i = 0; i < s.start_times.size(); ++i) {
+    if (!std::isfinite(s.start_times[i]))
+      out.push_back("window " + std::to_string(i) + " starts at a non-finite time");
+    else if (i > 0 && !(s.start_times[i] > s.start_times[i - 1]))
+      out.push_back("window " + std::to_string(i) + " does not start after window " +
+                    std::to_string(i - 1));
+  }
+  return out;
+}
 
 int placement::num_devices() const noexcept {
   int n = 0;

@@ -44,11 +44,23 @@ struct placement {
 };
 
 // A time-segmented sequence of placements (Clockwork++): placements[i] is in force from
-// start_times[i] until start_times[i + 1].
+// start_times[i] until start_times[i + 1]. The first start is not used: placement 0 is in force
+// from the beginning (docs/placement-format.md). The event simulator and the runtime switch at
+// each start (docs/runtime.md "Time windows (Clockwork++)").
 struct placement_with_replacement {
   std::vector<double> start_times;
   std::vector<placement> placements;
 };
+
+// The window in force at time t under window starts `starts` (increasing): the last s >= 1 with
+// starts[s] <= t, else 0 (also for an empty list). One rule for the event simulator, the
+// runtime's controller and `bench`'s per-window report.
+[[nodiscard]] size_t window_at(const std::vector<double>& starts, double t) noexcept;
+// When the window after the one in force at t starts; +infinity when t is in the last one.
+[[nodiscard]] double next_window_start(const std::vector<double>& starts, double t) noexcept;
+// Why a schedule cannot be run: no window, as many starts as placements, starts increasing and
+// finite. Empty when it is fine.
+[[nodiscard]] std::vector<std::string> schedule_problems(const placement_with_replacement& s);
 
 // Memory group g needs on each of its devices.
 [[nodiscard]] double group_memory(const placement& p, int g, const std::vector<model_data>& models);

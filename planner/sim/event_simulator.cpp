@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
@@ -384,6 +385,88 @@ event_sim_result simulate_events(const std::vector<model_data>& models, const pl
       throw std::invalid_argument("workload names model index " + std::to_string(id));
   simulation sim(models, p, w, options);
   return sim.run();
+}
+
+event_sim_result simulate_events(const std::vector<model_data>& models,
+                                 const placement_with_replacement& schedule, const workload& w,
+                                 const event_sim_options& options) {
+  if (const auto problems = schedule_problems(schedule); !problems.empty())
+    throw std::invalid_argument(problems.front());
+  if (w.model.size() != w.arrivals.size())
+    throw std::invalid_argument("workload arrays differ in length");
+  // Arrivals are sorted (simulate_events checks each slice and the order across them is kept):
+  // the windows' requests are consecutive runs.
+  const size_t n = w.size();
+  event_sim_result r;
+  r.finish.reserve(n);
+  r.group.reserve(n);
+  r.verdict.reserve(n);
+  r.batch_size.reserve(n);
+  r.first_arrival = n > 0 ? w.arrivals[0] : 0.0;
+  size_t begin = 0;
+  int32_t first_group = 0;
+  for (size_t s = 0; s < schedule.placements.size(); ++s) {
+    size_t end = begin;
+    while (end < n &&
+           window_at(schedule.start_times, w.arrivals[end] + options.window_clock_offset_s) <= s)
+      ++end;
+    workload slice;
+    slice.model_names = w.model_names;
+    slice.arrivals.assign(w.arrivals.begin() + static_cast<std::ptrdiff_t>(begin),
+                          w.arrivals.begin() + static_cast<std::ptrdiff_t>(end));
+    slice.model.assign(w.model.begin() + static_cast<std::ptrdiff_t>(begin),
+                       w.model.begin() + static_cast<std::ptrdiff_t>(end));
+    event_sim_options o = options;
+    o.seed = options.seed + s;
+    const placement& p = schedule.placements[s];
+    event_sim_result part = simulate_events(models, p, slice, o);
+    r.window_first_group.push_back(first_group);
+    r.finish.insert(r.finish.end(), part.finish.begin(), part.finish.end());
+    for (int32_t g : part.group) r.group.push_back(g < 0 ? g : g + first_group);
+    r.verdict.insert(r.verdict.end(), part.verdict.begin(), part.verdict.end());
+    r.batch_size.insert(r.batch_size.end(), part.batch_size.begin(), part.batch_size.end());
+    for (auto& busy : part.stage_busy_s) r.stage_busy_s.push_back(std::move(busy));
+    if (!slice.empty()) r.last_finish = std::max(r.last_finish, part.last_finish);
+    r.num_events += part.num_events;
+    first_group += static_cast<int32_t>(p.num_groups());
+    begin = end;
+  }
+  if (begin != n) throw std::logic_error("segmented simulation left requests out");
+  return r;
+}
+
+std::vector<window_summary> summarize_windows(const std::vector<double>& starts, const workload& w,
+                                              const event_sim_result& r,
+                                              const counted_requests& counted,
+                                              double window_clock_offset_s) {
+  const size_t windows = std::max<size_t>(starts.size(), 1);
+  std::vector<window_summary> out(windows);
+  for (size_t s = 0; s < windows; ++s) {
+    out[s].window = s;
+    out[s].from = s == 0 || starts.empty() ? -std::numeric_limits<double>::infinity()
+                                           : starts[s] - window_clock_offset_s;
+    out[s].to = s + 1 < starts.size() ? starts[s + 1] - window_clock_offset_s
+                                      : std::numeric_limits<double>::infinity();
+  }
+  const size_t n = w.size();
+  const double first = n > 0 ? w.arrivals[0] : 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i < counted.skip_each_end || i + counted.skip_each_end >= n) continue;
+    if (w.arrivals[i] < first + counted.warmup_s) continue;
+    auto& ws = out[window_at(starts, w.arrivals[i] + window_clock_offset_s)];
+    ++ws.total;
+    const request_verdict v = r.verdict.at(i);
+    if (v == request_verdict::good)
+      ++ws.good;
+    else if (v == request_verdict::late)
+      ++ws.late;
+    else
+      ++ws.rejected;
+  }
+  for (auto& ws : out)
+    ws.attainment =
+        ws.total == 0 ? 0 : static_cast<double>(ws.good) / static_cast<double>(ws.total);
+  return out;
 }
 
 event_sim_summary summarize(const std::vector<model_data>& models, const workload& w,

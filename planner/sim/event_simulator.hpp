@@ -60,6 +60,9 @@ struct event_sim_options {
   int max_queue_per_group = 0;
   dispatch_strategy strategy = dispatch_strategy::min_predicted_finish;
   bool feedback = true;  // measured stage ends correct the dispatcher's mirror
+  // Time-segmented placements only: the workload's time t is t + window_clock_offset_s on the
+  // schedule's clock (its window starts); 0 = the same clock.
+  double window_clock_offset_s = 0;
 };
 
 enum class request_verdict : uint8_t {
@@ -109,6 +112,9 @@ struct event_sim_result {
   double first_arrival = 0;
   double last_finish = 0;
   uint64_t num_events = 0;  // events popped from the queue (not counting arrivals)
+  // Time-segmented placements: [window] the number of window s's group 0 (its group g is
+  // window_first_group[s] + g in `group` and `stage_busy_s`). Empty for one placement.
+  std::vector<int32_t> window_first_group;
 };
 
 // Simulates the workload against the placement. Workload model names are matched to models[i].name
@@ -117,6 +123,18 @@ struct event_sim_result {
 // out of range or a profile's stage count differs from the group's pp.
 [[nodiscard]] event_sim_result simulate_events(const std::vector<model_data>& models,
                                                const placement& p, const workload& w,
+                                               const event_sim_options& options = {});
+
+// Simulates a time-segmented placement (Clockwork++) as the runtime runs it (docs/runtime.md
+// "Time windows (Clockwork++)"): a request is dispatched among the groups of the window in force
+// at its arrival (planner::window_at on arrival + options.window_clock_offset_s). Every window's
+// groups are new groups: their stages and the dispatcher's mirror of them start empty, and a
+// group of an earlier window finishes what it admitted (make before break, then drain), with no
+// contention between the windows' groups (emulated devices). Jitter: window s draws from seed +
+// s. Throws std::invalid_argument as above and for a schedule with problems.
+[[nodiscard]] event_sim_result simulate_events(const std::vector<model_data>& models,
+                                               const placement_with_replacement& schedule,
+                                               const workload& w,
                                                const event_sim_options& options = {});
 
 // Which requests a summary counts (docs/simulators.md "Warm-up").
@@ -139,5 +157,19 @@ struct counted_requests {
                                                  double warmup_s = 0.0) {
   return summarize(models, w, r, counted_requests{warmup_s, 0});
 }
+
+// One window of a time-segmented placement: the requests that arrived in it (by the same rule
+// as the simulation, counted as `summarize` counts) and how they fared.
+struct window_summary {
+  size_t window = 0;
+  double from = 0, to = 0;  // on the workload's clock; `to` is +infinity for the last window
+  size_t total = 0, good = 0, late = 0, rejected = 0;
+  double attainment = 0;  // good / total (0 when total == 0)
+};
+[[nodiscard]] std::vector<window_summary> summarize_windows(const std::vector<double>& starts,
+                                                            const workload& w,
+                                                            const event_sim_result& r,
+                                                            const counted_requests& counted,
+                                                            double window_clock_offset_s = 0);
 
 }  // namespace alpaserve::planner

@@ -168,6 +168,16 @@ TEST_CASE("a restarted controller adopts the running placement only while waitin
     if (p != P::waiting_for_nodes) CHECK_FALSE(actors::transition(p, E::adopted));
 }
 
+TEST_CASE("a time window starts only while serving and re-shards like a re-plan") {
+  walk(P::serving, {{E::window_started, P::resharding_loading},
+                    {E::shards_loaded, P::resharding_wiring},
+                    {E::wired, P::resharding_installing},
+                    {E::routing_installed, P::serving}});
+  walk(P::serving, {{E::window_started, P::resharding_loading}, {E::stage_failed, P::serving}});
+  for (P p : all_phases())
+    if (p != P::serving) CHECK_FALSE(actors::transition(p, E::window_started));
+}
+
 TEST_CASE("controller transition table: every pair it does not list is rejected") {
   const auto rows = actors::controller_transitions();
   REQUIRE(rows.size > 0);

@@ -348,3 +348,92 @@ TEST_CASE(
   REQUIRE(rejected > 100);  // the case exercises rejection, not only the easy path
   REQUIRE(good > 2000);
 }
+
+TEST_CASE("window_at: the first start is not used, a start belongs to its window") {
+  const std::vector<double> starts = {0.5, 10.0, 20.0};
+  CHECK(window_at(starts, -1.0) == 0);
+  CHECK(window_at(starts, 0.0) == 0);
+  CHECK(window_at(starts, 9.999) == 0);
+  CHECK(window_at(starts, 10.0) == 1);
+  CHECK(window_at(starts, 19.0) == 1);
+  CHECK(window_at(starts, 20.0) == 2);
+  CHECK(window_at(starts, 1e9) == 2);
+  CHECK(window_at({}, 5.0) == 0);
+  CHECK(window_at({3.0}, 5.0) == 0);
+  CHECK(next_window_start(starts, 0.0) == 10.0);
+  CHECK(next_window_start(starts, 10.0) == 20.0);
+  CHECK(std::isinf(next_window_start(starts, 25.0)));
+  placement_with_replacement bad;
+  CHECK_FALSE(schedule_problems(bad).empty());
+  bad.start_times = {0.0, 0.0};
+  bad.placements.resize(2);
+  CHECK_FALSE(schedule_problems(bad).empty());
+  bad.start_times = {0.0, 1.0};
+  CHECK(schedule_problems(bad).empty());
+}
+
+TEST_CASE("a segmented placement switches groups at each window start, old groups drain") {
+  // Window 0 hosts only a, window 1 only b (each on a fresh group), window 2 both on one group.
+  const std::vector<model_data> models = {make_model("a", 10.0, {1, 1, 1}, {1.0}),
+                                          make_model("b", 10.0, {1, 1, 1}, {1.0})};
+  placement_with_replacement s;
+  s.start_times = {0.0, 10.0, 20.0};
+  s.placements = {placement{{{1, 1, 1}}, {{0}}}, placement{{{1, 1, 1}}, {{1}}},
+                  placement{{{1, 1, 1}, {1, 1, 1}}, {{0, 1}, {1}}}};
+  // a at 8.0 and 9.5 run on window 0's group (8-9, 9.5-10.5): the second drains there after
+  // the switch. b at 9.9 has no group in
+  // window 0; a at 10.2 has none in window 1; b at 10.2 starts at once on window 1's fresh
+  // group (no queue carried over); a at 25 is served in window 2.
+  const workload w = make_workload(
+      {"a", "b"}, {{8.0, 0}, {9.5, 0}, {9.9, 1}, {10.2, 0}, {10.2, 1}, {25.0, 0}, {25.0, 1}});
+  const event_sim_result r = simulate_events(models, s, w, no_overheads());
+  REQUIRE(r.verdict.size() == w.size());
+  CHECK(r.window_first_group == std::vector<int32_t>{0, 1, 2});
+  CHECK(r.verdict[0] == request_verdict::good);
+  CHECK(r.finish[0] == Approx(9.0));
+  CHECK(r.verdict[1] == request_verdict::good);
+  CHECK(r.finish[1] == Approx(10.5));  // finished by window 0's group after 10.0
+  CHECK(r.group[1] == 0);
+  CHECK(r.verdict[2] == request_verdict::rejected_unknown);
+  CHECK(r.verdict[3] == request_verdict::rejected_unknown);
+  CHECK(r.verdict[4] == request_verdict::good);
+  CHECK(r.group[4] == 1);
+  CHECK(r.finish[4] == Approx(11.2));  // window 1's group starts empty
+  CHECK(r.group[5] == 2);              // window 2's group 0
+  CHECK(r.group[6] == 3);              // window 2's group 1: its group 0 is busy with a
+  CHECK(r.stage_busy_s.size() == 4);
+
+  const auto ws = summarize_windows(s.start_times, w, r, counted_requests{});
+  REQUIRE(ws.size() == 3);
+  CHECK(ws[0].total == 3);
+  CHECK(ws[0].good == 2);
+  CHECK(ws[0].attainment == Approx(2.0 / 3.0));
+  CHECK(ws[1].total == 2);
+  CHECK(ws[1].good == 1);
+  CHECK(ws[2].total == 2);
+  CHECK(ws[2].good == 2);
+  CHECK(ws[1].from == 10.0);
+  CHECK(ws[1].to == 20.0);
+
+  // The schedule's clock runs 5 s ahead of the workload's: window 1 starts at workload time 5,
+  // so a at 8.0 already finds no group.
+  event_sim_options shifted = no_overheads();
+  shifted.window_clock_offset_s = 5.0;
+  const event_sim_result r2 = simulate_events(models, s, w, shifted);
+  CHECK(r2.verdict[0] == request_verdict::rejected_unknown);
+  CHECK(r2.verdict[2] == request_verdict::good);  // b at 9.9 is in window 1
+  const auto ws2 = summarize_windows(s.start_times, w, r2, counted_requests{}, 5.0);
+  CHECK(ws2[1].from == 5.0);
+  CHECK(ws2[0].total == 0);
+  CHECK(ws2[1].total == 5);
+
+  // One window: the same as the plain placement.
+  placement_with_replacement one;
+  one.start_times = {0.0};
+  one.placements = {s.placements[2]};
+  const event_sim_result r3 = simulate_events(models, one, w, no_overheads());
+  const event_sim_result r4 = simulate_events(models, s.placements[2], w, no_overheads());
+  CHECK(r3.finish == r4.finish);
+  CHECK(r3.verdict == r4.verdict);
+  CHECK(r3.group == r4.group);
+}
