@@ -537,7 +537,9 @@ class config_builder {
                                   ", not both (the folder defines the model and its weights)");
         model.folder = resolve(*folder);
         std::error_code ec;
-        if (!std::filesystem::is_directory(model.folder, ec)) {
+        if (!hooks_.check_model_folders) {
+          // not read on this node (a worker-only node)
+        } else if (!std::filesystem::is_directory(model.folder, ec)) {
           r.error("folder", "model folder not found: " + model.folder);
         } else if (hooks_.model_folder_problem) {
           if (auto problem = hooks_.model_folder_problem(model.folder)) r.error("folder", *problem);

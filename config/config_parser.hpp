@@ -52,6 +52,10 @@ struct validation_hooks {
   // Problems of a model folder (models[i].folder, resolved): its model.json and weights checked
   // against each other; nullopt when it is usable. Unset: only the folder's existence is checked.
   std::function<std::optional<std::string>(const std::string& folder)> model_folder_problem;
+  // Check that model folders exist (and model_folder_problem). A worker-only node does not read
+  // them (the controller sends each stage its model's definition, and weights come over CAF when
+  // the node cannot read the file), so `alpaserve node` turns this off for such a node.
+  bool check_model_folders = true;
   // Check that the TLS files every machine shares exist when tls.enabled (`alpaserve tls init`
   // turns this off: it is about to write them).
   bool check_tls_files = true;

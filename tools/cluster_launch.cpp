@@ -98,9 +98,11 @@ std::optional<std::string> model_folder_problem(const std::string& folder) {
   return std::nullopt;
 }
 
-config::cluster_config load_config_or_demo(const std::string& path) {
-  if (path.empty()) return config::default_cluster_config(runtime_validation_hooks());
-  return config::load_cluster_config(path, runtime_validation_hooks());
+config::cluster_config load_config_or_demo(const std::string& path, bool check_model_folders) {
+  config::validation_hooks hooks = runtime_validation_hooks();
+  hooks.check_model_folders = check_model_folders;
+  if (path.empty()) return config::default_cluster_config(hooks);
+  return config::load_cluster_config(path, hooks);
 }
 
 planner::profile_db type_profiles(const config::cluster_config& cfg) {

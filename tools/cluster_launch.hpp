@@ -21,7 +21,8 @@ namespace alpaserve::tools {
 [[nodiscard]] std::optional<std::string> model_folder_problem(const std::string& folder);
 
 // Loads `path`, or the built-in demo config when path is empty. Throws config_error.
-[[nodiscard]] config::cluster_config load_config_or_demo(const std::string& path);
+[[nodiscard]] config::cluster_config load_config_or_demo(const std::string& path,
+                                                        bool check_model_folders = true);
 
 // Profiles of every `type` of the config, named by type: zoo types computed on the device
 // preset (config::effective_device_preset), reference test profiles as they are.

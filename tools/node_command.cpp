@@ -37,7 +37,15 @@ void add_node(CLI::App& app, run_fn& run) {
                   "caf.profiling_output_file)");
   sub->callback([&run, args] {
     run = [args] {
-      auto cfg = load_config_or_demo(args->config);
+      // A worker-only node never reads a model folder (its stages get the definition from the
+      // controller, the weights from the file or over CAF), so it may run where the folders are
+      // not: their checks are left to the nodes that read them.
+      auto cfg = load_config_or_demo(args->config, /*check_model_folders=*/false);
+      const config::node_config* me = nullptr;
+      for (const auto& n : cfg.nodes)
+        if (n.name == args->name) me = &n;
+      if (me == nullptr || me->is_controller() || &cfg.dispatcher_node() == me)
+        cfg = load_config_or_demo(args->config);
       if (!args->profile_scheduler.empty()) cfg.caf.profiling_output_file = args->profile_scheduler;
       auto launch = make_node_launch(cfg, args->name, args->placement);
       launch.startup_timeout_s = args->startup_timeout_s;

@@ -45,6 +45,20 @@ TEST_CASE("dispatch_core rejects unknown models and bad payloads explicitly") {
   CHECK(core.rejected_bad_input == 1);
 }
 
+TEST_CASE("dispatch_core turns away a model whose groups are drained for a re-shard, saying so") {
+  auto core = two_groups();
+  core.set_switching("c", "group 3 drained to make room for the new placement");
+  const auto r = core.decide("c", tensor(), 0, 0.0);
+  CHECK(r.outcome == dispatch_outcome::not_placed);
+  CHECK(r.message ==
+        "model 'c' is being re-sharded (group 3 drained to make room for the new placement); "
+        "retry shortly");
+  CHECK(core.rejected_not_placed == 1);
+  // A model with a group is served as usual whatever the reason says.
+  core.set_switching("a", "ignored while a group serves it");
+  CHECK(core.decide("a", tensor(), 0, 0.0).outcome == dispatch_outcome::admitted);
+}
+
 TEST_CASE("dispatch_core admits through the shared rule and fills the earliest group") {
   auto core = two_groups();
   auto r1 = core.decide("a", tensor(), 0, 0.0);

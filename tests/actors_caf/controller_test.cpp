@@ -102,8 +102,9 @@ struct node_double {
 TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that fails to start") {
   dettest::fixture fx;
   auto script = std::make_shared<solver_script>();
-  // Start with model a only; the re-plan (b's traffic grew) places a and b on a group each.
-  script->answers = {placement_of({{0}}), placement_of({{0}, {1}})};
+  // Start with model a only; the re-plan (b's traffic grew) places a and b together on one group
+  // and b alone on another: no group of it repeats the running one, so both are new.
+  script->answers = {placement_of({{0}}), placement_of({{0, 1}, {1}})};
 
   actors::controller_settings settings;
   settings.expected_nodes = {"n0", "n1"};

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Live re-sharding of real weights (docs/runtime.md "Re-sharding real models"): a 3-node local
-# cpu cluster (3 node processes, one cpu device each) serves four bert-tiny models a-d, each
-# with its own weights file, started from a placement file ({a}, {b}, {c}; d not placed) with
+# cpu cluster (3 node processes, one cpu device each) serves four bert-tiny model folders a-d
+# (docs/models.md; each with its own weights), started from a placement file ({a}, {b}, {c}; d not placed) with
 # `replan_with_placement_file = true`. node-2 runs in its own mount namespace without the models
 # folder, so every shard it loads comes over CAF from another node. Then the traffic drifts (a
 # goes cold, d hot): the controller re-plans and moves the models between groups, twice over:
@@ -48,6 +48,14 @@ for m in a b c d; do
   "$PY" "$REF" logits "models/$m" 1,16 >"want-$m.json" || fail "numpy reference of $m"
   seed=$((seed + 1))
 done
+# Their profiles: the measured bert-tiny profile of examples/profiles/cpu-bert.json under each name.
+"$PY" - "$ROOT/examples/profiles/cpu-bert.json" profiles.json <<'PY' || fail "profiles"
+import json, sys
+src = json.load(open(sys.argv[1]))
+tiny = next(m for m in src["models"] if m["name"] == "bert-tiny")
+src["models"] = [dict(tiny, name=n) for n in "abcd"]
+json.dump(src, open(sys.argv[2], "w"))
+PY
 # The flipped traffic: a cold, b-d at 3 r/s each, 30 s.
 "$BIN" workload gamma --models a,b,c,d --total-rate 9.05 --rate-distribution 0.05,3,3,3 --cv 1 \
   --duration 30 --seed 11 -o flipped.csv >/dev/null 2>&1 || fail "workload generation"
@@ -75,8 +83,8 @@ run_phase() {
     for m in a b c d; do
       rate=3
       [ $m = d ] && rate=0.05
-      printf '[[models]]\nname = "%s"\nprofile_file = "%s/examples/profiles/cpu-bert.json"\n' $m "$ROOT"
-      printf 'architecture = "bert-tiny"\nweights = "models/%s/model.safetensors"\nslo_ms = 1000\nrate = %s\ncv = 1.0\n' $m $rate
+      printf '[[models]]\nname = "%s"\nprofile_file = "profiles.json"\n' $m
+      printf 'folder = "models/%s"\nslo_ms = 1000\nrate = %s\ncv = 1.0\n' $m $rate
     done
     printf '[planner]\npolicy = "sr-greedy"\nplacement_file = "placement.json"\n'
     printf 'replan_with_placement_file = true\nreplan_interval_s = 3\nmax_batch_size = 4\n'
