@@ -275,55 +275,64 @@ std::vector<int> serving_groups(const generation& gen) {
   return out;
 }
 
+// Sends the dispatcher `gen`'s routing table under this controller's epoch; `ok` / `failed`
+// get its answer.
+template <class Ok, class Failed>
+void send_routing(controller_self self, const generation& gen, Ok ok, Failed failed) {
+  auto& st = self->state;
+  auto table = routing_of(st, gen);
+  table.epoch = st.controller_epoch;
+  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
+                std::move(table))
+      .then(std::move(ok), std::move(failed));
+}
+
 void install_routing(controller_self self) {
   auto& st = self->state;
   const uint64_t epoch = st.epoch;
   if (!st.dispatcher)
     return step_failed(self, controller_event::routing_failed, "the dispatcher is lost");
-  auto table = routing_of(st, st.current);
-  table.epoch = st.controller_epoch;
-  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
-                std::move(table))
-      .then(
-          [=](bool) {
-            auto& st = self->state;
-            if (st.epoch != epoch) return;
-            const bool replanned = st.previous.has_value();
-            if (st.previous) {  // the new groups serve from now on; the old ones drain
-              generation old = without_kept(std::move(*st.previous), st.current.kept);
-              st.previous.reset();
-              st.fresh_groups = false;
-              ++st.replans;
-              spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones",
-                           st.node, st.current.layout.size(), old.layout.size());
-              // One line per switch, for operators and tests (docs/runtime.md "Re-sharding
-              // real models").
-              spdlog::info(
-                  "{}: controller: switch {} took {:.2f} s ({}); models without a serving group "
-                  "during it: {}",
-                  st.node, st.replans, monotonic_seconds() - st.switch_started_s,
-                  st.switch_mode.empty() ? "make before break" : st.switch_mode,
-                  st.switch_unavailable.empty()
-                      ? std::string("none")
-                      : fmt::format("{}", fmt::join(st.switch_unavailable, ", ")));
-              retire_generation(self, std::move(old));
-            }
-            if (st.recovering) {
-              st.recovering = false;
-              st.recovery_failures = 0;
-            }
-            if (auto* m = st.settings.metrics.get())
-              m->on_placement_installed(static_cast<int64_t>(st.replans) + 1,
-                                        serving_groups(st.current), replanned);
-            on_event(self, controller_event::routing_installed);
-            persist_record(self, true);
-            schedule_replan(self);
-          },
-          [=](caf::error& e) {
-            if (self->state.epoch != epoch) return;
-            step_failed(self, controller_event::routing_failed,
-                        "routing table not installed: " + self->system().render(e));
-          });
+  send_routing(
+      self, st.current,
+      [=](bool) {
+        auto& st = self->state;
+        if (st.epoch != epoch) return;
+        const bool replanned = st.previous.has_value();
+        if (st.previous) {  // the new groups serve from now on; the old ones drain
+          generation old = without_kept(std::move(*st.previous), st.current.kept);
+          st.previous.reset();
+          st.fresh_groups = false;
+          ++st.replans;
+          spdlog::info("{}: controller: re-sharded onto {} groups; retiring {} old ones", st.node,
+                       st.current.layout.size(), old.layout.size());
+          // One line per switch, for operators and tests (docs/runtime.md "Re-sharding
+          // real models").
+          spdlog::info(
+              "{}: controller: switch {} took {:.2f} s ({}); models without a serving group "
+              "during it: {}",
+              st.node, st.replans, monotonic_seconds() - st.switch_started_s,
+              st.switch_mode.empty() ? "make before break" : st.switch_mode,
+              st.switch_unavailable.empty()
+                  ? std::string("none")
+                  : fmt::format("{}", fmt::join(st.switch_unavailable, ", ")));
+          retire_generation(self, std::move(old));
+        }
+        if (st.recovering) {
+          st.recovering = false;
+          st.recovery_failures = 0;
+        }
+        if (auto* m = st.settings.metrics.get())
+          m->on_placement_installed(static_cast<int64_t>(st.replans) + 1,
+                                    serving_groups(st.current), replanned);
+        on_event(self, controller_event::routing_installed);
+        persist_record(self, true);
+        schedule_replan(self);
+      },
+      [=](caf::error& e) {
+        if (self->state.epoch != epoch) return;
+        step_failed(self, controller_event::routing_failed,
+                    "routing table not installed: " + self->system().render(e));
+      });
 }
 
 deployment_backend backend_of(const controller_settings& s) {
@@ -550,37 +559,33 @@ void reshard_to(controller_self self, const planner::placement& p) {
   const uint64_t epoch = ++st.epoch;
   if (!st.dispatcher)
     return abort_replan(self, controller_event::stage_failed, "the dispatcher is lost");
-  auto table = routing_of(st, old);
-  table.epoch = st.controller_epoch;
-  self->request(st.dispatcher, seconds_span(st.settings.timeouts.control_timeout_s),
-                std::move(table))
-      .then(
-          [=](bool) {
+  send_routing(
+      self, old,
+      [=](bool) {
+        auto& st = self->state;
+        if (st.epoch != epoch || !st.previous) return;
+        auto left = std::make_shared<size_t>(room.withdraw.size());
+        for (size_t g : room.withdraw) {
+          retire_group_of(self, *st.previous, g, [=] {
             auto& st = self->state;
-            if (st.epoch != epoch || !st.previous) return;
-            auto left = std::make_shared<size_t>(room.withdraw.size());
-            for (size_t g : room.withdraw) {
-              retire_group_of(self, *st.previous, g, [=] {
-                auto& st = self->state;
-                if (--*left > 0 || st.epoch != epoch || !st.previous) return;
-                // Retired: nothing of them is left to stop when the generation retires.
-                for (size_t w : room.withdraw)
-                  st.previous->managers[w] = net::group_manager_actor{};
-                spdlog::info(
-                    "{}: controller: group{} {} drained and unloaded after {:.2f} s; "
-                    "loading the new placement",
-                    st.node, room.withdraw.size() > 1 ? "s" : "", fmt::join(ids, ", "),
-                    monotonic_seconds() - st.switch_started_s);
-                realize_placement(self, p);
-              });
-            }
-          },
-          [=](caf::error& e) {
-            if (self->state.epoch != epoch) return;
-            abort_replan(self, controller_event::stage_failed,
-                         "routing table without the drained groups not installed: " +
-                             self->system().render(e));
+            if (--*left > 0 || st.epoch != epoch || !st.previous) return;
+            // Retired: nothing of them is left to stop when the generation retires.
+            for (size_t w : room.withdraw) st.previous->managers[w] = net::group_manager_actor{};
+            spdlog::info(
+                "{}: controller: group{} {} drained and unloaded after {:.2f} s; "
+                "loading the new placement",
+                st.node, room.withdraw.size() > 1 ? "s" : "", fmt::join(ids, ", "),
+                monotonic_seconds() - st.switch_started_s);
+            realize_placement(self, p);
           });
+        }
+      },
+      [=](caf::error& e) {
+        if (self->state.epoch != epoch) return;
+        abort_replan(
+            self, controller_event::stage_failed,
+            "routing table without the drained groups not installed: " + self->system().render(e));
+      });
 }
 
 }  // namespace alpaserve::actors
