@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/deployment_record.hpp"
 #include "actors/epoch_gate.hpp"
 #include "planner/core/input_error.hpp"
@@ -76,6 +78,42 @@ TEST_CASE("deployment record: written atomically and read back as it was") {
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
+TEST_CASE("deployment record: keeps where each group runs after a re-shard kept groups") {
+  auto r = sample();
+  // Group 9 kept running on w2:0-1 from an older generation; group 12 new, across w1 and w2.
+  actors::group_layout kept, fresh;
+  kept.group = 12;
+  kept.config = r.placement.group_configs[0];
+  kept.models = r.placement.group_models[0];
+  kept.stages = {{0, {1}}, {1, {0}}};
+  fresh.group = 9;
+  fresh.config = r.placement.group_configs[1];
+  fresh.models = r.placement.group_models[1];
+  fresh.stages = {{1, {1, 0}}};
+  r.layout = {kept, fresh};
+  const auto back = actors::parse_deployment_record(actors::deployment_record_json(r), "t");
+  REQUIRE(back.layout.size() == 2);
+  CHECK(back.layout[0].group == 12);
+  CHECK(back.layout[0].stages[1].node == 1);
+  CHECK(back.layout[0].stages[1].local_devices == std::vector<int>{0});
+  CHECK(back.layout[1].group == 9);
+  CHECK(back.layout[1].stages[0].local_devices == std::vector<int>{1, 0});
+  CHECK(back.layout[1].config == r.placement.group_configs[1]);
+  // An older record without stages: no layout (the controller lays the placement out again).
+  CHECK(actors::parse_deployment_record(actors::deployment_record_json(sample()), "t")
+            .layout.empty());
+  // Stages for some groups only is an error naming the key.
+  auto j = nlohmann::json::parse(actors::deployment_record_json(r));
+  j["groups"][0].erase("stages");
+  const std::string text = j.dump();
+  try {
+    (void)actors::parse_deployment_record(text, "rec.json");
+    FAIL("a record with stages for one group of two was accepted");
+  } catch (const planner::input_error& e) {
+    CHECK(std::string(e.what()).find("every group or none has its stages") != std::string::npos);
+  }
+}
+
 TEST_CASE("deployment record: a damaged file is an error naming the file and the key") {
   const std::string path = temp_dir() + "/bad.deployment.json";
   std::ofstream(path) << "{\"format\": \"alpaserve-deployment-record/1\", \"epoch\": \"x\"}";
@@ -97,7 +135,7 @@ TEST_CASE("epoch gate: obeys the newest controller heard, refuses older ones") {
   CHECK(gate.admit(1));
   CHECK(gate.newest() == 1);
   CHECK_FALSE(gate.admit(0));
-  CHECK(gate.admit(3));  // a restarted controller
+  CHECK(gate.admit(3));        // a restarted controller
   CHECK_FALSE(gate.admit(2));  // the one before it, back from a partition
   CHECK(gate.admit(3));
   CHECK(gate.newest() == 3);
