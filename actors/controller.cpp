@@ -97,7 +97,9 @@ recovery_plan recovery_of(const controller_state& st) {
                       i < st.current.incarnations.size() ? st.current.incarnations[i] : 0});
   std::map<std::string, member_view> members;
   for (const auto& [name, m] : st.members) members[name] = {m.alive, m.incarnation};
-  return plan_recovery(st.settings.expected_nodes, placed, members);
+  recovery_plan rp = plan_recovery(st.settings.expected_nodes, placed, members);
+  rp.drained = !st.current.withdrawn.empty();
+  return rp;
 }
 
 // A node was lost or (re)joined while serving: the lost node's groups are broken (their
@@ -237,7 +239,7 @@ void realize_first(controller_self self) {
     if (!all && !st.settings.solver) throw std::runtime_error("no solver for the nodes left");
     // A time-window schedule (controller_windows.cpp) gives window 0's placement.
     std::optional<planner::placement> windowed = all ? plan_windows(self) : std::nullopt;
-    p = windowed                               ? *windowed
+    p = windowed                             ? *windowed
         : st.settings.fixed_placement && all ? *st.settings.fixed_placement
                                              : st.settings.solver(st.settings.models, st.env);
   } catch (const std::exception& e) {

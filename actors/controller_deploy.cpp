@@ -510,8 +510,16 @@ void reshard_to(controller_self self, const planner::placement& p) {
   std::set<size_t> keep;
   try {
     const auto backend = backend_of(st.settings);
+    // What the running groups hold: not the drained or failed ones (unloaded already).
+    std::vector<group_layout> holding;
+    std::vector<size_t> holding_index;  // holding[i] is old.layout[holding_index[i]]
+    for (size_t g = 0; g < old.layout.size(); ++g)
+      if (old.withdrawn.count(g) == 0 && old.failed_groups[g].empty()) {
+        holding.push_back(old.layout[g]);
+        holding_index.push_back(g);
+      }
     const deployment_plan running =
-        plan_deployment(old.layout, old.nodes, st.settings.models, backend);
+        plan_deployment(holding, old.nodes, st.settings.models, backend);
     // Groups the new placement keeps running are counted once, in `running`, never withdrawn.
     const sticky_layout_result sl = next_layout(st, p);
     std::vector<group_layout> fresh;
@@ -519,13 +527,15 @@ void reshard_to(controller_self self, const planner::placement& p) {
       if (sl.kept[g] < 0)
         fresh.push_back(sl.layout[g]);
       else
-        keep.insert(static_cast<size_t>(sl.kept[g]));
+        for (size_t i = 0; i < holding_index.size(); ++i)
+          if (holding_index[i] == static_cast<size_t>(sl.kept[g])) keep.insert(i);
     const deployment_plan next =
         plan_deployment(fresh, st.current.nodes, st.settings.models, backend);
     std::map<std::string, double> memory;
     for (const auto& n : old.nodes) memory[n.name] = n.memory_bytes;
     for (const auto& n : st.current.nodes) memory[n.name] = n.memory_bytes;
     room = make_room(running, next, memory, keep);
+    for (auto& w : room.withdraw) w = holding_index[w];  // back to indices into old.layout
   } catch (const std::exception& e) {
     // realize_placement reports the same problem through the phase table.
     spdlog::warn("{}: controller: cannot plan the re-shard's memory: {}", st.node, e.what());

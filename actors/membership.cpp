@@ -13,6 +13,8 @@ std::string recovery_plan::describe() const {
   if (!lost.empty()) out += fmt::format("lost {}", fmt::join(lost, ", "));
   if (!joined.empty())
     out += fmt::format("{}joined {}", out.empty() ? "" : "; ", fmt::join(joined, ", "));
+  if (drained)
+    out += fmt::format("{}groups drained by an abandoned re-shard", out.empty() ? "" : "; ");
   return out;
 }
 

@@ -32,7 +32,10 @@ struct recovery_plan {
   std::vector<std::string> lost;    // placed, but dead or re-registered since: its groups are gone
   std::vector<std::string> joined;  // alive and registered, but not (or no longer) placed
   std::vector<std::string> target;  // every live node, in config order: where to place again
-  [[nodiscard]] bool needed() const noexcept { return !lost.empty() || !joined.empty(); }
+  // An abandoned re-shard left running groups drained (docs/runtime.md "Re-sharding real
+  // models"): their models have no group until the cluster is placed again.
+  bool drained = false;
+  [[nodiscard]] bool needed() const noexcept { return !lost.empty() || !joined.empty() || drained; }
   // "lost node-1; joined node-1" (for logs).
   [[nodiscard]] std::string describe() const;
 };

@@ -21,6 +21,19 @@ TEST_CASE("recovery: nothing to do while every placed node is alive under its in
   CHECK(rp.target == expected);
 }
 
+TEST_CASE("recovery: groups left drained by an abandoned re-shard need a new placement") {
+  const std::map<std::string, member_view> members = {{"n0", {true, 1}}, {"n1", {true, 2}}};
+  auto rp = actors::plan_recovery({"n0", "n1"}, {{"n0", 1}, {"n1", 2}}, members);
+  REQUIRE_FALSE(rp.needed());
+  rp.drained = true;
+  CHECK(rp.needed());
+  CHECK(rp.lost.empty());
+  CHECK(rp.target == std::vector<std::string>{"n0", "n1"});
+  CHECK(rp.describe() == "groups drained by an abandoned re-shard");
+  rp.lost = {"n1"};
+  CHECK(rp.describe() == "lost n1; groups drained by an abandoned re-shard");
+}
+
 TEST_CASE("recovery: a dead node is lost and the others are the target") {
   const std::map<std::string, member_view> members = {
       {"n0", {true, 1}}, {"n1", {false, 2}}, {"n2", {true, 3}}};
