@@ -13,10 +13,11 @@ batch_queue::batch_queue(std::vector<batch_model> models, planner::dispatch_over
     model_costs& c = costs_[m];
     for (size_t s = 0; s < bm.latency.size() && s < planner::num_batch_slots; ++s)
       if (!bm.latency[s].empty()) c.table.by_slot[s] = &bm.latency[s];
-    // The largest profiled size bounds the batch (the rule picks only profiled sizes).
+    // The largest profiled size at which batching pays bounds the batch (the rule picks only
+    // such sizes): a model whose batches never pay is not held, as without batching.
     c.max_batch = c.table.by_slot[0] == nullptr
                       ? 1
-                      : std::clamp(bm.max_batch, 1, std::max(1, c.table.largest_size()));
+                      : std::clamp(bm.max_batch, 1, std::max(1, c.table.largest_paying_size()));
     holds_ = holds_ || c.max_batch > 1;
     by_name_[bm.name] = static_cast<int>(m);
   }

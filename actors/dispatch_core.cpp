@@ -35,7 +35,9 @@ dispatch_core::dispatch_core(std::vector<served_group> groups,
         for (size_t s = 0; s < g.batch_latency[m].size() && s < planner::num_batch_slots; ++s)
           if (g.batch_latency[m][s].size() == g.stage_latency[m].size())
             t.by_slot[s] = &g.batch_latency[m][s];
-        if (t.by_slot[0] != nullptr && t.largest_size() > 1) {
+        // Only where some batch size pays (planner::batch_no_later): otherwise the group's
+        // manager never batches this model and admission predicts batch-1 service.
+        if (t.by_slot[0] != nullptr && t.largest_paying_size() > 1) {
           c.batches = &t;
           c.max_batch = max_batch;
           c.model =

@@ -7,9 +7,11 @@
 // directly behind it that belong with it (same model; the runtime also needs tensors that
 // concatenate), at most the model's max batch size: a request that does not belong ends the run,
 // so FCFS order is never broken. The batch size is the largest supported size (1, 2, 4, 8, 16)
-// that fits in the run, that the model's profile has for the group's config, and with which the
-// head (the earliest deadline of the batch) would still finish by its deadline if no later stage
-// made it wait: now + sum of the stage latencies at that size + hops + reply.
+// that fits in the run, that the model's profile has for the group's config, at which batching
+// pays (the batch frees no stage later than the same requests sent one by one at batch 1 would:
+// planner::batch_no_later, dispatch_rule.hpp), and with which the head (the earliest deadline of
+// the batch) would still finish by its deadline if no later stage made it wait: now + sum of the
+// stage latencies at that size + hops + reply.
 //
 // Concurrency: plain functions of their arguments.
 
@@ -43,7 +45,9 @@ template <class BelongsFn>
                                   const dispatch_overheads& overheads) noexcept;
 
 // The batch size for a run of `run` (>= 1) requests starting at stage 0 at `now`: the largest
-// supported size <= run that is profiled and whose batch_finish meets earliest_deadline(size), the
+// supported size <= run that is profiled, at which batching pays (lat.pays(slot): the batch's
+// last member, and every request behind it, finishes no later than sent one by one), and whose
+// batch_finish meets earliest_deadline(size), the
 // earliest deadline among the first `size` requests of the run (the head's when they share an
 // SLO, as in the simulator). 1 when no larger size qualifies (the head runs alone, even when it
 // will be late).
@@ -53,7 +57,7 @@ template <class EarliestDeadlineFn>
                                     const EarliestDeadlineFn& earliest_deadline) {
   for (int slot = batch_slot(run); slot > 0; --slot) {
     const std::vector<double>* l = lat.by_slot[static_cast<size_t>(slot)];
-    if (l == nullptr) continue;
+    if (l == nullptr || !lat.pays(slot)) continue;
     const int size = supported_batch_sizes[slot];
     if (batch_finish(now, *l, overheads) <= earliest_deadline(size)) return size;
   }

@@ -46,6 +46,41 @@ const std::vector<double>* batch_latency_table::at_least(int bs) const noexcept 
   return nullptr;
 }
 
+int batch_latency_table::largest_paying_size() const noexcept {
+  for (int s = num_batch_slots; s-- > 0;)
+    if (by_slot[static_cast<size_t>(s)] != nullptr && pays(s)) return supported_batch_sizes[s];
+  return 0;
+}
+
+int batch_latency_table::slot_at_least(int bs) const noexcept {
+  for (int s = 0; s < num_batch_slots; ++s)
+    if (supported_batch_sizes[s] >= bs && by_slot[static_cast<size_t>(s)] != nullptr) return s;
+  return -1;
+}
+
+bool batch_latency_table::pays(int slot) const noexcept {
+  if (slot <= 0 || slot >= num_batch_slots) return true;
+  const std::vector<double>* b = by_slot[static_cast<size_t>(slot)];
+  const std::vector<double>* one = by_slot[0];
+  if (b == nullptr || one == nullptr) return true;
+  return batch_no_later(*b, *one, supported_batch_sizes[slot]);
+}
+
+bool batch_no_later(const std::vector<double>& batch_latency,
+                    const std::vector<double>& single_latency, int size) noexcept {
+  if (size <= 1 || batch_latency.empty() || batch_latency.size() != single_latency.size())
+    return true;
+  double batch_end = 0, single_end = 0, single_max = 0;
+  for (size_t k = 0; k < batch_latency.size(); ++k) {
+    batch_end += batch_latency[k];
+    single_end += single_latency[k];
+    single_max = std::max(single_max, single_latency[k]);
+    const double one_by_one = single_end + static_cast<double>(size - 1) * single_max;
+    if (batch_end > one_by_one * (1 + 1e-12)) return false;
+  }
+  return true;
+}
+
 double predict_finish(double now, const group_clock& clock,
                       const std::vector<double>& stage_latency,
                       const dispatch_overheads& overheads) noexcept {
@@ -101,7 +136,9 @@ double predict_join(double now, double deadline, const group_clock& clock,
     return -1;
   if (clock.tail_count >= c.max_batch || clock.tail_start <= now + overheads.before_first_stage)
     return -1;
-  const std::vector<double>* lat = c.batches->at_least(clock.tail_count + 1);
+  const int slot = c.batches->slot_at_least(clock.tail_count + 1);
+  if (slot < 0 || !c.batches->pays(slot)) return -1;
+  const std::vector<double>* lat = c.batches->by_slot[static_cast<size_t>(slot)];
   const int n = clock.num_stages();
   if (lat == nullptr || static_cast<int>(lat->size()) != n ||
       static_cast<int>(clock.tail_before.size()) != n)

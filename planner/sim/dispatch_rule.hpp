@@ -38,7 +38,29 @@ struct batch_latency_table {
   [[nodiscard]] int largest_size() const noexcept;
   // Latencies of the smallest profiled size >= bs (nullptr when none).
   [[nodiscard]] const std::vector<double>* at_least(int bs) const noexcept;
+  // Largest profiled supported size at which batching pays (1 when none above 1 does, 0 when
+  // nothing is profiled): a model whose batches never pay is served as without batching.
+  [[nodiscard]] int largest_paying_size() const noexcept;
+  // Slot of the smallest profiled size >= bs (-1 when none).
+  [[nodiscard]] int slot_at_least(int bs) const noexcept;
+  // Whether a batch of the size of `slot` (profiled) frees no stage later than that many
+  // requests sent one by one (batch_no_later with the batch-1 latencies). True for slot 0, and
+  // when batch 1 is not profiled (nothing to compare with: the deadline alone decides).
+  [[nodiscard]] bool pays(int slot) const noexcept;
 };
+
+// The "no later than one by one" test of the batch rule (docs/runtime.md "Batching"): true when
+// a batch of `size` requests with per-stage latencies `batch_latency`, entering an idle pipeline,
+// leaves every stage k no later than `size` requests sent one by one at batch 1 (`single_latency`)
+// would: for every k, sum_{j<=k} batch_latency[j] <= sum_{j<=k} single_latency[j] +
+// (size - 1) * max_{j<=k} single_latency[j] (the exact completion time of the size-th of identical
+// jobs in a flow shop). Hops and the reply are the same on both sides and cancel. So neither the
+// batch's last member nor anything queued behind the batch finishes later because of it; with a
+// cost almost linear in the batch size on a pipeline of >= 2 stages this fails (the batch does not
+// overlap its members across stages), with a strongly sublinear one it holds. Stage counts that
+// differ (or are empty) compare as true.
+[[nodiscard]] bool batch_no_later(const std::vector<double>& batch_latency,
+                                  const std::vector<double>& single_latency, int size) noexcept;
 
 // Slot of the largest supported batch size <= bs (bs < 1 counts as 1).
 [[nodiscard]] int batch_slot(int bs) noexcept;
@@ -101,8 +123,10 @@ struct dispatch_decision {
 
 // Batch-aware prediction: the finish of a request (deadline `deadline`) that joins the group's
 // tail batch (same model, not started at stage 0 by the time it gets there, room under
-// max_batch, a profiled size >= the new count, and no deadline of the batch missed), or a
-// negative value when it cannot join; then predict_finish applies (a new batch of 1).
+// max_batch, a profiled size >= the new count at which batching pays (batch_latency_table::pays,
+// the batch rule's own test, so admission predicts a batch only where choose_batch_size would
+// form one), and no deadline of the batch missed), or a negative value when it cannot join; then
+// predict_finish applies (a new batch of 1).
 [[nodiscard]] double predict_join(double now, double deadline, const group_clock& clock,
                                   const dispatch_candidate& c,
                                   const dispatch_overheads& overheads) noexcept;

@@ -88,6 +88,30 @@ TEST_CASE("batch_queue: a model profiled at batch 1 only never holds requests") 
   REQUIRE_FALSE(q.holds());
 }
 
+TEST_CASE("batch_queue: a model whose batches cost almost linearly never batches") {
+  // 2 stages at 0.1 s; batch b costs 0.095 b per stage: a batch ends later than its members
+  // pipelined one by one (planner::batch_no_later), whatever the deadline allows
+  batch_model lin = model("lin", 16);
+  lin.latency = {{0.1, 0.1}, {0.19, 0.19}, {0.38, 0.38}, {0.76, 0.76}, {1.52, 1.52}};
+  batch_queue q({lin}, {});
+  REQUIRE_FALSE(q.holds());  // served as without batching: nothing is held
+  for (uint64_t id = 1; id <= 4; ++id) q.push(id, "lin", "k", 100);
+  for (uint64_t id = 1; id <= 4; ++id) REQUIRE(q.next(0) == std::vector<uint64_t>{id});
+  REQUIRE(q.batched_requests() == 4);
+  REQUIRE(q.batches() == 4);
+
+  // next to a sublinear model the group holds, and the linear one still goes one by one
+  batch_queue both({lin, model("a", 8)}, {});
+  REQUIRE(both.holds());
+  for (uint64_t id = 1; id <= 3; ++id) both.push(id, "lin", "k", 100);
+  for (uint64_t id = 4; id <= 7; ++id) both.push(id, "a", "k", 100);
+  for (uint64_t id = 1; id <= 3; ++id) {
+    REQUIRE(both.next(0) == std::vector<uint64_t>{id});
+    both.stage0_free();
+  }
+  REQUIRE(both.next(0) == std::vector<uint64_t>{4, 5, 6, 7});
+}
+
 #include "actors/batch_tensor.hpp"
 #include "net/tensor_wire.hpp"
 

@@ -101,3 +101,84 @@ TEST_CASE("batch-aware admission: a request joins the tail batch while it has no
   observe_stage_end(clocks[0], 0, 0.5, 0.1, 0.1);
   REQUIRE(predict_join(0.03, 10, clocks[0], c, {}) < 0);
 }
+
+TEST_CASE("batch_no_later: a batch must free every stage no later than its members one by one") {
+  // 2 balanced stages, batch-1 0.1 each: the 2nd of two requests sent one by one leaves stage 1
+  // at 0.1 + 0.1 + 1 * 0.1 = 0.3.
+  const std::vector<double> one = {0.1, 0.1};
+  REQUIRE(batch_no_later({0.12, 0.12}, one, 2));        // 0.24 <= 0.3: strongly sublinear pays
+  REQUIRE(batch_no_later({0.15, 0.15}, one, 2));        // 0.3 <= 0.3: equal is no later
+  REQUIRE_FALSE(batch_no_later({0.16, 0.16}, one, 2));  // 0.32 > 0.3
+  REQUIRE_FALSE(batch_no_later({0.19, 0.19}, one, 2));  // 0.95x linear: the batch delays
+  // batch 16 at 0.92 x 16 batch-1 times (the zoo's bert-1.3b on V100): 2.944 > 0.2 + 15 * 0.1
+  REQUIRE_FALSE(batch_no_later({1.472, 1.472}, one, 16));
+  // one stage: no pipelining to lose, so any batch at most linear in cost pays
+  REQUIRE(batch_no_later({0.19}, {0.1}, 2));
+  REQUIRE(batch_no_later({1.6}, {0.1}, 16));
+  REQUIRE_FALSE(batch_no_later({1.61}, {0.1}, 16));
+  // every stage counts, not only the last: stage 0 of the batch (0.25) ends after the 2nd
+  // one-by-one request leaves it (0.2), although the whole batch (0.55) beats 0.1 + 0.3 + 0.3
+  REQUIRE_FALSE(batch_no_later({0.25, 0.3}, {0.1, 0.3}, 2));
+  REQUIRE(batch_no_later({0.2, 0.35}, {0.1, 0.3}, 2));  // 0.2 <= 0.2, 0.55 <= 0.7
+  // nothing to compare: the deadline alone decides
+  REQUIRE(batch_no_later({0.5, 0.5}, {0.1}, 2));
+  REQUIRE(batch_no_later({0.5, 0.5}, one, 1));
+}
+
+TEST_CASE("choose_batch_size: a profile almost linear in batch size on a pipeline never batches") {
+  // 2 stages, each size costs 0.93 x size x batch-1 (as bert-1.3b / bert-2.6b on V100)
+  config_profile p;
+  for (int bs : {1, 2, 4, 8, 16}) {
+    const double x = bs == 1 ? 0.1 : 0.093 * bs;
+    p.latency[bs] = {x, x};
+  }
+  p.weight_mem = {1.0, 1.0};
+  const batch_latency_table t = batch_latency_table::of(&p);
+  REQUIRE(t.largest_size() == 16);
+  REQUIRE(t.largest_paying_size() == 1);
+  for (int slot = 1; slot < num_batch_slots; ++slot) REQUIRE_FALSE(t.pays(slot));
+  // the deadline would allow batch 16 (finish 2.976 <= 100), batching does not pay: 1
+  REQUIRE(choose_batch_size(0.0, 16, 100.0, t, {}) == 1);
+  REQUIRE(choose_batch_size(0.0, 4, 100.0, t, {}) == 1);
+  // admission predicts no batch either: the tail batch of 1 is not joined
+  const std::vector<double>& lat1 = p.latency.at(1);
+  std::vector<group_clock> clocks(1, group_clock(2));
+  dispatch_candidate c{0, &lat1, &t, 16, 3};
+  auto admit = [&](double now) {
+    return admit_or_reject(now, 100, &c, 1, clocks, {}, dispatch_strategy::min_predicted_finish)
+        .predicted_finish;
+  };
+  REQUIRE(admit(0.0) == Approx(0.2));
+  REQUIRE(admit(0.01) == Approx(0.3));  // stage 0 busy until 0.1: a new tail at 0.1
+  REQUIRE(predict_join(0.02, 100, clocks[0], c, {}) < 0);
+  REQUIRE(admit(0.02) == Approx(0.4));  // pipelined behind it, one by one
+  REQUIRE(clocks[0].tail_count == 1);
+}
+
+TEST_CASE(
+    "choose_batch_size: strongly sublinear sizes batch, the sizes that do not pay are skipped") {
+  // 2 stages, batch-1 0.1 each; 2 and 4 pay (0.24 <= 0.3, 0.4 <= 0.5), 8 does not (1.0 > 0.9)
+  const config_profile p =
+      profile_with({{1, {0.1, 0.1}}, {2, {0.12, 0.12}}, {4, {0.2, 0.2}}, {8, {0.5, 0.5}}});
+  const batch_latency_table t = batch_latency_table::of(&p);
+  REQUIRE(t.pays(1));
+  REQUIRE(t.pays(2));
+  REQUIRE_FALSE(t.pays(3));
+  REQUIRE(t.largest_paying_size() == 4);
+  REQUIRE(choose_batch_size(0.0, 16, 10.0, t, {}) == 4);
+  REQUIRE(choose_batch_size(0.0, 8, 10.0, t, {}) == 4);
+  REQUIRE(choose_batch_size(0.0, 3, 10.0, t, {}) == 2);
+  REQUIRE(choose_batch_size(0.0, 16, 0.3, t, {}) == 2);  // the deadline still bounds it
+  // admission joins up to a paying size only: the 5th request would need 8
+  const std::vector<double>& lat1 = p.latency.at(1);
+  std::vector<group_clock> clocks(1, group_clock(2));
+  dispatch_candidate c{0, &lat1, &t, 8, 3};
+  auto admit = [&](double now) {
+    return admit_or_reject(now, 10, &c, 1, clocks, {}, dispatch_strategy::min_predicted_finish);
+  };
+  (void)admit(0.0);  // runs alone 0 - 0.2
+  for (double now : {0.01, 0.02, 0.03, 0.04}) (void)admit(now);
+  REQUIRE(clocks[0].tail_count == 4);  // a batch of 4 from stage 0's free time 0.1
+  REQUIRE(clocks[0].free_at[1] == Approx(0.1 + 0.4));
+  REQUIRE(predict_join(0.05, 10, clocks[0], c, {}) < 0);
+}

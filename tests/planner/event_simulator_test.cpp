@@ -171,6 +171,32 @@ TEST_CASE("batching: two same-model requests waiting at stage 0 run as one batch
   REQUIRE(single.finish[2] == Approx(0.3));
 }
 
+TEST_CASE("batching: a 2-stage model with near-linear batch cost runs one by one, pipelined") {
+  // batch 2 costs 0.95 x 2 batch-1 times per stage: a batch of 2 would end at 0.1 + 0.38, the
+  // two requests pipelined one by one end at 0.1 + 0.3 (planner::batch_no_later)
+  const std::vector<model_data> models = {
+      make_model("a", 10.0, {1, 1, 2}, {0.1, 0.1}, {0.19, 0.19})};
+  placement p{{{1, 1, 2}}, {{0}}};
+  const workload w = make_workload({"a"}, {{0.0, 0}, {0.01, 0}, {0.02, 0}});
+  event_sim_options o = no_overheads();
+  o.max_batch_size = 2;
+  const event_sim_result r = simulate_events(models, p, w, o);
+  for (size_t i = 0; i < 3; ++i) REQUIRE(r.batch_size[i] == 1);
+  REQUIRE(r.finish[0] == Approx(0.2));
+  REQUIRE(r.finish[1] == Approx(0.3));
+  REQUIRE(r.finish[2] == Approx(0.4));
+  o.max_batch_size = 1;
+  const event_sim_result single = simulate_events(models, p, w, o);
+  for (size_t i = 0; i < 3; ++i) REQUIRE(single.finish[i] == Approx(r.finish[i]));
+
+  // strongly sublinear (0.12 per stage at batch 2): requests 1 and 2 batch, 0.1 - 0.34
+  const std::vector<model_data> sub = {make_model("a", 10.0, {1, 1, 2}, {0.1, 0.1}, {0.12, 0.12})};
+  o.max_batch_size = 2;
+  const event_sim_result b = simulate_events(sub, p, w, o);
+  REQUIRE(b.batch_size[1] == 2);
+  REQUIRE(b.finish[2] == Approx(0.34));
+}
+
 TEST_CASE("feedback corrects the mirror when real stages run 20% slower than the profile") {
   // Poisson arrivals near capacity on a 2-stage group with a tight SLO: without feedback the
   // dispatcher keeps believing the profile and admits requests that then miss their deadline.
