@@ -19,10 +19,14 @@
 #include <thread>
 
 #include "actors/controller.hpp"
+#include "controller_fixtures.hpp"
 #include "deterministic.hpp"
 #include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve;
+using dettest::model;
+using dettest::node_double;
+using dettest::placement_of;
 using dettest::ask;
 
 namespace {
@@ -74,28 +78,6 @@ void finish_replan_thread(const std::shared_ptr<solver_script>& script, int call
   script->gate_open = false;  // the next call waits for its own finish_replan_thread
 }
 
-planner::placement placement_of(std::vector<std::vector<int>> group_models) {
-  planner::placement p;
-  for (size_t g = 0; g < group_models.size(); ++g) p.group_configs.push_back({1, 1, 1});
-  p.group_models = std::move(group_models);
-  return p;
-}
-
-planner::model_data model(const std::string& profile, const std::string& name) {
-  planner::model_data m;
-  m.name = name;
-  m.profile = *planner::reference_test_profiles().find(profile);
-  m.slo = 1.0;
-  m.rate = 1.0;
-  m.cv = 1.0;
-  return m;
-}
-
-struct node_double {
-  std::string name;
-  std::shared_ptr<dettest::agent_log> log = std::make_shared<dettest::agent_log>();
-  dettest::fake_agent_actor agent;
-};
 
 }  // namespace
 
@@ -409,20 +391,8 @@ TEST_CASE(
     CHECK(accepted->values[0].accepted);
   };
   // Answers every spawn_stage not answered yet with a fresh fake stage.
-  size_t answered[2] = {0, 0};
-  auto answer_spawns = [&] {
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      auto& n = nodes[i];
-      for (; answered[i] < n.log->spawns.size(); ++answered[i]) {
-        net::stage_ready ready;
-        ready.worker = dettest::spawn_fake_stage(fx, std::make_shared<dettest::stage_log>());
-        dettest::run_in(n.agent, [p = n.log->spawns[answered[i]].promise, ready]() mutable {
-          p.deliver(ready);
-        });
-      }
-    }
-    fx.run();
-  };
+  dettest::spawn_answerer answerer;
+  auto answer_spawns = [&] { answerer(fx, nodes); };
   register_node(nodes[0]);
   register_node(nodes[1]);
   REQUIRE(nodes[0].log->spawns.size() == 1);
@@ -448,7 +418,7 @@ TEST_CASE(
   CHECK(disp->tables[1].groups.size() == 1);
 
   // n1 comes back (a new process: a new agent) and registers again: placed onto at once.
-  answered[1] = 0;
+  answerer.restarted(1);
   register_node(nodes[1]);
   CHECK(phase() == "serving (re-planning)");
   finish_replan_thread(script, 3);

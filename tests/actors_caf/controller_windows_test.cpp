@@ -9,36 +9,17 @@
 #include <thread>
 
 #include "actors/controller.hpp"
+#include "controller_fixtures.hpp"
 #include "deterministic.hpp"
 #include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve;
 using dettest::ask;
+using dettest::model;
+using dettest::node_double;
+using dettest::placement_of;
 
 namespace {
-
-planner::placement placement_of(std::vector<std::vector<int>> group_models) {
-  planner::placement p;
-  for (size_t g = 0; g < group_models.size(); ++g) p.group_configs.push_back({1, 1, 1});
-  p.group_models = std::move(group_models);
-  return p;
-}
-
-planner::model_data model(const std::string& profile, const std::string& name) {
-  planner::model_data m;
-  m.name = name;
-  m.profile = *planner::reference_test_profiles().find(profile);
-  m.slo = 1.0;
-  m.rate = 1.0;
-  m.cv = 1.0;
-  return m;
-}
-
-struct node_double {
-  std::string name;
-  std::shared_ptr<dettest::agent_log> log = std::make_shared<dettest::agent_log>();
-  dettest::fake_agent_actor agent;
-};
 
 double counter(const net::actor_status& s, const std::string& name) {
   for (const auto& c : s.counters)
@@ -71,20 +52,8 @@ TEST_CASE("controller: a two-window schedule switches placement at the window st
   std::vector<node_double> nodes(2);
   nodes[0].name = "n0";
   nodes[1].name = "n1";
-  size_t answered[2] = {0, 0};
-  auto answer_spawns = [&] {
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      auto& n = nodes[i];
-      for (; answered[i] < n.log->spawns.size(); ++answered[i]) {
-        net::stage_ready ready;
-        ready.worker = dettest::spawn_fake_stage(fx, std::make_shared<dettest::stage_log>());
-        dettest::run_in(n.agent, [p = n.log->spawns[answered[i]].promise, ready]() mutable {
-          p.deliver(ready);
-        });
-      }
-    }
-    fx.run();
-  };
+  dettest::spawn_answerer answerer;
+  auto answer_spawns = [&] { answerer(fx, nodes); };
   for (auto& n : nodes) {
     n.agent = dettest::spawn_fake_agent(fx, n.log);
     auto accepted = ask<net::register_answer>(
