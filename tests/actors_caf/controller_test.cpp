@@ -24,10 +24,10 @@
 #include "planner/profile/reference_profiles.hpp"
 
 using namespace alpaserve;
+using dettest::ask;
 using dettest::model;
 using dettest::node_double;
 using dettest::placement_of;
-using dettest::ask;
 
 namespace {
 
@@ -78,7 +78,6 @@ void finish_replan_thread(const std::shared_ptr<solver_script>& script, int call
   script->gate_open = false;  // the next call waits for its own finish_replan_thread
 }
 
-
 }  // namespace
 
 TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that fails to start") {
@@ -113,9 +112,8 @@ TEST_CASE("controller: start-up phases, then a re-plan aborted by a group that f
   nodes[1].name = "n1";
   for (auto& n : nodes) n.agent = dettest::spawn_fake_agent(fx, n.log);
   auto register_node = [&](node_double& n) {
-    auto accepted =
-        ask<net::register_answer>(fx, controller,
-                                 net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+    auto accepted = ask<net::register_answer>(
+        fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
     fx.run();
     REQUIRE(accepted->values.size() == 1);
     CHECK(accepted->values[0].accepted);
@@ -294,9 +292,8 @@ TEST_CASE(
   nodes[1].name = "n1";
   for (auto& n : nodes) {
     n.agent = dettest::spawn_fake_agent(fx, n.log);
-    auto accepted =
-        ask<net::register_answer>(fx, controller,
-                                 net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+    auto accepted = ask<net::register_answer>(
+        fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
     fx.run();
     REQUIRE(accepted->values.size() == 1);
   }
@@ -383,9 +380,8 @@ TEST_CASE(
   auto register_node = [&](node_double& n) {
     n.log = std::make_shared<dettest::agent_log>();
     n.agent = dettest::spawn_fake_agent(fx, n.log);
-    auto accepted =
-        ask<net::register_answer>(fx, controller,
-                                 net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
+    auto accepted = ask<net::register_answer>(
+        fx, controller, net::register_node{n.name, "emulated-v100", 1, 16e9, n.agent});
     fx.run();
     REQUIRE(accepted->values.size() == 1);
     CHECK(accepted->values[0].accepted);
