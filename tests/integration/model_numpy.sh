@@ -13,11 +13,7 @@ set -u
 BIN=$(readlink -f "${1:?usage: model_numpy.sh path/to/alpaserve}")
 ROOT=$(pwd)
 REF="$ROOT/tests/integration/lib/model_numpy_ref.py"
-PY=""
-for p in /usr/bin/python3 python3; do
-  if "$p" -c "import numpy" 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "SKIP: no python3 with numpy (Debian: python3-numpy)"; exit 77; }
+source "$(dirname "$0")/lib/numpy_python.sh"
 WORK=$(mktemp -d /tmp/alpaserve-numpy.XXXXXX)
 UP=""
 cleanup() {

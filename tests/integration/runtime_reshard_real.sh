@@ -28,11 +28,7 @@ fail() {
   exit 1
 }
 PHASE_DIR=$WORK
-PY=""
-for p in /usr/bin/python3 python3; do
-  if "$p" -c "import numpy" 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "SKIP: no python3 with numpy (Debian: python3-numpy)"; exit 77; }
+source "$(dirname "$0")/lib/numpy_python.sh"
 HIDE=1
 mkdir -p "$WORK/probe"
 if ! unshare -m sh -c "mount -t tmpfs none '$WORK/probe'" 2>/dev/null; then

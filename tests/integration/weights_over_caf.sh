@@ -18,11 +18,7 @@ fail() {
   for f in node0.log node1.log; do [ -f "$WORK/$f" ] && { echo "--- $f"; tail -25 "$WORK/$f"; }; done
   exit 1
 }
-PY=""
-for p in /usr/bin/python3 python3; do
-  if "$p" -c "import numpy" 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || { echo "SKIP: no python3 with numpy (Debian: python3-numpy)"; exit 77; }
+source "$(dirname "$0")/lib/numpy_python.sh"
 mkdir -p "$WORK/probe"
 if ! unshare -m sh -c "mount -t tmpfs none '$WORK/probe'" 2>/dev/null; then
   echo "SKIP: unshare -m / mount -t tmpfs not permitted here"
